@@ -1,0 +1,42 @@
+# `make run` and `make test` install whatever is missing, so they work on a fresh machine.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# pyenv keeps every interpreter under ~/.pyenv/versions; fall back to whatever is on PATH.
+PYTHON_APP ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.11*/bin/python3.11) $(shell command -v python3.11 2>/dev/null))
+PYTHON_RASA ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.10*/bin/python3.10) $(shell command -v python3.10 2>/dev/null))
+
+APP_VENV := .venv
+RASA_VENV := .venv-rasa
+APP := $(APP_VENV)/bin/python
+
+.PHONY: help install run test bench
+
+help:
+	@echo "make run    install what is missing, set up the demo and start the GRM"
+	@echo "make test   install what is missing and run the whole test suite"
+	@echo "make bench  run the benchmarks and rewrite docs/benchmarks.md"
+
+$(APP_VENV)/.installed: requirements/app.txt
+	@test -n "$(PYTHON_APP)" || { echo "Python 3.11 is required (e.g. pyenv install 3.11)"; exit 1; }
+	test -x $(APP) || $(PYTHON_APP) -m venv $(APP_VENV)
+	$(APP) -m pip install --quiet --disable-pip-version-check -r requirements/app.txt
+	touch $@
+
+# Rasa 3.6 needs Python 3.10 and an older dependency set, hence its own environment.
+$(RASA_VENV)/.installed: requirements/rasa.txt
+	@test -n "$(PYTHON_RASA)" || { echo "Python 3.10 is required (e.g. pyenv install 3.10)"; exit 1; }
+	test -x $(RASA_VENV)/bin/python || $(PYTHON_RASA) -m venv $(RASA_VENV)
+	$(RASA_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements/rasa.txt
+	touch $@
+
+install: $(APP_VENV)/.installed $(RASA_VENV)/.installed
+
+run: install
+	$(APP) -m ticketing setup --demo
+
+test: install
+	$(APP) -m pytest
+
+bench: $(APP_VENV)/.installed
+	$(APP) bench/store.py

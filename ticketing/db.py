@@ -1,0 +1,79 @@
+"""Engines, sessions and migrations. Nothing here runs at import time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from ticketing.config import Settings
+from ticketing.crypto import install_keys, keyring_from_settings
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+def _tune_sqlite(dbapi_connection: Any, connection_record: object) -> None:
+    # WAL lets the backoffice read while the bot writes; the busy timeout makes concurrent
+    # writers wait for each other instead of failing with "database is locked".
+    # pysqlite's own implicit BEGIN is switched off; _begin_sqlite_immediately replaces it.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def _begin_sqlite_immediately(connection: Any) -> None:
+    # Take the write lock at BEGIN, so two read-then-write units cannot both read the old row.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str, **options: Any) -> Engine:
+    """An engine for the ticket store, with SQLite made safe for several processes."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, **options)
+        event.listen(engine, "connect", _tune_sqlite)
+        event.listen(engine, "begin", _begin_sqlite_immediately)
+        return engine
+    return create_engine(url, pool_pre_ping=True, **options)
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    # expire_on_commit=False: objects stay readable after their unit of work has committed.
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def alembic_config(engine: Engine | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["engine"] = engine
+    return config
+
+
+def upgrade_to_head(engine: Engine) -> None:
+    """Apply every migration not yet applied to the database behind `engine`."""
+    command.upgrade(alembic_config(engine), "head")
+
+
+@dataclass(frozen=True)
+class Store:
+    """An opened ticket store: its engine and the factory of units of work."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+
+
+def open_store(settings: Settings, **engine_options: Any) -> Store:
+    """Install the encryption keys and connect; the one entry point every process uses."""
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    install_keys(keyring_from_settings(settings))
+    engine = make_engine(settings.database_url, **engine_options)
+    return Store(settings=settings, engine=engine, sessions=make_session_factory(engine))

@@ -1,0 +1,399 @@
+"""The ticket store's tables, as typed SQLAlchemy 2 models."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, ForeignKey, Index, MetaData, String, Table, Text, event
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
+
+from ticketing.errors import HistoryIsAppendOnly
+from ticketing.lifecycle import Action, Status
+from ticketing.types import EncryptedText, UtcDateTime, text_enum
+
+
+class ProjectType(StrEnum):
+    CONSTRUCTION = "construction"
+    OPERATION_MAINTENANCE = "operation_maintenance"
+    OTHER = "other"
+
+
+class Priority(StrEnum):
+    NORMAL = "normal"
+    HIGH = "high"
+    GENDER = "gender"
+
+
+class Channel(StrEnum):
+    WEBCHAT = "webchat"
+    WHATSAPP = "whatsapp"
+    FACEBOOK = "facebook"
+    SMS = "sms"
+    API = "api"
+    BACKOFFICE = "backoffice"
+    PHONE = "phone"
+    IN_PERSON = "in_person"
+
+
+class Role(StrEnum):
+    """Backoffice roles of seed 000 section 2; handling officers also carry a level."""
+
+    SUPER_ADMIN = "super_admin"
+    PROJECT_ADMIN = "project_admin"
+    BANK_VIEWER = "bank_viewer"
+    PROJECT_DIRECTOR = "project_director"
+    PROJECT_MANAGER = "project_manager"
+    CONTRACTOR = "contractor"
+    FOCAL_PERSON = "focal_person"
+
+
+class ActorKind(StrEnum):
+    OFFICER = "officer"
+    CITIZEN = "citizen"
+    SYSTEM = "system"
+
+
+class CloseReason(StrEnum):
+    ACCEPTED = "accepted"
+    NO_ANSWER = "no_answer"
+    INVALID = "invalid"
+    DUPLICATE = "duplicate"
+
+
+class NoteVisibility(StrEnum):
+    INTERNAL = "internal"
+    PUBLIC = "public"
+
+
+class NotificationStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class NotificationChannel(StrEnum):
+    SMS = "sms"
+    WHATSAPP = "whatsapp"
+    EMAIL = "email"
+    CONSOLE = "console"
+
+
+class Base(DeclarativeBase):
+    # Stable constraint names so Alembic migrations read the same on SQLite and PostgreSQL.
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+    type_annotation_map = {datetime: UtcDateTime()}
+
+
+# --- administrative locations (reference data, ids are the upstream data set's) ---
+
+
+class Province(Base):
+    __tablename__ = "province"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    name_en: Mapped[str] = mapped_column(String(80))
+    name_ne: Mapped[str] = mapped_column(String(80))
+
+
+class District(Base):
+    __tablename__ = "district"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    province_id: Mapped[int] = mapped_column(ForeignKey("province.id"), index=True)
+    name_en: Mapped[str] = mapped_column(String(80))
+    name_ne: Mapped[str] = mapped_column(String(80))
+
+
+class Municipality(Base):
+    """A local level (metropolitan, sub-metropolitan, urban or rural municipality)."""
+
+    __tablename__ = "municipality"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    district_id: Mapped[int] = mapped_column(ForeignKey("district.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(4))  # MC, SMC, M or RM
+    name_en: Mapped[str] = mapped_column(String(80))
+    name_ne: Mapped[str] = mapped_column(String(80))
+    wards: Mapped[int]
+
+
+class LocatedMixin:
+    """A place at any depth: a row may name a province, a district, a municipality, a ward."""
+
+    province_id: Mapped[int | None] = mapped_column(ForeignKey("province.id"))
+    district_id: Mapped[int | None] = mapped_column(ForeignKey("district.id"))
+    municipality_id: Mapped[int | None] = mapped_column(ForeignKey("municipality.id"))
+
+
+# --- configuration: projects, categories, SLAs, officers, routing ---
+
+
+class Project(LocatedMixin, Base):
+    __tablename__ = "project"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    type: Mapped[ProjectType] = mapped_column(text_enum(ProjectType))
+    location: Mapped[str | None] = mapped_column(String(300))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime]
+
+    sla_policy: Mapped[SlaPolicy | None] = relationship(back_populates="project", lazy="raise")
+
+
+class SlaPolicy(Base):
+    """A project's deadlines in hours; level 4 (legal institutions) has none."""
+
+    __tablename__ = "sla_policy"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id"), unique=True)
+    response_hours: Mapped[int] = mapped_column(default=24)
+    level_1_hours: Mapped[int] = mapped_column(default=48)
+    level_2_hours: Mapped[int] = mapped_column(default=7 * 24)
+    level_3_hours: Mapped[int] = mapped_column(default=15 * 24)
+    auto_close_days: Mapped[int] = mapped_column(default=7)
+
+    project: Mapped[Project] = relationship(back_populates="sla_policy", lazy="raise")
+
+
+class Category(Base):
+    """A node of the category tree; unset priority and deadlines are inherited from the parent."""
+
+    __tablename__ = "category"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(60), unique=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("category.id"), index=True)
+    name_en: Mapped[str] = mapped_column(String(120))
+    name_ne: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str | None] = mapped_column(Text)
+    priority: Mapped[Priority | None] = mapped_column(text_enum(Priority))
+    level_1_hours: Mapped[int | None]
+    level_2_hours: Mapped[int | None]
+    level_3_hours: Mapped[int | None]
+    active: Mapped[bool] = mapped_column(default=True)
+
+    parent: Mapped[Category | None] = relationship(remote_side=[id], lazy="joined", join_depth=3)
+
+
+officer_project = Table(
+    "officer_project",
+    Base.metadata,
+    Column("officer_id", ForeignKey("officer.id", ondelete="CASCADE"), primary_key=True),
+    Column("project_id", ForeignKey("project.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Officer(LocatedMixin, Base):
+    """A backoffice user. `level` is set for the focal persons who handle cases."""
+
+    __tablename__ = "officer"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    phone: Mapped[str | None] = mapped_column(String(20))
+    role: Mapped[Role] = mapped_column(text_enum(Role))
+    level: Mapped[int | None]
+    # Explicit rather than "no projects means all", so a forgotten scope never widens access.
+    all_projects: Mapped[bool] = mapped_column(default=False)
+    gender_cleared: Mapped[bool] = mapped_column(default=False)
+    active: Mapped[bool] = mapped_column(default=True)
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime]
+
+    projects: Mapped[list[Project]] = relationship(secondary=officer_project)
+
+
+class RoutingRule(LocatedMixin, Base):
+    """Who takes a case at a level; unset project, place or category match anything."""
+
+    __tablename__ = "routing_rule"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("project.id"))
+    level: Mapped[int]
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("category.id"))
+    officer_id: Mapped[int] = mapped_column(ForeignKey("officer.id"))
+    active: Mapped[bool] = mapped_column(default=True)
+
+    officer: Mapped[Officer] = relationship(lazy="joined")
+    project: Mapped[Project | None] = relationship()
+
+    __table_args__ = (Index("ix_routing_rule_project_level", "project_id", "level"),)
+
+
+# --- the cases ---
+
+
+class Complainant(Base):
+    """The citizen behind grievances; personal fields are encrypted, the phone also hashed."""
+
+    __tablename__ = "complainant"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str | None] = mapped_column(EncryptedText)
+    phone: Mapped[str | None] = mapped_column(EncryptedText)
+    phone_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    email: Mapped[str | None] = mapped_column(EncryptedText)
+    address: Mapped[str | None] = mapped_column(EncryptedText)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Grievance(LocatedMixin, Base):
+    __tablename__ = "grievance"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(12), unique=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(120), unique=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id"))
+    complainant_id: Mapped[int] = mapped_column(ForeignKey("complainant.id"), index=True)
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("category.id"))
+    priority: Mapped[Priority] = mapped_column(text_enum(Priority))
+    status: Mapped[Status] = mapped_column(text_enum(Status))
+    level: Mapped[int] = mapped_column(default=1)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("officer.id"), index=True)
+    channel: Mapped[Channel] = mapped_column(text_enum(Channel))
+    language: Mapped[str] = mapped_column(String(8))
+    details: Mapped[str] = mapped_column(Text)
+    summary: Mapped[str | None] = mapped_column(Text)
+    ai_categories: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    ward: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    updated_at: Mapped[datetime]
+    level_entered_at: Mapped[datetime]
+    # The next deadline (response, then the level's resolution); NULL when none runs.
+    due_at: Mapped[datetime | None] = mapped_column(index=True)
+    acknowledged_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    resolution: Mapped[str | None] = mapped_column(Text)
+    close_reason: Mapped[CloseReason | None] = mapped_column(text_enum(CloseReason))
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("grievance.id"))
+    # Optimistic lock: a write based on a stale read fails instead of overwriting.
+    version: Mapped[int] = mapped_column(default=1)
+
+    project: Mapped[Project] = relationship(lazy="joined", innerjoin=True)
+    # Loaded on access only: reading it decrypts personal data, which most screens never need.
+    complainant: Mapped[Complainant] = relationship()
+    category: Mapped[Category | None] = relationship(lazy="joined")
+    assignee: Mapped[Officer | None] = relationship(lazy="joined")
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        Index("ix_grievance_project_status", "project_id", "status"),
+        Index("ix_grievance_status_resolved_at", "status", "resolved_at"),
+    )
+
+
+class StatusChange(Base):
+    """One step of a grievance's history. Append-only."""
+
+    __tablename__ = "status_change"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    grievance_id: Mapped[int] = mapped_column(ForeignKey("grievance.id"), index=True)
+    at: Mapped[datetime]
+    action: Mapped[Action] = mapped_column(text_enum(Action))
+    from_status: Mapped[Status | None] = mapped_column(text_enum(Status))
+    to_status: Mapped[Status] = mapped_column(text_enum(Status))
+    from_level: Mapped[int | None]
+    to_level: Mapped[int]
+    actor_kind: Mapped[ActorKind] = mapped_column(text_enum(ActorKind))
+    actor_officer_id: Mapped[int | None] = mapped_column(ForeignKey("officer.id"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("officer.id"))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class Note(Base):
+    """A comment on a case: internal ones stay in the backoffice, public ones reach the citizen."""
+
+    __tablename__ = "note"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    grievance_id: Mapped[int] = mapped_column(ForeignKey("grievance.id"), index=True)
+    created_at: Mapped[datetime]
+    visibility: Mapped[NoteVisibility] = mapped_column(text_enum(NoteVisibility))
+    author_kind: Mapped[ActorKind] = mapped_column(text_enum(ActorKind))
+    author_officer_id: Mapped[int | None] = mapped_column(ForeignKey("officer.id"))
+    body: Mapped[str] = mapped_column(Text)
+
+
+class Attachment(Base):
+    """A file given with a case; its bytes live under var/attachments/, named by their hash."""
+
+    __tablename__ = "attachment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    grievance_id: Mapped[int] = mapped_column(ForeignKey("grievance.id"), index=True)
+    created_at: Mapped[datetime]
+    filename: Mapped[str] = mapped_column(String(255))
+    storage_key: Mapped[str] = mapped_column(String(100))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int]
+    mime_type: Mapped[str] = mapped_column(String(100))
+    uploaded_by_kind: Mapped[ActorKind] = mapped_column(text_enum(ActorKind))
+    uploaded_by_officer_id: Mapped[int | None] = mapped_column(ForeignKey("officer.id"))
+
+
+class Notification(Base):
+    """An outbox row: written with the change it announces, sent later, never twice."""
+
+    __tablename__ = "notification"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    grievance_id: Mapped[int | None] = mapped_column(ForeignKey("grievance.id"), index=True)
+    created_at: Mapped[datetime]
+    channel: Mapped[NotificationChannel] = mapped_column(text_enum(NotificationChannel))
+    recipient: Mapped[str] = mapped_column(EncryptedText)
+    template: Mapped[str] = mapped_column(String(80))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[NotificationStatus] = mapped_column(text_enum(NotificationStatus))
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_notification_status_next_attempt_at", "status", "next_attempt_at"),)
+
+
+class AuditLog(Base):
+    """Who did what to which record, and when. Append-only."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor_kind: Mapped[ActorKind] = mapped_column(text_enum(ActorKind))
+    actor_officer_id: Mapped[int | None] = mapped_column(ForeignKey("officer.id"))
+    action: Mapped[str] = mapped_column(String(60))
+    entity: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[int | None]
+    grievance_id: Mapped[int | None] = mapped_column(ForeignKey("grievance.id"), index=True)
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+APPEND_ONLY = (StatusChange, AuditLog)
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_history_rewrites(session: Session, flush_context: object, instances: object) -> None:
+    """History rows are evidence: the ORM may add them, never change or delete them."""
+    for row in (*session.dirty, *session.deleted):
+        if isinstance(row, APPEND_ONLY) and (row in session.deleted or session.is_modified(row)):
+            raise HistoryIsAppendOnly(type(row).__name__)

@@ -1,0 +1,20 @@
+"""Phone numbers in E.164, the one form stored, hashed and dialled."""
+
+from __future__ import annotations
+
+import phonenumbers
+
+from ticketing.errors import InvalidInput
+
+DEFAULT_REGION = "NP"
+
+
+def normalise_phone(typed: str, region: str = DEFAULT_REGION) -> str:
+    """E.164 for a valid number typed with or without its country code, else InvalidInput."""
+    try:
+        number = phonenumbers.parse(typed, region)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidInput("phone", "not a phone number") from exc
+    if not phonenumbers.is_valid_number(number):
+        raise InvalidInput("phone", "not a valid phone number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

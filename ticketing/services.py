@@ -1,0 +1,499 @@
+"""What can happen to a grievance, as plain functions over a session and a clock.
+
+Callers own the unit of work (`with store.sessions.begin() as session:`); every function
+here writes its status change and audit row inside that same transaction.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ticketing.clock import Clock
+from ticketing.crypto import keyring
+from ticketing.errors import ConcurrentChange, GrievanceNotFound, IllegalTransition, InvalidInput, NotFound
+from ticketing.lifecycle import OPEN_STATUSES, Action, Status, next_level, next_status
+from ticketing.locations import Place, resolve_place
+from ticketing.models import (
+    ActorKind,
+    AuditLog,
+    Category,
+    Channel,
+    CloseReason,
+    Complainant,
+    Grievance,
+    Note,
+    NoteVisibility,
+    Officer,
+    Priority,
+    Project,
+    SlaPolicy,
+    StatusChange,
+)
+from ticketing.phones import normalise_phone
+from ticketing.references import new_reference, normalise_reference
+from ticketing.routing import route
+from ticketing.sla import Deadlines, due_at
+
+MAX_DETAILS_CHARS = 10_000
+_REFERENCE_ATTEMPTS = 5
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who makes a change: an officer, the citizen, or the system (scheduler, auto rules)."""
+
+    kind: ActorKind
+    officer_id: int | None = None
+
+    @classmethod
+    def officer(cls, officer_id: int) -> Actor:
+        return cls(ActorKind.OFFICER, officer_id)
+
+
+SYSTEM = Actor(ActorKind.SYSTEM)
+CITIZEN = Actor(ActorKind.CITIZEN)
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A grievance as a channel collected it."""
+
+    project_code: str
+    details: str
+    channel: Channel
+    language: str = "en"
+    name: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    address: str | None = None
+    province_id: int | None = None
+    district_id: int | None = None
+    municipality_id: int | None = None
+    ward: int | None = None
+    category_code: str | None = None
+    summary: str | None = None
+    ai_categories: list[dict[str, Any]] | None = field(default=None)
+    # The same key on a retried submission returns the first ticket instead of a second one.
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class OverdueTicket:
+    id: int
+    reference: str
+    status: Status
+    level: int
+    due_at: datetime
+
+
+def _required_text(value: str | None, field_name: str) -> str:
+    text = (value or "").strip()
+    if not text:
+        raise InvalidInput(field_name, "is required")
+    return text
+
+
+def _optional_text(value: str | None) -> str | None:
+    text = (value or "").strip()
+    return text or None
+
+
+def _audit(
+    session: Session,
+    now: datetime,
+    actor: Actor,
+    action: str,
+    grievance: Grievance,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    session.add(
+        AuditLog(
+            at=now,
+            actor_kind=actor.kind,
+            actor_officer_id=actor.officer_id,
+            action=action,
+            entity="grievance",
+            entity_id=grievance.id,
+            grievance_id=grievance.id,
+            detail=detail,
+        )
+    )
+
+
+def _deadlines(session: Session, project_id: int) -> Deadlines:
+    return Deadlines.of(session.scalar(select(SlaPolicy).where(SlaPolicy.project_id == project_id)))
+
+
+def _place(grievance: Grievance) -> Place:
+    return Place(grievance.province_id, grievance.district_id, grievance.municipality_id)
+
+
+def _record(
+    session: Session,
+    now: datetime,
+    grievance: Grievance,
+    action: Action,
+    actor: Actor,
+    from_status: Status | None,
+    from_level: int | None,
+    note: str | None,
+) -> None:
+    """Append the status change and the audit row that every lifecycle move leaves behind."""
+    session.add(
+        StatusChange(
+            grievance_id=grievance.id,
+            at=now,
+            action=action,
+            from_status=from_status,
+            to_status=grievance.status,
+            from_level=from_level,
+            to_level=grievance.level,
+            actor_kind=actor.kind,
+            actor_officer_id=actor.officer_id,
+            assignee_id=grievance.assignee_id,
+            note=note,
+        )
+    )
+    detail: dict[str, Any] = {"from": from_status, "to": grievance.status, "level": grievance.level}
+    if note:
+        detail["note"] = note
+    _audit(session, now, actor, action.value, grievance, detail)
+
+
+def _move(
+    session: Session,
+    clock: Clock,
+    grievance: Grievance,
+    action: Action,
+    actor: Actor,
+    note: str | None = None,
+) -> datetime:
+    """Apply one move of the transition table, re-route on a level change, reset the deadline."""
+    now = clock.now()
+    from_status, from_level = grievance.status, grievance.level
+    grievance.status = next_status(from_status, action, from_level)
+    grievance.level = next_level(action, from_level)
+    grievance.updated_at = now
+    if grievance.level != from_level:
+        grievance.level_entered_at = now
+        officer = route(session, grievance.project_id, grievance.level, _place(grievance), grievance.category, grievance.priority)
+        grievance.assignee_id = officer.id if officer else None
+    grievance.due_at = due_at(
+        grievance.status,
+        grievance.level,
+        grievance.created_at,
+        grievance.level_entered_at,
+        _deadlines(session, grievance.project_id),
+        grievance.category,
+    )
+    _record(session, now, grievance, action, actor, from_status, from_level, note)
+    return now
+
+
+def _lock(session: Session, grievance_id: int) -> Grievance:
+    """Load a case and hold its row until the unit of work ends (FOR UPDATE on PostgreSQL)."""
+    grievance = session.scalar(
+        select(Grievance)
+        .where(Grievance.id == grievance_id)
+        .with_for_update(of=Grievance)
+        .execution_options(populate_existing=True)
+    )
+    if grievance is None:
+        raise NotFound("grievance", grievance_id)
+    return grievance
+
+
+# --- filing ---
+
+
+def _find_by_idempotency_key(session: Session, key: str) -> Grievance | None:
+    return session.scalar(select(Grievance).where(Grievance.idempotency_key == key))
+
+
+def _category(session: Session, code: str | None) -> Category | None:
+    if code is None:
+        return None
+    category = session.scalar(select(Category).where(Category.code == code, Category.active))
+    if category is None:
+        raise InvalidInput("category_code", "unknown category")
+    return category
+
+
+def effective_priority(category: Category | None) -> Priority:
+    """The priority set on the category or its nearest ancestor; Normal when none is."""
+    while category is not None:
+        if category.priority is not None:
+            return category.priority
+        category = category.parent
+    return Priority.NORMAL
+
+
+def _complainant(session: Session, now: datetime, submission: Submission, priority: Priority) -> Complainant:
+    """The returning citizen found by phone hash, or a new one; the latest details win."""
+    name = _optional_text(submission.name)
+    email = _optional_text(submission.email)
+    phone = normalise_phone(submission.phone) if _optional_text(submission.phone) else None
+    # Survivors of gender-based violence may stay anonymous; everyone else is reachable.
+    if priority is not Priority.GENDER:
+        if name is None:
+            raise InvalidInput("name", "is required")
+        if phone is None:
+            raise InvalidInput("phone", "is required")
+    if email is not None and not _EMAIL.match(email):
+        raise InvalidInput("email", "not a valid email address")
+    phone_hash = keyring().phone_digest(phone) if phone else None
+    complainant = None
+    if phone_hash is not None:
+        complainant = session.scalar(select(Complainant).where(Complainant.phone_hash == phone_hash).limit(1))
+    if complainant is None:
+        complainant = Complainant(phone=phone, phone_hash=phone_hash, created_at=now)
+        session.add(complainant)
+    complainant.name = name or complainant.name
+    complainant.email = email or complainant.email
+    complainant.address = _optional_text(submission.address) or complainant.address
+    complainant.updated_at = now
+    return complainant
+
+
+def file_grievance(session: Session, clock: Clock, submission: Submission, actor: Actor = CITIZEN) -> Grievance:
+    """Open a new case (status new, level 1), routed and with its response deadline set.
+
+    Idempotent: a submission whose key was seen before returns the ticket it made then.
+    `actor` is an officer when a case told in person or by phone is typed in for the citizen.
+    """
+    key = _optional_text(submission.idempotency_key)
+    if key is not None and (existing := _find_by_idempotency_key(session, key)) is not None:
+        return existing
+    details = _required_text(submission.details, "details")
+    if len(details) > MAX_DETAILS_CHARS:
+        raise InvalidInput("details", f"is longer than {MAX_DETAILS_CHARS} characters")
+    project = session.scalar(select(Project).where(Project.code == submission.project_code.strip().upper()))
+    if project is None or not project.active:
+        raise InvalidInput("project_code", "unknown project")
+    category = _category(session, _optional_text(submission.category_code))
+    priority = effective_priority(category)
+    place, ward = resolve_place(
+        session, submission.province_id, submission.district_id, submission.municipality_id, submission.ward
+    )
+    now = clock.now()
+    complainant = _complainant(session, now, submission, priority)
+    officer = route(session, project.id, 1, place, category, priority)
+    grievance = Grievance(
+        idempotency_key=key,
+        project=project,
+        complainant=complainant,
+        category=category,
+        priority=priority,
+        status=Status.NEW,
+        level=1,
+        assignee_id=officer.id if officer else None,
+        channel=submission.channel,
+        language=_optional_text(submission.language) or "en",
+        details=details,
+        summary=_optional_text(submission.summary),
+        ai_categories=submission.ai_categories,
+        province_id=place.province_id,
+        district_id=place.district_id,
+        municipality_id=place.municipality_id,
+        ward=ward,
+        created_at=now,
+        updated_at=now,
+        level_entered_at=now,
+        due_at=due_at(Status.NEW, 1, now, now, _deadlines(session, project.id), category),
+    )
+    session.flush()  # the complainant, outside the savepoint below
+    for _ in range(_REFERENCE_ATTEMPTS):
+        grievance.reference = new_reference()
+        try:
+            with session.begin_nested():
+                session.add(grievance)
+        except IntegrityError:
+            # Either the same submission was filed concurrently, or the reference collided.
+            if key is not None and (existing := _find_by_idempotency_key(session, key)) is not None:
+                return existing
+            continue
+        _record(session, now, grievance, Action.FILE, actor, None, None, None)
+        return grievance
+    raise RuntimeError("could not draw an unused reference; the reference space is exhausted")
+
+
+# --- the officers' moves ---
+
+
+def acknowledge(session: Session, clock: Clock, grievance_id: int, actor: Actor, note: str | None = None) -> Grievance:
+    """The officer in charge of the current level takes the case up (new/escalated -> in progress)."""
+    grievance = _lock(session, grievance_id)
+    first_time = grievance.acknowledged_at is None
+    now = _move(session, clock, grievance, Action.ACKNOWLEDGE, actor, _optional_text(note))
+    if first_time:
+        grievance.acknowledged_at = now
+    return grievance
+
+
+def assign(session: Session, clock: Clock, grievance_id: int, actor: Actor, officer_id: int, note: str | None = None) -> Grievance:
+    """Hand the case to a named officer within its level; the status does not change."""
+    grievance = _lock(session, grievance_id)
+    officer = session.get(Officer, officer_id)
+    if officer is None or not officer.active:
+        raise InvalidInput("officer_id", "no such active officer")
+    if grievance.priority is Priority.GENDER and not officer.gender_cleared:
+        raise InvalidInput("officer_id", "this officer is not cleared for gender cases")
+    if not officer.all_projects and grievance.project_id not in {p.id for p in officer.projects}:
+        raise InvalidInput("officer_id", "this officer does not work on the case's project")
+    grievance.assignee_id = officer.id
+    _move(session, clock, grievance, Action.ASSIGN, actor, _optional_text(note))
+    return grievance
+
+
+def escalate(
+    session: Session,
+    clock: Clock,
+    grievance_id: int,
+    actor: Actor,
+    reason: str,
+    from_level: int,
+) -> Grievance:
+    """Move the case one level up: automatically on a missed deadline or at a stakeholder's request.
+
+    `from_level` is the level the caller saw; if the case has moved meanwhile (say two
+    officers, or the scheduler and an officer, escalate at once) ConcurrentChange is raised
+    so that one request never climbs two levels.
+    """
+    reason = _required_text(reason, "reason")
+    grievance = _lock(session, grievance_id)
+    if grievance.level != from_level:
+        raise ConcurrentChange(grievance.reference, f"it is now at level {grievance.level}")
+    _move(session, clock, grievance, Action.ESCALATE, actor, reason)
+    return grievance
+
+
+def resolve(session: Session, clock: Clock, grievance_id: int, actor: Actor, resolution: str) -> Grievance:
+    """Record the resolution; the citizen is then asked whether it satisfies them."""
+    resolution = _required_text(resolution, "resolution")
+    grievance = _lock(session, grievance_id)
+    grievance.resolved_at = _move(session, clock, grievance, Action.RESOLVE, actor, resolution)
+    grievance.resolution = resolution
+    return grievance
+
+
+def record_citizen_answer(
+    session: Session,
+    clock: Clock,
+    grievance_id: int,
+    actor: Actor,
+    accepted: bool,
+    reason: str | None = None,
+) -> Grievance:
+    """The citizen's answer to a resolution, from any channel: accepted closes the case,
+    refused sends it to the next level with the citizen's reason."""
+    grievance = _lock(session, grievance_id)
+    if accepted:
+        grievance.closed_at = _move(session, clock, grievance, Action.ACCEPT, actor, _optional_text(reason))
+        grievance.close_reason = CloseReason.ACCEPTED
+    else:
+        _move(session, clock, grievance, Action.REFUSE, actor, _required_text(reason, "reason"))
+        grievance.resolved_at = None
+    return grievance
+
+
+def close_unanswered(session: Session, clock: Clock, grievance_id: int) -> Grievance:
+    """Close a resolved case whose citizen stayed silent for the project's auto-close period."""
+    grievance = _lock(session, grievance_id)
+    if grievance.status is not Status.RESOLVED or grievance.resolved_at is None:
+        raise IllegalTransition(grievance.status.value, Action.AUTO_CLOSE.value)
+    waited = timedelta(days=_deadlines(session, grievance.project_id).auto_close_days)
+    if clock.now() < grievance.resolved_at + waited:
+        raise IllegalTransition(grievance.status.value, Action.AUTO_CLOSE.value)
+    note = f"no answer {waited.days} days after the resolution"
+    grievance.closed_at = _move(session, clock, grievance, Action.AUTO_CLOSE, SYSTEM, note)
+    grievance.close_reason = CloseReason.NO_ANSWER
+    return grievance
+
+
+def close_invalid(
+    session: Session,
+    clock: Clock,
+    grievance_id: int,
+    actor: Actor,
+    reason: str,
+    duplicate_of: str | None = None,
+) -> Grievance:
+    """Close an open case as invalid, or as a duplicate of another reference."""
+    reason = _required_text(reason, "reason")
+    grievance = _lock(session, grievance_id)
+    if duplicate_of is not None:
+        original = session.scalar(select(Grievance).where(Grievance.reference == normalise_reference(duplicate_of)))
+        if original is None or original.id == grievance.id:
+            raise InvalidInput("duplicate_of", "no other grievance has this reference")
+        grievance.duplicate_of_id = original.id
+    grievance.closed_at = _move(session, clock, grievance, Action.CLOSE_INVALID, actor, reason)
+    grievance.close_reason = CloseReason.DUPLICATE if duplicate_of else CloseReason.INVALID
+    return grievance
+
+
+def add_note(
+    session: Session,
+    clock: Clock,
+    grievance_id: int,
+    actor: Actor,
+    body: str,
+    visibility: NoteVisibility = NoteVisibility.INTERNAL,
+) -> Note:
+    """Comment on a case; public notes are the ones the citizen may read."""
+    body = _required_text(body, "body")
+    grievance = session.get(Grievance, grievance_id)
+    if grievance is None:
+        raise NotFound("grievance", grievance_id)
+    now = clock.now()
+    note = Note(
+        grievance_id=grievance.id,
+        created_at=now,
+        visibility=visibility,
+        author_kind=actor.kind,
+        author_officer_id=actor.officer_id,
+        body=body,
+    )
+    session.add(note)
+    _audit(session, now, actor, "add_note", grievance, {"visibility": visibility.value})
+    return note
+
+
+# --- lookups ---
+
+
+def find_for_citizen(session: Session, reference: str, phone: str) -> Grievance:
+    """The citizen's own case by reference and phone; one same answer for any wrong half."""
+    canonical = normalise_reference(reference)
+    try:
+        phone_hash = keyring().phone_digest(normalise_phone(phone))
+    except InvalidInput:
+        raise GrievanceNotFound() from None
+    if canonical is None:
+        raise GrievanceNotFound()
+    grievance = session.scalar(
+        select(Grievance)
+        .join(Grievance.complainant)
+        .where(Grievance.reference == canonical, Complainant.phone_hash == phone_hash)
+    )
+    if grievance is None:
+        raise GrievanceNotFound()
+    return grievance
+
+
+def list_overdue(session: Session, now: datetime, limit: int | None = None) -> list[OverdueTicket]:
+    """Open cases whose deadline has passed at `now`, most overdue first (index on due_at)."""
+    query = (
+        select(Grievance.id, Grievance.reference, Grievance.status, Grievance.level, Grievance.due_at)
+        .where(Grievance.due_at <= now, Grievance.status.in_(OPEN_STATUSES))
+        .order_by(Grievance.due_at)
+        .limit(limit)
+    )
+    return [OverdueTicket(*row) for row in session.execute(query).tuples()]

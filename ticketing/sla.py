@@ -1,0 +1,65 @@
+"""Deadlines: a 24 h response while new, then each level's resolution time; none at level 4.
+
+Resolution times come from the category (inherited down the tree, like openIMIS), then the
+project's policy, then the defaults of the GRM manual. Calendar hours, not working days.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from ticketing.lifecycle import TOP_LEVEL, Status
+from ticketing.models import Category, SlaPolicy
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    response_hours: int = 24
+    level_hours: tuple[int, int, int] = (48, 7 * 24, 15 * 24)
+    auto_close_days: int = 7
+
+    @classmethod
+    def of(cls, policy: SlaPolicy | None) -> Deadlines:
+        if policy is None:
+            return cls()
+        return cls(
+            response_hours=policy.response_hours,
+            level_hours=(policy.level_1_hours, policy.level_2_hours, policy.level_3_hours),
+            auto_close_days=policy.auto_close_days,
+        )
+
+
+def category_hours(category: Category | None, level: int) -> int | None:
+    """The nearest resolution time set for `level` on the category or one of its ancestors."""
+    while category is not None:
+        hours: int | None = getattr(category, f"level_{level}_hours")
+        if hours is not None:
+            return hours
+        category = category.parent
+    return None
+
+
+def resolution_hours(deadlines: Deadlines, category: Category | None, level: int) -> int | None:
+    """Hours a level has to resolve a case; None at the top level, which has no timeline."""
+    if level >= TOP_LEVEL:
+        return None
+    override = category_hours(category, level)
+    return override if override is not None else deadlines.level_hours[level - 1]
+
+
+def due_at(
+    status: Status,
+    level: int,
+    created_at: datetime,
+    level_entered_at: datetime,
+    deadlines: Deadlines,
+    category: Category | None,
+) -> datetime | None:
+    """The deadline running for a case in this state, or None when nothing is due."""
+    if status is Status.NEW:
+        return created_at + timedelta(hours=deadlines.response_hours)
+    if status in (Status.IN_PROGRESS, Status.ESCALATED):
+        hours = resolution_hours(deadlines, category, level)
+        return None if hours is None else level_entered_at + timedelta(hours=hours)
+    return None
