@@ -1,0 +1,71 @@
+"""Test helpers: a clock that stands still, and short ways to file and move cases."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import func, select
+
+from ticketing.db import Store
+from ticketing.models import Channel, Grievance, StatusChange
+from ticketing.services import Submission, file_grievance
+
+START = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
+MAKWANPUR = 30
+HETAUDA = 337  # a municipality in Makwanpur
+THAHA = 338  # another one
+BAGMATI = 3
+
+SUBMISSION = Submission(
+    project_code="KKR-01",
+    details="Dust from the trucks covers our maize field every day.",
+    channel=Channel.WEBCHAT,
+    name="Sunita Tamang",
+    phone="9841234567",
+    municipality_id=HETAUDA,
+    ward=4,
+    category_code="environment.dust",
+)
+
+
+class FakeClock:
+    """A clock that only moves when a test moves it."""
+
+    def __init__(self, start: datetime = START) -> None:
+        self.current = start
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, **delta: float) -> datetime:
+        self.current += timedelta(**delta)
+        return self.current
+
+
+def submission(**changes: Any) -> Submission:
+    return replace(SUBMISSION, **changes)
+
+
+def file(store: Store, clock: FakeClock, **changes: Any) -> Grievance:
+    """File a grievance in its own unit of work and return it (detached, fully loaded)."""
+    with store.sessions.begin() as session:
+        grievance = file_grievance(session, clock, submission(**changes))
+        session.flush()
+        return grievance
+
+
+def history(store: Store, grievance_id: int) -> list[StatusChange]:
+    with store.sessions() as session:
+        return list(
+            session.scalars(select(StatusChange).where(StatusChange.grievance_id == grievance_id).order_by(StatusChange.id))
+        )
+
+
+def count(store: Store, model: type, **where: Any) -> int:
+    with store.sessions() as session:
+        query = select(func.count()).select_from(model)
+        for column, value in where.items():
+            query = query.where(getattr(model, column) == value)
+        return session.scalar(query) or 0
