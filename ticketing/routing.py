@@ -53,7 +53,7 @@ def _least_loaded(session: Session, officers: list[Officer]) -> Officer:
             select(Grievance.assignee_id, func.count())
             .where(Grievance.assignee_id.in_([o.id for o in officers]), Grievance.status.in_(OPEN_STATUSES))
             .group_by(Grievance.assignee_id)
-        ).tuples()
+        ).tuples().all()
     )
     return min(officers, key=lambda officer: (open_cases.get(officer.id, 0), officer.id))
 

@@ -106,7 +106,7 @@ def _optional_text(value: str | None) -> str | None:
     return text or None
 
 
-def _audit(
+def audit(
     session: Session,
     now: datetime,
     actor: Actor,
@@ -114,6 +114,7 @@ def _audit(
     grievance: Grievance,
     detail: dict[str, Any] | None = None,
 ) -> None:
+    """Append an audit row about `grievance`."""
     session.add(
         AuditLog(
             at=now,
@@ -165,7 +166,7 @@ def _record(
     detail: dict[str, Any] = {"from": from_status, "to": grievance.status, "level": grievance.level}
     if note:
         detail["note"] = note
-    _audit(session, now, actor, action.value, grievance, detail)
+    audit(session, now, actor, action.value, grievance, detail)
 
 
 def _move(
@@ -462,7 +463,7 @@ def add_note(
         body=body,
     )
     session.add(note)
-    _audit(session, now, actor, "add_note", grievance, {"visibility": visibility.value})
+    audit(session, now, actor, "add_note", grievance, {"visibility": visibility.value})
     return note
 
 

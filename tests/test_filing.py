@@ -1,0 +1,171 @@
+"""Filing a grievance: idempotency, validation with clear errors, references, attachments."""
+
+from __future__ import annotations
+
+import re
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from ticketing import services
+from ticketing.attachments import attach_file, attachment_path
+from ticketing.db import Store
+from ticketing.errors import InvalidInput, NotFound
+from ticketing.models import Attachment, AuditLog, Complainant, Grievance, Priority, StatusChange
+from ticketing.references import ALPHABET, new_reference, normalise_reference
+from ticketing.services import CITIZEN, file_grievance
+
+from tests.helpers import BAGMATI, HETAUDA, MAKWANPUR, FakeClock, count, file, submission
+
+
+def test_a_filed_case_is_new_at_level_one_with_everything_set(demo: Store, clock: FakeClock) -> None:
+    grievance = file(demo, clock, details="  Dust on our maize.  ", language="ne")
+    assert (grievance.status.value, grievance.level, grievance.priority) == ("new", 1, Priority.NORMAL)
+    assert grievance.details == "Dust on our maize."
+    assert (grievance.province_id, grievance.district_id, grievance.municipality_id, grievance.ward) == (
+        BAGMATI, MAKWANPUR, HETAUDA, 4,
+    )
+    assert grievance.created_at == grievance.level_entered_at == clock.now()
+    assert grievance.language == "ne" and grievance.assignee_id is not None
+
+
+@pytest.mark.parametrize(
+    ("code", "priority"),
+    [("environment.dust", Priority.NORMAL), ("land.compensation", Priority.HIGH), ("safety.road", Priority.HIGH),
+     ("gender.harassment", Priority.GENDER), ("labour.child", Priority.HIGH), ("labour.wages", Priority.NORMAL),
+     (None, Priority.NORMAL)],
+)
+def test_priority_follows_the_category(demo: Store, clock: FakeClock, code: str | None, priority: Priority) -> None:
+    assert file(demo, clock, category_code=code).priority is priority
+
+
+def test_the_same_submission_retried_makes_one_ticket(demo: Store, clock: FakeClock) -> None:
+    first = file(demo, clock, idempotency_key="webchat:abc:42")
+    clock.advance(minutes=5)
+    again = file(demo, clock, idempotency_key="webchat:abc:42", details="typed again")
+    assert again.id == first.id and again.details == first.details
+    assert count(demo, Grievance) == 1 and count(demo, StatusChange) == 1
+    assert file(demo, clock, idempotency_key="webchat:abc:43").id != first.id
+
+
+def test_concurrent_retries_of_one_submission_make_one_ticket(demo: Store, clock: FakeClock) -> None:
+    start = threading.Barrier(4)
+    ids: list[int] = []
+
+    def submit() -> None:
+        start.wait()
+        ids.append(file(demo, clock, idempotency_key="whatsapp:SM123").id)
+
+    threads = [threading.Thread(target=submit) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(set(ids)) == 1 and len(ids) == 4
+    assert count(demo, Grievance) == 1 and count(demo, StatusChange) == 1
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"details": "   "}, "details"),
+        ({"details": "x" * 10_001}, "details"),
+        ({"project_code": "NOPE-9"}, "project_code"),
+        ({"phone": "12345"}, "phone"),
+        ({"phone": None}, "phone"),
+        ({"name": " "}, "name"),
+        ({"email": "not-an-email"}, "email"),
+        ({"category_code": "weather"}, "category_code"),
+        ({"municipality_id": 99999}, "municipality_id"),
+        ({"ward": 40}, "ward"),
+        ({"municipality_id": None, "ward": 2}, "ward"),
+        ({"district_id": 24}, "district_id"),
+        ({"municipality_id": None, "ward": None, "district_id": MAKWANPUR, "province_id": 1}, "province_id"),
+    ],
+)
+def test_bad_input_is_named_and_nothing_is_written(
+    demo: Store, clock: FakeClock, changes: dict[str, object], field: str
+) -> None:
+    with pytest.raises(InvalidInput) as raised, demo.sessions.begin() as session:
+        file_grievance(session, clock, submission(**changes))
+    assert raised.value.field == field
+    assert count(demo, Grievance) == 0 and count(demo, Complainant) == 0
+
+
+def test_project_code_is_matched_whatever_the_case(demo: Store, clock: FakeClock) -> None:
+    assert file(demo, clock, project_code=" kkr-01 ").project.code == "KKR-01"
+
+
+def test_gender_cases_may_be_anonymous(demo: Store, clock: FakeClock) -> None:
+    grievance = file(demo, clock, category_code="gender.violence", name=None, phone=None)
+    with demo.sessions() as session:
+        complainant = session.get(Complainant, grievance.complainant_id)
+        assert complainant is not None and complainant.name is None and complainant.phone_hash is None
+
+
+def test_a_returning_citizen_is_recognised_by_phone(demo: Store, clock: FakeClock) -> None:
+    first = file(demo, clock, phone="+977 984-1234567", email="s@example.org")
+    second = file(demo, clock, phone="9841234567", name="Sunita T.", email=None)
+    other = file(demo, clock, phone="9851000000")
+    assert first.complainant_id == second.complainant_id != other.complainant_id
+    with demo.sessions() as session:
+        person = session.get(Complainant, first.complainant_id)
+        assert person is not None
+        assert (person.name, person.phone, person.email) == ("Sunita T.", "+9779841234567", "s@example.org")
+
+
+def test_references_are_short_typable_random_and_unique(demo: Store, clock: FakeClock) -> None:
+    references = [file(demo, clock).reference for _ in range(30)]
+    assert len(set(references)) == 30
+    for reference in references:
+        assert len(reference) <= 12 and re.fullmatch(rf"GR-[{ALPHABET}]{{4}}-[{ALPHABET}]{{4}}", reference)
+    # Random rather than sequential: consecutive tickets share no common prefix pattern.
+    assert len({r[:5] for r in references}) > 10
+
+
+def test_reference_collision_draws_again(demo: Store, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> None:
+    taken = file(demo, clock).reference
+    draws = iter([taken, taken, "GR-AAAA-BBBB"])
+    monkeypatch.setattr(services, "new_reference", lambda: next(draws))
+    assert file(demo, clock).reference == "GR-AAAA-BBBB"
+    assert count(demo, Grievance) == 2
+
+
+@pytest.mark.parametrize(
+    ("typed", "canonical"),
+    [("GR-7K3P-9QXD", "GR-7K3P-9QXD"), ("gr 7k3p 9qxd", "GR-7K3P-9QXD"), ("7K3P9QXD", "GR-7K3P-9QXD"),
+     ("GR-7K3P-9OXD", "GR-7K3P-90XD"), ("GR-1L1I-0000", "GR-1111-0000"), ("GR-7K3P-9QX", None),
+     ("GR-7K3P-9QXU", None), ("", None), ("hello there", None)],
+)
+def test_references_are_read_back_forgivingly(typed: str, canonical: str | None) -> None:
+    assert normalise_reference(typed) == canonical
+
+
+def test_new_references_use_the_whole_alphabet() -> None:
+    seen = {symbol for _ in range(400) for symbol in new_reference()[3:].replace("-", "")}
+    assert seen == set(ALPHABET)
+
+
+def test_attachments_are_kept_by_hash(demo: Store, clock: FakeClock, tmp_path: Path) -> None:
+    grievance = file(demo, clock)
+    tmp_path = tmp_path / "attachments"
+    photo = b"\xff\xd8\xff\xe0 pretend jpeg"
+    with demo.sessions.begin() as session:
+        kept = attach_file(session, clock, tmp_path, grievance.id, CITIZEN, "../../field.jpg", photo, "image/jpeg")
+        again = attach_file(session, clock, tmp_path, grievance.id, CITIZEN, "copy.jpg", photo, "IMAGE/JPEG; q=1")
+        with pytest.raises(InvalidInput):
+            attach_file(session, clock, tmp_path, grievance.id, CITIZEN, "x.exe", b"MZ", "application/x-msdownload")
+        with pytest.raises(InvalidInput):
+            attach_file(session, clock, tmp_path, grievance.id, CITIZEN, "empty.jpg", b"", "image/jpeg")
+        with pytest.raises(NotFound):
+            attach_file(session, clock, tmp_path, 999, CITIZEN, "a.jpg", photo, "image/jpeg")
+    assert kept.filename == "field.jpg" and kept.size_bytes == len(photo) and kept.mime_type == "image/jpeg"
+    assert attachment_path(tmp_path, kept).read_bytes() == photo
+    assert kept.storage_key == again.storage_key
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == [attachment_path(tmp_path, kept)]
+    assert count(demo, Attachment) == 2
+    with demo.sessions() as session:
+        actions = session.scalars(select(AuditLog.action).where(AuditLog.grievance_id == grievance.id)).all()
+    assert actions.count("attach_file") == 2
