@@ -36,6 +36,8 @@ run: install
 	$(APP) -m ticketing setup --demo
 
 test: install
+	$(APP_VENV)/bin/ruff check ticketing tests bench
+	$(APP_VENV)/bin/mypy ticketing tests bench
 	$(APP) -m pytest
 
 bench: $(APP_VENV)/.installed

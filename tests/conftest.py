@@ -15,13 +15,12 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from tests.helpers import FakeClock
 from ticketing.bootstrap import load_categories, prepare, seed_demo
 from ticketing.config import Settings, normalise_database_url
 from ticketing.crypto import generate_key_material
 from ticketing.db import Store, open_store
 from ticketing.models import Base
-
-from tests.helpers import FakeClock
 
 REFERENCE_TABLES = {"province", "district", "municipality", "alembic_version"}
 TEST_KEYS = generate_key_material()
@@ -110,4 +109,3 @@ def demo(store: Store, clock: FakeClock) -> Store:
 @pytest.fixture
 def backend(store: Store) -> str:
     return store.engine.dialect.name
-

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -12,7 +12,7 @@ from ticketing.db import Store
 from ticketing.models import Channel, Grievance, StatusChange
 from ticketing.services import Submission, file_grievance
 
-START = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
+START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 MAKWANPUR = 30
 HETAUDA = 337  # a municipality in Makwanpur
 THAHA = 338  # another one
@@ -59,7 +59,9 @@ def file(store: Store, clock: FakeClock, **changes: Any) -> Grievance:
 def history(store: Store, grievance_id: int) -> list[StatusChange]:
     with store.sessions() as session:
         return list(
-            session.scalars(select(StatusChange).where(StatusChange.grievance_id == grievance_id).order_by(StatusChange.id))
+            session.scalars(
+                select(StatusChange).where(StatusChange.grievance_id == grievance_id).order_by(StatusChange.id)
+            )
         )
 
 

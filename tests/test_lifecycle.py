@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tests.helpers import FakeClock, count, file, history
 from ticketing.db import Store
 from ticketing.errors import ConcurrentChange, HistoryIsAppendOnly, IllegalTransition, InvalidInput
 from ticketing.lifecycle import TOP_LEVEL, TRANSITIONS, Action, Status, next_status
@@ -25,8 +26,6 @@ from ticketing.services import (
     record_citizen_answer,
     resolve,
 )
-
-from tests.helpers import FakeClock, count, file, history
 
 OFFICER = Actor.officer(1)
 Mover = Callable[[Session, FakeClock, Grievance], object]
@@ -178,13 +177,12 @@ def test_acceptance_and_silence_close_with_their_reasons(demo: Store, clock: Fak
 def test_reasons_and_resolutions_are_required(demo: Store, clock: FakeClock) -> None:
     grievance = case_in(demo, clock, Status.IN_PROGRESS)
     with demo.sessions.begin() as session:
-        for call in (
-            lambda: resolve(session, clock, grievance.id, OFFICER, " "),
-            lambda: escalate(session, clock, grievance.id, OFFICER, "", from_level=1),
-            lambda: close_invalid(session, clock, grievance.id, OFFICER, ""),
-        ):
-            with pytest.raises(InvalidInput):
-                call()
+        with pytest.raises(InvalidInput, match="resolution"):
+            resolve(session, clock, grievance.id, OFFICER, " ")
+        with pytest.raises(InvalidInput, match="reason"):
+            escalate(session, clock, grievance.id, OFFICER, "", from_level=1)
+        with pytest.raises(InvalidInput, match="reason"):
+            close_invalid(session, clock, grievance.id, OFFICER, "")
     assert len(history(demo, grievance.id)) == 2
 
 

@@ -8,13 +8,13 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tests.helpers import BAGMATI, HETAUDA, MAKWANPUR, START, THAHA, FakeClock, file
 from ticketing.db import Store
 from ticketing.locations import Place
 from ticketing.models import Category, Officer, Priority, Project, ProjectType, Role, RoutingRule
+from ticketing.catalog import catalog
 from ticketing.routing import route
-from ticketing.services import SYSTEM, CITIZEN, Actor, acknowledge, escalate, record_citizen_answer, resolve
-
-from tests.helpers import BAGMATI, HETAUDA, MAKWANPUR, START, THAHA, FakeClock, file
+from ticketing.services import CITIZEN, SYSTEM, Actor, acknowledge, escalate, record_citizen_answer, resolve
 
 
 @pytest.fixture
@@ -30,8 +30,13 @@ def world(store: Store) -> Iterator[tuple[Session, Project]]:
 
 def officer(session: Session, name: str, *, cleared: bool = False, active: bool = True) -> Officer:
     person = Officer(
-        name=name, email=f"{name}@x.example", role=Role.FOCAL_PERSON, level=1,
-        gender_cleared=cleared, active=active, created_at=START,
+        name=name,
+        email=f"{name}@x.example",
+        role=Role.FOCAL_PERSON,
+        level=1,
+        gender_cleared=cleared,
+        active=active,
+        created_at=START,
     )
     session.add(person)
     session.flush()
@@ -57,12 +62,15 @@ def test_finer_place_wins(world: tuple[Session, Project]) -> None:
     rule(session, province, project, province_id=BAGMATI)
     rule(session, district, project, district_id=MAKWANPUR)
     rule(session, municipality, project, municipality_id=HETAUDA)
-    pick = lambda place: route(session, project.id, 1, place, None, Priority.NORMAL)  # noqa: E731
-    assert pick(HETAUDA_PLACE) is municipality
-    assert pick(Place(BAGMATI, MAKWANPUR, THAHA)) is district
-    assert pick(Place(BAGMATI, 27, None)) is province
-    assert pick(Place(1, None, None)) is anywhere
-    assert pick(Place()) is anywhere
+
+    def pick(place: Place) -> int | None:
+        return route(session, catalog(session), project.id, 1, place, None, Priority.NORMAL)
+
+    assert pick(HETAUDA_PLACE) == municipality.id
+    assert pick(Place(BAGMATI, MAKWANPUR, THAHA)) == district.id
+    assert pick(Place(BAGMATI, 27, None)) == province.id
+    assert pick(Place(1, None, None)) == anywhere.id
+    assert pick(Place()) == anywhere.id
 
 
 def test_project_rule_beats_catch_all_and_levels_are_separate(world: tuple[Session, Project]) -> None:
@@ -71,9 +79,9 @@ def test_project_rule_beats_catch_all_and_levels_are_separate(world: tuple[Sessi
     rule(session, shared, None, municipality_id=HETAUDA)
     rule(session, own, project)
     rule(session, level_two, project, level=2)
-    assert route(session, project.id, 1, HETAUDA_PLACE, None, Priority.NORMAL) is own
-    assert route(session, project.id, 2, HETAUDA_PLACE, None, Priority.NORMAL) is level_two
-    assert route(session, project.id, 3, HETAUDA_PLACE, None, Priority.NORMAL) is None
+    assert route(session, catalog(session), project.id, 1, HETAUDA_PLACE, None, Priority.NORMAL) == own.id
+    assert route(session, catalog(session), project.id, 2, HETAUDA_PLACE, None, Priority.NORMAL) == level_two.id
+    assert route(session, catalog(session), project.id, 3, HETAUDA_PLACE, None, Priority.NORMAL) is None
 
 
 def test_category_rule_matches_subcategories(world: tuple[Session, Project]) -> None:
@@ -82,8 +90,8 @@ def test_category_rule_matches_subcategories(world: tuple[Session, Project]) -> 
     rule(session, general, project, district_id=MAKWANPUR)
     rule(session, land_desk, project, category_id=category(session, "land").id)
     compensation = category(session, "land.compensation")
-    assert route(session, project.id, 1, HETAUDA_PLACE, compensation, Priority.HIGH) is land_desk
-    assert route(session, project.id, 1, HETAUDA_PLACE, category(session, "safety.road"), Priority.HIGH) is general
+    assert route(session, catalog(session), project.id, 1, HETAUDA_PLACE, compensation.id, Priority.HIGH) == land_desk.id
+    assert route(session, catalog(session), project.id, 1, HETAUDA_PLACE, category(session, "safety.road").id, Priority.HIGH) == general.id
 
 
 def test_gender_cases_only_reach_cleared_officers(world: tuple[Session, Project]) -> None:
@@ -92,17 +100,21 @@ def test_gender_cases_only_reach_cleared_officers(world: tuple[Session, Project]
     rule(session, site, project, municipality_id=HETAUDA)
     rule(session, cleared, project, province_id=BAGMATI)
     harassment = category(session, "gender.harassment")
-    assert route(session, project.id, 1, HETAUDA_PLACE, harassment, Priority.GENDER) is cleared
-    assert route(session, project.id, 1, HETAUDA_PLACE, None, Priority.NORMAL) is site
+    assert route(session, catalog(session), project.id, 1, HETAUDA_PLACE, harassment.id, Priority.GENDER) == cleared.id
+    assert route(session, catalog(session), project.id, 1, HETAUDA_PLACE, None, Priority.NORMAL) == site.id
 
 
 def test_inactive_officers_and_rules_are_skipped(world: tuple[Session, Project]) -> None:
     session, project = world
-    away, fallback, retired = officer(session, "away", active=False), officer(session, "fallback"), officer(session, "old")
+    away, fallback, retired = (
+        officer(session, "away", active=False),
+        officer(session, "fallback"),
+        officer(session, "old"),
+    )
     rule(session, away, project, municipality_id=HETAUDA)
     rule(session, fallback, project)
     session.add(RoutingRule(officer=retired, project=project, level=1, district_id=MAKWANPUR, active=False))
-    assert route(session, project.id, 1, HETAUDA_PLACE, None, Priority.NORMAL) is fallback
+    assert route(session, catalog(session), project.id, 1, HETAUDA_PLACE, None, Priority.NORMAL) == fallback.id
 
 
 def test_equal_rules_share_the_load(store: Store, clock: FakeClock) -> None:
@@ -122,7 +134,10 @@ def test_escalation_and_refusal_reroute_to_the_next_level(demo: Store, clock: Fa
         by_email = {o.email: o.id for o in session.scalars(select(Officer))}
     assert grievance.assignee_id == by_email["site.kkr@grm.example"]
     with demo.sessions.begin() as session:
-        assert escalate(session, clock, grievance.id, SYSTEM, "overdue", from_level=1).assignee_id == by_email["piu.kkr@grm.example"]
+        assert (
+            escalate(session, clock, grievance.id, SYSTEM, "overdue", from_level=1).assignee_id
+            == by_email["piu.kkr@grm.example"]
+        )
         acknowledge(session, clock, grievance.id, Actor.officer(by_email["piu.kkr@grm.example"]))
         resolve(session, clock, grievance.id, Actor.officer(by_email["piu.kkr@grm.example"]), "Paid.")
         refused = record_citizen_answer(session, clock, grievance.id, CITIZEN, accepted=False, reason="Not enough")

@@ -7,11 +7,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
+from tests.helpers import START, FakeClock, file
 from ticketing.db import Store
 from ticketing.models import Category, Project, SlaPolicy
 from ticketing.services import SYSTEM, Actor, acknowledge, escalate, list_overdue, resolve
-
-from tests.helpers import START, FakeClock, file
 
 OFFICER = Actor.officer(2)
 HOUR = timedelta(hours=1)

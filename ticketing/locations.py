@@ -6,7 +6,7 @@ import json
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -14,6 +14,9 @@ from sqlalchemy.orm import Session
 from ticketing.config import PROJECT_ROOT
 from ticketing.errors import InvalidInput
 from ticketing.models import District, Municipality, Province
+
+if TYPE_CHECKING:
+    from ticketing.catalog import Catalog
 
 LOCATIONS_DIR = PROJECT_ROOT / "data" / "reference" / "nepal_locations"
 _KIND_BY_CATEGORY = {1: "MC", 2: "SMC", 3: "M", 4: "RM"}
@@ -70,7 +73,7 @@ def load_locations(session: Session, directory: Path = LOCATIONS_DIR) -> int:
 
 
 def resolve_place(
-    session: Session,
+    catalog: Catalog,
     province_id: int | None,
     district_id: int | None,
     municipality_id: int | None,
@@ -80,21 +83,20 @@ def resolve_place(
     if ward is not None and municipality_id is None:
         raise InvalidInput("ward", "a ward needs its municipality")
     if municipality_id is not None:
-        municipality = session.get(Municipality, municipality_id)
-        if municipality is None:
+        if municipality_id not in catalog.municipalities:
             raise InvalidInput("municipality_id", "unknown municipality")
-        if ward is not None and not 1 <= ward <= municipality.wards:
-            raise InvalidInput("ward", f"this municipality has wards 1 to {municipality.wards}")
-        if district_id not in (None, municipality.district_id):
+        parent_district, wards = catalog.municipalities[municipality_id]
+        if ward is not None and not 1 <= ward <= wards:
+            raise InvalidInput("ward", f"this municipality has wards 1 to {wards}")
+        if district_id not in (None, parent_district):
             raise InvalidInput("district_id", "the municipality is in another district")
-        district_id = municipality.district_id
+        district_id = parent_district
     if district_id is not None:
-        district = session.get(District, district_id)
-        if district is None:
+        if district_id not in catalog.districts:
             raise InvalidInput("district_id", "unknown district")
-        if province_id not in (None, district.province_id):
+        if province_id not in (None, catalog.districts[district_id]):
             raise InvalidInput("province_id", "the district is in another province")
-        province_id = district.province_id
-    if province_id is not None and session.get(Province, province_id) is None:
+        province_id = catalog.districts[district_id]
+    if province_id is not None and province_id not in catalog.provinces:
         raise InvalidInput("province_id", "unknown province")
     return Place(province_id, district_id, municipality_id), ward

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, MetaData, String, Table, Text, event
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
+from sqlalchemy import JSON, Column, ForeignKey, Index, MetaData, String, Table, Text, event, update
+from sqlalchemy.orm import DeclarativeBase, Mapped, ORMExecuteState, Session, mapped_column, relationship
 
 from ticketing.errors import HistoryIsAppendOnly
 from ticketing.lifecycle import Action, Status
@@ -186,7 +187,7 @@ class Category(Base):
     level_3_hours: Mapped[int | None]
     active: Mapped[bool] = mapped_column(default=True)
 
-    parent: Mapped[Category | None] = relationship(remote_side=[id], lazy="joined", join_depth=3)
+    parent: Mapped[Category | None] = relationship(remote_side=[id])
 
 
 officer_project = Table(
@@ -230,10 +231,19 @@ class RoutingRule(LocatedMixin, Base):
     officer_id: Mapped[int] = mapped_column(ForeignKey("officer.id"))
     active: Mapped[bool] = mapped_column(default=True)
 
-    officer: Mapped[Officer] = relationship(lazy="joined")
+    officer: Mapped[Officer] = relationship()
     project: Mapped[Project | None] = relationship()
 
     __table_args__ = (Index("ix_routing_rule_project_level", "project_id", "level"),)
+
+
+class ConfigVersion(Base):
+    """A single row whose token changes with every configuration change (see ticketing.catalog)."""
+
+    __tablename__ = "config_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    token: Mapped[str] = mapped_column(String(32))
 
 
 # --- the cases ---
@@ -247,7 +257,8 @@ class Complainant(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str | None] = mapped_column(EncryptedText)
     phone: Mapped[str | None] = mapped_column(EncryptedText)
-    phone_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    # One complainant per phone: returning citizens are recognised by it.
+    phone_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     email: Mapped[str | None] = mapped_column(EncryptedText)
     address: Mapped[str | None] = mapped_column(EncryptedText)
     created_at: Mapped[datetime]
@@ -287,11 +298,12 @@ class Grievance(LocatedMixin, Base):
     # Optimistic lock: a write based on a stale read fails instead of overwriting.
     version: Mapped[int] = mapped_column(default=1)
 
-    project: Mapped[Project] = relationship(lazy="joined", innerjoin=True)
-    # Loaded on access only: reading it decrypts personal data, which most screens never need.
+    # Loaded on access: the lifecycle reads configuration from the catalog snapshot, and the
+    # complainant's fields are decrypted only where someone needs to see them.
+    project: Mapped[Project] = relationship()
     complainant: Mapped[Complainant] = relationship()
-    category: Mapped[Category | None] = relationship(lazy="joined")
-    assignee: Mapped[Officer | None] = relationship(lazy="joined")
+    category: Mapped[Category | None] = relationship()
+    assignee: Mapped[Officer | None] = relationship()
 
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
@@ -388,12 +400,36 @@ class AuditLog(Base):
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
+def table(model: type[Base]) -> Table:
+    """The Core table behind a model, for statements that skip the ORM on hot paths."""
+    return cast(Table, model.__table__)
+
+
 APPEND_ONLY = (StatusChange, AuditLog)
+CONFIG_MODELS = (Project, SlaPolicy, Category, Officer, RoutingRule, Province, District, Municipality)
+
+
+def bump_config_version(session: Session) -> None:
+    """Replace the configuration token, so every process reloads its catalog snapshot."""
+    session.connection().execute(update(ConfigVersion).where(ConfigVersion.id == 1).values(token=uuid.uuid4().hex))
 
 
 @event.listens_for(Session, "before_flush")
-def _refuse_history_rewrites(session: Session, flush_context: object, instances: object) -> None:
+def _guard_history_and_track_configuration(session: Session, flush_context: object, instances: object) -> None:
     """History rows are evidence: the ORM may add them, never change or delete them."""
     for row in (*session.dirty, *session.deleted):
         if isinstance(row, APPEND_ONLY) and (row in session.deleted or session.is_modified(row)):
             raise HistoryIsAppendOnly(type(row).__name__)
+    if any(isinstance(row, CONFIG_MODELS) for row in (*session.new, *session.dirty, *session.deleted)):
+        bump_config_version(session)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _track_bulk_configuration_writes(state: ORMExecuteState) -> None:
+    mapper = state.bind_mapper
+    if (
+        (state.is_update or state.is_delete or state.is_insert)
+        and mapper is not None
+        and mapper.class_ in CONFIG_MODELS
+    ):
+        bump_config_version(state.session)

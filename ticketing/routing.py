@@ -3,15 +3,16 @@ and category; gender cases only ever go to officers cleared for them."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ticketing.catalog import Catalog, RuleInfo
 from ticketing.lifecycle import OPEN_STATUSES
 from ticketing.locations import Place
-from ticketing.models import Category, Grievance, Officer, Priority, RoutingRule
+from ticketing.models import Grievance, Priority
 
 
-def _place_depth(rule: RoutingRule, place: Place) -> int | None:
+def _place_depth(rule: RuleInfo, place: Place) -> int | None:
     """How precisely the rule's place matches (0 = anywhere, 3 = this municipality), or None."""
     depth = 0
     for rank, (wanted, actual) in enumerate(
@@ -29,7 +30,7 @@ def _place_depth(rule: RoutingRule, place: Place) -> int | None:
     return depth
 
 
-def _category_depth(rule: RoutingRule, lineage: list[int]) -> int | None:
+def _category_depth(rule: RuleInfo, lineage: list[int]) -> int | None:
     """How deep the rule's category sits in the case's category lineage (0 = any category)."""
     if rule.category_id is None:
         return 0
@@ -38,49 +39,35 @@ def _category_depth(rule: RoutingRule, lineage: list[int]) -> int | None:
     return len(lineage) - lineage.index(rule.category_id)
 
 
-def _lineage(category: Category | None) -> list[int]:
-    """The category's id followed by its ancestors' ids."""
-    ids: list[int] = []
-    while category is not None:
-        ids.append(category.id)
-        category = category.parent
-    return ids
-
-
-def _least_loaded(session: Session, officers: list[Officer]) -> Officer:
+def _least_loaded(session: Session, officer_ids: list[int]) -> int:
     open_cases = dict(
         session.execute(
             select(Grievance.assignee_id, func.count())
-            .where(Grievance.assignee_id.in_([o.id for o in officers]), Grievance.status.in_(OPEN_STATUSES))
+            .where(Grievance.assignee_id.in_(officer_ids), Grievance.status.in_(OPEN_STATUSES))
             .group_by(Grievance.assignee_id)
-        ).tuples().all()
+        )
+        .tuples()
+        .all()
     )
-    return min(officers, key=lambda officer: (open_cases.get(officer.id, 0), officer.id))
+    return min(officer_ids, key=lambda officer_id: (open_cases.get(officer_id, 0), officer_id))
 
 
 def route(
     session: Session,
+    catalog: Catalog,
     project_id: int,
     level: int,
     place: Place,
-    category: Category | None,
+    category_id: int | None,
     priority: Priority,
-) -> Officer | None:
-    """The officer who should hold a case, or None when no rule covers it (an unassigned queue)."""
-    rules = session.scalars(
-        select(RoutingRule)
-        .join(RoutingRule.officer)
-        .where(
-            RoutingRule.active,
-            RoutingRule.level == level,
-            or_(RoutingRule.project_id == project_id, RoutingRule.project_id.is_(None)),
-            Officer.active,
-        )
-    ).all()
-    lineage = _lineage(category)
-    ranked: dict[tuple[int, int, int], list[Officer]] = {}
-    for rule in rules:
-        if priority is Priority.GENDER and not rule.officer.gender_cleared:
+) -> int | None:
+    """The id of the officer who should hold a case, or None when no rule covers it."""
+    lineage = [node.id for node in catalog.lineage(category_id)]
+    ranked: dict[tuple[int, int, int], list[int]] = {}
+    for rule in catalog.rules:
+        if rule.level != level or rule.project_id not in (None, project_id):
+            continue
+        if priority is Priority.GENDER and not rule.gender_cleared:
             continue
         place_depth = _place_depth(rule, place)
         category_depth = _category_depth(rule, lineage)
@@ -88,10 +75,11 @@ def route(
             continue
         # A project's own rule beats a catch-all; then the finer category; then the finer place.
         rank = (int(rule.project_id is not None), category_depth, place_depth)
-        ranked.setdefault(rank, [])
-        if rule.officer not in ranked[rank]:
-            ranked[rank].append(rule.officer)
+        candidates = ranked.setdefault(rank, [])
+        if rule.officer_id not in candidates:
+            candidates.append(rule.officer_id)
     if not ranked:
         return None
     best = ranked[max(ranked)]
+    # Equally good officers share the work: the one with the fewest open cases takes it.
     return best[0] if len(best) == 1 else _least_loaded(session, best)

@@ -6,15 +6,19 @@ here writes its status change and audit row inside that same transaction.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import ReturningInsert
 
+from ticketing.catalog import catalog
 from ticketing.clock import Clock
 from ticketing.crypto import keyring
 from ticketing.errors import ConcurrentChange, GrievanceNotFound, IllegalTransition, InvalidInput, NotFound
@@ -23,23 +27,20 @@ from ticketing.locations import Place, resolve_place
 from ticketing.models import (
     ActorKind,
     AuditLog,
-    Category,
     Channel,
     CloseReason,
     Complainant,
     Grievance,
     Note,
     NoteVisibility,
-    Officer,
     Priority,
-    Project,
-    SlaPolicy,
     StatusChange,
+    table,
 )
 from ticketing.phones import normalise_phone
 from ticketing.references import new_reference, normalise_reference
 from ticketing.routing import route
-from ticketing.sla import Deadlines, due_at
+from ticketing.sla import due_at
 
 MAX_DETAILS_CHARS = 10_000
 _REFERENCE_ATTEMPTS = 5
@@ -115,22 +116,20 @@ def audit(
     detail: dict[str, Any] | None = None,
 ) -> None:
     """Append an audit row about `grievance`."""
-    session.add(
-        AuditLog(
-            at=now,
-            actor_kind=actor.kind,
-            actor_officer_id=actor.officer_id,
-            action=action,
-            entity="grievance",
-            entity_id=grievance.id,
-            grievance_id=grievance.id,
-            detail=detail,
-        )
+    # A plain INSERT rather than an ORM object: history is written, never read back here.
+    session.execute(
+        insert(table(AuditLog)),
+        {
+            "at": now,
+            "actor_kind": actor.kind,
+            "actor_officer_id": actor.officer_id,
+            "action": action,
+            "entity": "grievance",
+            "entity_id": grievance.id,
+            "grievance_id": grievance.id,
+            "detail": detail,
+        },
     )
-
-
-def _deadlines(session: Session, project_id: int) -> Deadlines:
-    return Deadlines.of(session.scalar(select(SlaPolicy).where(SlaPolicy.project_id == project_id)))
 
 
 def _place(grievance: Grievance) -> Place:
@@ -148,20 +147,21 @@ def _record(
     note: str | None,
 ) -> None:
     """Append the status change and the audit row that every lifecycle move leaves behind."""
-    session.add(
-        StatusChange(
-            grievance_id=grievance.id,
-            at=now,
-            action=action,
-            from_status=from_status,
-            to_status=grievance.status,
-            from_level=from_level,
-            to_level=grievance.level,
-            actor_kind=actor.kind,
-            actor_officer_id=actor.officer_id,
-            assignee_id=grievance.assignee_id,
-            note=note,
-        )
+    session.execute(
+        insert(table(StatusChange)),
+        {
+            "grievance_id": grievance.id,
+            "at": now,
+            "action": action,
+            "from_status": from_status,
+            "to_status": grievance.status,
+            "from_level": from_level,
+            "to_level": grievance.level,
+            "actor_kind": actor.kind,
+            "actor_officer_id": actor.officer_id,
+            "assignee_id": grievance.assignee_id,
+            "note": note,
+        },
     )
     detail: dict[str, Any] = {"from": from_status, "to": grievance.status, "level": grievance.level}
     if note:
@@ -179,21 +179,29 @@ def _move(
 ) -> datetime:
     """Apply one move of the transition table, re-route on a level change, reset the deadline."""
     now = clock.now()
+    config = catalog(session)
     from_status, from_level = grievance.status, grievance.level
     grievance.status = next_status(from_status, action, from_level)
     grievance.level = next_level(action, from_level)
     grievance.updated_at = now
     if grievance.level != from_level:
         grievance.level_entered_at = now
-        officer = route(session, grievance.project_id, grievance.level, _place(grievance), grievance.category, grievance.priority)
-        grievance.assignee_id = officer.id if officer else None
+        grievance.assignee_id = route(
+            session,
+            config,
+            grievance.project_id,
+            grievance.level,
+            _place(grievance),
+            grievance.category_id,
+            grievance.priority,
+        )
     grievance.due_at = due_at(
         grievance.status,
         grievance.level,
         grievance.created_at,
         grievance.level_entered_at,
-        _deadlines(session, grievance.project_id),
-        grievance.category,
+        config.deadlines(grievance.project_id),
+        config.lineage(grievance.category_id),
     )
     _record(session, now, grievance, action, actor, from_status, from_level, note)
     return now
@@ -219,29 +227,13 @@ def _find_by_idempotency_key(session: Session, key: str) -> Grievance | None:
     return session.scalar(select(Grievance).where(Grievance.idempotency_key == key))
 
 
-def _category(session: Session, code: str | None) -> Category | None:
-    if code is None:
-        return None
-    category = session.scalar(select(Category).where(Category.code == code, Category.active))
-    if category is None:
-        raise InvalidInput("category_code", "unknown category")
-    return category
-
-
-def effective_priority(category: Category | None) -> Priority:
-    """The priority set on the category or its nearest ancestor; Normal when none is."""
-    while category is not None:
-        if category.priority is not None:
-            return category.priority
-        category = category.parent
-    return Priority.NORMAL
-
-
-def _complainant(session: Session, now: datetime, submission: Submission, priority: Priority) -> Complainant:
-    """The returning citizen found by phone hash, or a new one; the latest details win."""
+def _save_complainant(session: Session, now: datetime, submission: Submission, priority: Priority) -> int:
+    """The returning citizen found by phone, or a new one; the latest details given win."""
     name = _optional_text(submission.name)
     email = _optional_text(submission.email)
-    phone = normalise_phone(submission.phone) if _optional_text(submission.phone) else None
+    address = _optional_text(submission.address)
+    typed_phone = _optional_text(submission.phone)
+    phone = normalise_phone(typed_phone) if typed_phone else None
     # Survivors of gender-based violence may stay anonymous; everyone else is reachable.
     if priority is not Priority.GENDER:
         if name is None:
@@ -250,18 +242,29 @@ def _complainant(session: Session, now: datetime, submission: Submission, priori
             raise InvalidInput("phone", "is required")
     if email is not None and not _EMAIL.match(email):
         raise InvalidInput("email", "not a valid email address")
-    phone_hash = keyring().phone_digest(phone) if phone else None
-    complainant = None
-    if phone_hash is not None:
-        complainant = session.scalar(select(Complainant).where(Complainant.phone_hash == phone_hash).limit(1))
-    if complainant is None:
-        complainant = Complainant(phone=phone, phone_hash=phone_hash, created_at=now)
-        session.add(complainant)
-    complainant.name = name or complainant.name
-    complainant.email = email or complainant.email
-    complainant.address = _optional_text(submission.address) or complainant.address
-    complainant.updated_at = now
-    return complainant
+    values = {"name": name, "phone": phone, "email": email, "address": address, "created_at": now, "updated_at": now}
+    if phone is None:
+        anonymous = Complainant(**values)
+        session.add(anonymous)
+        session.flush()
+        return anonymous.id
+    values["phone_hash"] = keyring().phone_digest(phone)
+    complainant_id = session.scalar(_complainant_upsert(session.get_bind().dialect.name), values)
+    assert complainant_id is not None  # an upsert always returns its row
+    return complainant_id
+
+
+@functools.cache
+def _complainant_upsert(dialect: str) -> ReturningInsert[tuple[int]]:
+    """Insert a citizen, or refresh the one with this phone: one statement, atomic under concurrency."""
+    complainants = table(Complainant)
+    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(complainants)
+    refreshed = {
+        column: func.coalesce(statement.excluded[column], complainants.c[column]) for column in ("name", "email", "address")
+    }
+    return statement.on_conflict_do_update(
+        index_elements=[complainants.c.phone_hash], set_={**refreshed, "updated_at": statement.excluded.updated_at}
+    ).returning(complainants.c.id)
 
 
 def file_grievance(session: Session, clock: Clock, submission: Submission, actor: Actor = CITIZEN) -> Grievance:
@@ -270,32 +273,30 @@ def file_grievance(session: Session, clock: Clock, submission: Submission, actor
     Idempotent: a submission whose key was seen before returns the ticket it made then.
     `actor` is an officer when a case told in person or by phone is typed in for the citizen.
     """
-    key = _optional_text(submission.idempotency_key)
-    if key is not None and (existing := _find_by_idempotency_key(session, key)) is not None:
-        return existing
+    config = catalog(session)
     details = _required_text(submission.details, "details")
     if len(details) > MAX_DETAILS_CHARS:
         raise InvalidInput("details", f"is longer than {MAX_DETAILS_CHARS} characters")
-    project = session.scalar(select(Project).where(Project.code == submission.project_code.strip().upper()))
-    if project is None or not project.active:
-        raise InvalidInput("project_code", "unknown project")
-    category = _category(session, _optional_text(submission.category_code))
-    priority = effective_priority(category)
+    project = config.project(submission.project_code)
+    code = _optional_text(submission.category_code)
+    category = config.category(code) if code else None
+    category_id = category.id if category else None
+    priority = config.priority(category_id)
     place, ward = resolve_place(
-        session, submission.province_id, submission.district_id, submission.municipality_id, submission.ward
+        config, submission.province_id, submission.district_id, submission.municipality_id, submission.ward
     )
     now = clock.now()
-    complainant = _complainant(session, now, submission, priority)
-    officer = route(session, project.id, 1, place, category, priority)
+    complainant_id = _save_complainant(session, now, submission, priority)
+    key = _optional_text(submission.idempotency_key)
     grievance = Grievance(
         idempotency_key=key,
-        project=project,
-        complainant=complainant,
-        category=category,
+        project_id=project.id,
+        complainant_id=complainant_id,
+        category_id=category_id,
         priority=priority,
         status=Status.NEW,
         level=1,
-        assignee_id=officer.id if officer else None,
+        assignee_id=route(session, config, project.id, 1, place, category_id, priority),
         channel=submission.channel,
         language=_optional_text(submission.language) or "en",
         details=details,
@@ -308,16 +309,16 @@ def file_grievance(session: Session, clock: Clock, submission: Submission, actor
         created_at=now,
         updated_at=now,
         level_entered_at=now,
-        due_at=due_at(Status.NEW, 1, now, now, _deadlines(session, project.id), category),
+        due_at=due_at(Status.NEW, 1, now, now, project.deadlines, config.lineage(category_id)),
     )
-    session.flush()  # the complainant, outside the savepoint below
     for _ in range(_REFERENCE_ATTEMPTS):
         grievance.reference = new_reference()
         try:
+            # A savepoint, so that a unique clash costs this insert only, not the unit of work.
             with session.begin_nested():
                 session.add(grievance)
         except IntegrityError:
-            # Either the same submission was filed concurrently, or the reference collided.
+            # The same submission was filed before (or concurrently), or the reference collided.
             if key is not None and (existing := _find_by_idempotency_key(session, key)) is not None:
                 return existing
             continue
@@ -339,15 +340,17 @@ def acknowledge(session: Session, clock: Clock, grievance_id: int, actor: Actor,
     return grievance
 
 
-def assign(session: Session, clock: Clock, grievance_id: int, actor: Actor, officer_id: int, note: str | None = None) -> Grievance:
+def assign(
+    session: Session, clock: Clock, grievance_id: int, actor: Actor, officer_id: int, note: str | None = None
+) -> Grievance:
     """Hand the case to a named officer within its level; the status does not change."""
     grievance = _lock(session, grievance_id)
-    officer = session.get(Officer, officer_id)
+    officer = catalog(session).officers.get(officer_id)
     if officer is None or not officer.active:
         raise InvalidInput("officer_id", "no such active officer")
     if grievance.priority is Priority.GENDER and not officer.gender_cleared:
         raise InvalidInput("officer_id", "this officer is not cleared for gender cases")
-    if not officer.all_projects and grievance.project_id not in {p.id for p in officer.projects}:
+    if not officer.all_projects and grievance.project_id not in officer.project_ids:
         raise InvalidInput("officer_id", "this officer does not work on the case's project")
     grievance.assignee_id = officer.id
     _move(session, clock, grievance, Action.ASSIGN, actor, _optional_text(note))
@@ -410,7 +413,7 @@ def close_unanswered(session: Session, clock: Clock, grievance_id: int) -> Griev
     grievance = _lock(session, grievance_id)
     if grievance.status is not Status.RESOLVED or grievance.resolved_at is None:
         raise IllegalTransition(grievance.status.value, Action.AUTO_CLOSE.value)
-    waited = timedelta(days=_deadlines(session, grievance.project_id).auto_close_days)
+    waited = timedelta(days=catalog(session).deadlines(grievance.project_id).auto_close_days)
     if clock.now() < grievance.resolved_at + waited:
         raise IllegalTransition(grievance.status.value, Action.AUTO_CLOSE.value)
     note = f"no answer {waited.days} days after the resolution"
@@ -497,4 +500,5 @@ def list_overdue(session: Session, now: datetime, limit: int | None = None) -> l
         .order_by(Grievance.due_at)
         .limit(limit)
     )
-    return [OverdueTicket(*row) for row in session.execute(query).tuples()]
+    rows = session.execute(query).tuples()
+    return [OverdueTicket(id_, reference, status, level, due) for id_, reference, status, level, due in rows if due]

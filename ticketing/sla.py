@@ -6,11 +6,16 @@ project's policy, then the defaults of the GRM manual. Calendar hours, not worki
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from ticketing.lifecycle import TOP_LEVEL, Status
-from ticketing.models import Category, SlaPolicy
+from ticketing.models import SlaPolicy
+
+if TYPE_CHECKING:
+    from ticketing.catalog import CategoryInfo
 
 
 @dataclass(frozen=True)
@@ -30,21 +35,15 @@ class Deadlines:
         )
 
 
-def category_hours(category: Category | None, level: int) -> int | None:
-    """The nearest resolution time set for `level` on the category or one of its ancestors."""
-    while category is not None:
-        hours: int | None = getattr(category, f"level_{level}_hours")
-        if hours is not None:
-            return hours
-        category = category.parent
-    return None
+def resolution_hours(deadlines: Deadlines, lineage: Sequence[CategoryInfo], level: int) -> int | None:
+    """Hours a level has to resolve a case; None at the top level, which has no timeline.
 
-
-def resolution_hours(deadlines: Deadlines, category: Category | None, level: int) -> int | None:
-    """Hours a level has to resolve a case; None at the top level, which has no timeline."""
+    `lineage` is the case's category followed by its ancestors: the nearest one that sets a
+    time for this level wins, else the project's policy.
+    """
     if level >= TOP_LEVEL:
         return None
-    override = category_hours(category, level)
+    override = next((node.level_hours[level - 1] for node in lineage if node.level_hours[level - 1] is not None), None)
     return override if override is not None else deadlines.level_hours[level - 1]
 
 
@@ -54,12 +53,12 @@ def due_at(
     created_at: datetime,
     level_entered_at: datetime,
     deadlines: Deadlines,
-    category: Category | None,
+    lineage: Sequence[CategoryInfo],
 ) -> datetime | None:
     """The deadline running for a case in this state, or None when nothing is due."""
     if status is Status.NEW:
         return created_at + timedelta(hours=deadlines.response_hours)
     if status in (Status.IN_PROGRESS, Status.ESCALATED):
-        hours = resolution_hours(deadlines, category, level)
+        hours = resolution_hours(deadlines, lineage, level)
         return None if hours is None else level_entered_at + timedelta(hours=hours)
     return None

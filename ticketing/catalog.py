@@ -1,0 +1,230 @@
+"""An in-process snapshot of the configuration every case consults: projects and their
+deadlines, the category tree, routing rules, and Nepal's administrative divisions.
+
+Reading it costs one tiny query per unit of work: the snapshot is keyed by the random token
+in `config_version`, which every ORM write to a configuration table replaces in the same
+transaction (see ticketing.models). A token, not a counter, so a rolled-back change can never
+be mistaken for a later committed one.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from ticketing.errors import InvalidInput
+from ticketing.models import (
+    Category,
+    ConfigVersion,
+    District,
+    Municipality,
+    Officer,
+    Priority,
+    Project,
+    Province,
+    RoutingRule,
+    SlaPolicy,
+    officer_project,
+    table,
+)
+from ticketing.sla import Deadlines
+
+
+@dataclass(frozen=True)
+class ProjectInfo:
+    id: int
+    code: str
+    active: bool
+    deadlines: Deadlines
+
+
+@dataclass(frozen=True)
+class CategoryInfo:
+    id: int
+    code: str
+    parent_id: int | None
+    priority: Priority | None
+    level_hours: tuple[int | None, int | None, int | None]
+    active: bool
+
+
+@dataclass(frozen=True)
+class RuleInfo:
+    project_id: int | None
+    level: int
+    province_id: int | None
+    district_id: int | None
+    municipality_id: int | None
+    category_id: int | None
+    officer_id: int
+    gender_cleared: bool
+
+
+@dataclass(frozen=True)
+class OfficerInfo:
+    id: int
+    active: bool
+    gender_cleared: bool
+    all_projects: bool
+    project_ids: frozenset[int]
+
+
+@dataclass(frozen=True)
+class Catalog:
+    token: str
+    projects: dict[str, ProjectInfo]
+    categories: dict[int, CategoryInfo]
+    category_codes: dict[str, int]
+    rules: tuple[RuleInfo, ...]
+    officers: dict[int, OfficerInfo]
+    municipalities: dict[int, tuple[int, int]]  # id -> (district id, number of wards)
+    districts: dict[int, int]  # id -> province id
+    provinces: frozenset[int]
+    projects_by_id: dict[int, ProjectInfo] = field(default_factory=dict)
+
+    def project(self, code: str) -> ProjectInfo:
+        """The active project with this code (any case, surrounding spaces ignored)."""
+        project = self.projects.get(code.strip().upper())
+        if project is None or not project.active:
+            raise InvalidInput("project_code", "unknown project")
+        return project
+
+    def category(self, code: str) -> CategoryInfo:
+        category_id = self.category_codes.get(code)
+        if category_id is None or not self.categories[category_id].active:
+            raise InvalidInput("category_code", "unknown category")
+        return self.categories[category_id]
+
+    def lineage(self, category_id: int | None) -> list[CategoryInfo]:
+        """The category followed by its ancestors up to the root; empty for no category."""
+        chain: list[CategoryInfo] = []
+        while category_id is not None:
+            node = self.categories[category_id]
+            chain.append(node)
+            category_id = node.parent_id
+        return chain
+
+    def priority(self, category_id: int | None) -> Priority:
+        """The priority set on the category or its nearest ancestor; Normal when none is."""
+        return next((node.priority for node in self.lineage(category_id) if node.priority), Priority.NORMAL)
+
+    def deadlines(self, project_id: int) -> Deadlines:
+        return self.projects_by_id[project_id].deadlines
+
+
+def load_catalog(session: Session, token: str) -> Catalog:
+    """Read the whole configuration in a handful of plain queries."""
+    policies = {p.project_id: Deadlines.of(p) for p in session.scalars(select(SlaPolicy))}
+    projects = {
+        code: ProjectInfo(id_, code, active, policies.get(id_, Deadlines()))
+        for id_, code, active in session.execute(select(Project.id, Project.code, Project.active))
+    }
+    categories = {
+        row.id: CategoryInfo(
+            row.id,
+            row.code,
+            row.parent_id,
+            row.priority,
+            (row.level_1_hours, row.level_2_hours, row.level_3_hours),
+            row.active,
+        )
+        for row in session.execute(
+            select(
+                Category.id,
+                Category.code,
+                Category.parent_id,
+                Category.priority,
+                Category.level_1_hours,
+                Category.level_2_hours,
+                Category.level_3_hours,
+                Category.active,
+            )
+        )
+    }
+    memberships: dict[int, set[int]] = {}
+    for officer_id, project_id in session.execute(select(officer_project.c.officer_id, officer_project.c.project_id)):
+        memberships.setdefault(officer_id, set()).add(project_id)
+    officers = {
+        id_: OfficerInfo(id_, active, cleared, all_projects, frozenset(memberships.get(id_, ())))
+        for id_, active, cleared, all_projects in session.execute(
+            select(Officer.id, Officer.active, Officer.gender_cleared, Officer.all_projects)
+        )
+    }
+    rules = tuple(
+        RuleInfo(
+            r.project_id,
+            r.level,
+            r.province_id,
+            r.district_id,
+            r.municipality_id,
+            r.category_id,
+            r.officer_id,
+            officers[r.officer_id].gender_cleared,
+        )
+        for r in session.execute(
+            select(
+                RoutingRule.project_id,
+                RoutingRule.level,
+                RoutingRule.province_id,
+                RoutingRule.district_id,
+                RoutingRule.municipality_id,
+                RoutingRule.category_id,
+                RoutingRule.officer_id,
+            ).where(RoutingRule.active)
+        )
+        if officers[r.officer_id].active
+    )
+    return Catalog(
+        token=token,
+        projects=projects,
+        categories=categories,
+        category_codes={c.code: c.id for c in categories.values()},
+        rules=rules,
+        officers=officers,
+        municipalities={
+            id_: (district_id, wards)
+            for id_, district_id, wards in session.execute(
+                select(Municipality.id, Municipality.district_id, Municipality.wards)
+            )
+        },
+        districts=dict(session.execute(select(District.id, District.province_id)).tuples().all()),
+        provinces=frozenset(session.scalars(select(Province.id))),
+        projects_by_id={p.id: p for p in projects.values()},
+    )
+
+
+class _CatalogCache:
+    """The latest snapshot read through one engine, shared by that process's threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._snapshot: Catalog | None = None
+
+    def get(self, session: Session) -> Catalog:
+        versions = table(ConfigVersion)
+        token = session.execute(select(versions.c.token).where(versions.c.id == 1)).scalar() or ""
+        snapshot = self._snapshot
+        if snapshot is not None and snapshot.token == token:
+            return snapshot
+        # Read within the caller's transaction, so the snapshot matches the token it saw.
+        fresh = load_catalog(session, token)
+        with self._lock:
+            self._snapshot = fresh
+        return fresh
+
+
+_caches: weakref.WeakKeyDictionary[Engine, _CatalogCache] = weakref.WeakKeyDictionary()
+_caches_lock = threading.Lock()
+
+
+def catalog(session: Session) -> Catalog:
+    """The configuration as this unit of work sees it."""
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    with _caches_lock:
+        cache = _caches.setdefault(engine, _CatalogCache())
+    return cache.get(session)
