@@ -22,7 +22,7 @@ from ticketing.crypto import generate_key_material
 from ticketing.db import Store, open_store
 from ticketing.models import Base
 
-REFERENCE_TABLES = {"province", "district", "municipality", "alembic_version"}
+REFERENCE_TABLES = {"province", "district", "municipality", "alembic_version", "config_version"}
 TEST_KEYS = generate_key_material()
 
 

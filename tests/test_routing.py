@@ -9,10 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tests.helpers import BAGMATI, HETAUDA, MAKWANPUR, START, THAHA, FakeClock, file
+from ticketing.catalog import catalog
 from ticketing.db import Store
 from ticketing.locations import Place
 from ticketing.models import Category, Officer, Priority, Project, ProjectType, Role, RoutingRule
-from ticketing.catalog import catalog
 from ticketing.routing import route
 from ticketing.services import CITIZEN, SYSTEM, Actor, acknowledge, escalate, record_citizen_answer, resolve
 
@@ -90,8 +90,15 @@ def test_category_rule_matches_subcategories(world: tuple[Session, Project]) -> 
     rule(session, general, project, district_id=MAKWANPUR)
     rule(session, land_desk, project, category_id=category(session, "land").id)
     compensation = category(session, "land.compensation")
-    assert route(session, catalog(session), project.id, 1, HETAUDA_PLACE, compensation.id, Priority.HIGH) == land_desk.id
-    assert route(session, catalog(session), project.id, 1, HETAUDA_PLACE, category(session, "safety.road").id, Priority.HIGH) == general.id
+    assert (
+        route(session, catalog(session), project.id, 1, HETAUDA_PLACE, compensation.id, Priority.HIGH) == land_desk.id
+    )
+    assert (
+        route(
+            session, catalog(session), project.id, 1, HETAUDA_PLACE, category(session, "safety.road").id, Priority.HIGH
+        )
+        == general.id
+    )
 
 
 def test_gender_cases_only_reach_cleared_officers(world: tuple[Session, Project]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -9,12 +10,15 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from ticketing.config import Settings
 from ticketing.crypto import install_keys, keyring_from_settings
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+IDLE_PING_SECONDS = 30.0
 
 
 def _tune_sqlite(dbapi_connection: Any, connection_record: object) -> None:
@@ -35,6 +39,26 @@ def _begin_sqlite_immediately(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def _note_checkin(dbapi_connection: Any, connection_record: ConnectionPoolEntry) -> None:
+    connection_record.info["checked_in_at"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection: Any, connection_record: ConnectionPoolEntry, proxy: object) -> None:
+    # A connection that sat idle may have been cut by a server restart; one in steady use has
+    # just proven itself. Pinging only the idle ones keeps a round trip off every unit of work
+    # (pool_pre_ping would cost a fifth of filing throughput).
+    idle_since = connection_record.info.get("checked_in_at")
+    if idle_since is None or time.monotonic() - idle_since < IDLE_PING_SECONDS:
+        return
+    try:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("SELECT 1")
+        cursor.close()
+        dbapi_connection.rollback()
+    except Exception as exc:  # any failure means this connection is unusable
+        raise DisconnectionError("stale connection") from exc  # the pool retries with a new one
+
+
 def make_engine(url: str, **options: Any) -> Engine:
     """An engine for the ticket store, with SQLite made safe for several processes."""
     if url.startswith("sqlite"):
@@ -42,7 +66,10 @@ def make_engine(url: str, **options: Any) -> Engine:
         event.listen(engine, "connect", _tune_sqlite)
         event.listen(engine, "begin", _begin_sqlite_immediately)
         return engine
-    return create_engine(url, pool_pre_ping=True, **options)
+    engine = create_engine(url, **options)
+    event.listen(engine, "checkin", _note_checkin)
+    event.listen(engine, "checkout", _ping_if_idle)
+    return engine
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -260,7 +260,8 @@ def _complainant_upsert(dialect: str) -> ReturningInsert[tuple[int]]:
     complainants = table(Complainant)
     statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(complainants)
     refreshed = {
-        column: func.coalesce(statement.excluded[column], complainants.c[column]) for column in ("name", "email", "address")
+        column: func.coalesce(statement.excluded[column], complainants.c[column])
+        for column in ("name", "email", "address")
     }
     return statement.on_conflict_do_update(
         index_elements=[complainants.c.phone_hash], set_={**refreshed, "updated_at": statement.excluded.updated_at}
@@ -321,6 +322,8 @@ def file_grievance(session: Session, clock: Clock, submission: Submission, actor
             # The same submission was filed before (or concurrently), or the reference collided.
             if key is not None and (existing := _find_by_idempotency_key(session, key)) is not None:
                 return existing
+            if session.scalar(select(Grievance.id).where(Grievance.reference == grievance.reference)) is None:
+                raise  # neither: a genuine integrity problem, not bad luck
             continue
         _record(session, now, grievance, Action.FILE, actor, None, None, None)
         return grievance

@@ -1,0 +1,51 @@
+"""The configuration snapshot follows every change, from this process or another one."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from tests.helpers import START, FakeClock, file
+from ticketing.catalog import catalog
+from ticketing.db import Store, open_store
+from ticketing.errors import InvalidInput
+from ticketing.models import Officer, Project, ProjectType, RoutingRule, SlaPolicy
+
+
+def test_a_change_made_by_another_process_is_seen_at_once(demo: Store, clock: FakeClock) -> None:
+    assert file(demo, clock).due_at is not None  # warms this process's snapshot
+    elsewhere = open_store(demo.settings)  # another engine: the backoffice, say
+    with elsewhere.sessions.begin() as session:
+        session.add(Project(code="NEW-03", name="New road", type=ProjectType.OTHER, created_at=START))
+    elsewhere.engine.dispose()
+    assert file(demo, clock, project_code="NEW-03").project_id is not None
+
+
+def test_bulk_updates_and_deactivations_are_seen(demo: Store, clock: FakeClock) -> None:
+    site_officer = file(demo, clock).assignee_id
+    with demo.sessions.begin() as session:
+        session.execute(update(Officer).where(Officer.id == site_officer).values(active=False))
+    replacement = file(demo, clock).assignee_id
+    assert replacement != site_officer
+    with demo.sessions.begin() as session:
+        session.execute(update(SlaPolicy).values(response_hours=6))
+    assert file(demo, clock).due_at == clock.now() + timedelta(hours=6)
+
+
+def test_a_rolled_back_change_leaves_no_trace(demo: Store, clock: FakeClock) -> None:
+    with demo.sessions() as session:
+        session.add(Project(code="GHOST-1", name="Never", type=ProjectType.OTHER, created_at=START))
+        session.flush()
+        assert "GHOST-1" in catalog(session).projects  # visible inside its own transaction
+        session.rollback()
+    with pytest.raises(InvalidInput, match="project_code"):
+        file(demo, clock, project_code="GHOST-1")
+
+
+def test_removing_a_routing_rule_reroutes(demo: Store, clock: FakeClock) -> None:
+    with demo.sessions.begin() as session:
+        for rule in session.scalars(select(RoutingRule).where(RoutingRule.level == 1, RoutingRule.project_id == 1)):
+            session.delete(rule)
+    assert file(demo, clock).assignee_id is None  # the unassigned queue, not a stale officer
