@@ -206,7 +206,7 @@ class _CatalogCache:
 
     def get(self, session: Session) -> Catalog:
         versions = table(ConfigVersion)
-        token = session.execute(select(versions.c.token).where(versions.c.id == 1)).scalar() or ""
+        token = session.connection().execute(select(versions.c.token).where(versions.c.id == 1)).scalar() or ""
         snapshot = self._snapshot
         if snapshot is not None and snapshot.token == token:
             return snapshot

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 03:51:47.737311
+Create Date: 2026-11-25 04:02:03.697554
 """
 
 from collections.abc import Sequence
@@ -244,7 +244,13 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_grievance_created_at"), ["created_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_grievance_due_at"), ["due_at"], unique=False)
         batch_op.create_index("ix_grievance_project_status", ["project_id", "status"], unique=False)
-        batch_op.create_index("ix_grievance_status_resolved_at", ["status", "resolved_at"], unique=False)
+        batch_op.create_index(
+            "ix_grievance_resolved_at",
+            ["resolved_at"],
+            unique=False,
+            postgresql_where=sa.text("status = 'resolved'"),
+            sqlite_where=sa.text("status = 'resolved'"),
+        )
 
     op.create_table(
         "officer_project",
@@ -492,7 +498,11 @@ def downgrade() -> None:
     op.drop_table("routing_rule")
     op.drop_table("officer_project")
     with op.batch_alter_table("grievance", schema=None) as batch_op:
-        batch_op.drop_index("ix_grievance_status_resolved_at")
+        batch_op.drop_index(
+            "ix_grievance_resolved_at",
+            postgresql_where=sa.text("status = 'resolved'"),
+            sqlite_where=sa.text("status = 'resolved'"),
+        )
         batch_op.drop_index("ix_grievance_project_status")
         batch_op.drop_index(batch_op.f("ix_grievance_due_at"))
         batch_op.drop_index(batch_op.f("ix_grievance_created_at"))
