@@ -8,18 +8,38 @@ import pytest
 from sqlalchemy import select, update
 
 from tests.helpers import START, FakeClock, file
+from ticketing import catalog as catalog_module
 from ticketing.catalog import catalog
 from ticketing.db import Store, open_store
 from ticketing.errors import InvalidInput
 from ticketing.models import Officer, Project, ProjectType, RoutingRule, SlaPolicy
 
 
-def test_a_change_made_by_another_process_is_seen_at_once(demo: Store, clock: FakeClock) -> None:
-    assert file(demo, clock).due_at is not None  # warms this process's snapshot
-    elsewhere = open_store(demo.settings)  # another engine: the backoffice, say
+def change_elsewhere(store: Store) -> None:
+    """A configuration change through another engine, as the backoffice process makes it."""
+    elsewhere = open_store(store.settings)
     with elsewhere.sessions.begin() as session:
         session.add(Project(code="NEW-03", name="New road", type=ProjectType.OTHER, created_at=START))
     elsewhere.engine.dispose()
+
+
+def test_another_process_change_is_seen_once_the_token_is_read_again(
+    demo: Store, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert file(demo, clock).due_at is not None  # warms this process's snapshot
+    elsewhere = catalog_module.models.config_generation
+    change_elsewhere(demo)
+    # (The other engine lives in this test's process too; pretend it did not.)
+    monkeypatch.setattr(catalog_module.models, "config_generation", elsewhere)
+    with pytest.raises(InvalidInput):
+        file(demo, clock, project_code="NEW-03")  # within the recheck window: not yet
+    monkeypatch.setattr(catalog_module, "RECHECK_SECONDS", 0.0)
+    assert file(demo, clock, project_code="NEW-03").project_id is not None
+
+
+def test_this_process_sees_its_own_change_at_once(demo: Store, clock: FakeClock) -> None:
+    assert file(demo, clock).due_at is not None
+    change_elsewhere(demo)
     assert file(demo, clock, project_code="NEW-03").project_id is not None
 
 

@@ -396,7 +396,8 @@ class AuditLog(Base):
     __tablename__ = "audit_log"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[datetime] = mapped_column(index=True)
+    # No index on `at`: ids grow with time, so the newest rows are found by id.
+    at: Mapped[datetime]
     actor_kind: Mapped[ActorKind] = mapped_column(text_enum(ActorKind))
     actor_officer_id: Mapped[int | None] = mapped_column(ForeignKey("officer.id"))
     action: Mapped[str] = mapped_column(String(60))
@@ -415,9 +416,27 @@ APPEND_ONLY = (StatusChange, AuditLog)
 CONFIG_MODELS = (Project, SlaPolicy, Category, Officer, RoutingRule, Province, District, Municipality)
 
 
+# Counts this process's committed configuration changes, so its own catalog reloads at once.
+config_generation = 0
+CONFIG_CHANGED = "grm.config_changed"
+
+
 def bump_config_version(session: Session) -> None:
     """Replace the configuration token, so every process reloads its catalog snapshot."""
     session.connection().execute(update(ConfigVersion).where(ConfigVersion.id == 1).values(token=uuid.uuid4().hex))
+    session.info[CONFIG_CHANGED] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _announce_configuration_change(session: Session) -> None:
+    global config_generation
+    if session.info.pop(CONFIG_CHANGED, False):
+        config_generation += 1
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_configuration_change(session: Session) -> None:
+    session.info.pop(CONFIG_CHANGED, None)
 
 
 @event.listens_for(Session, "before_flush")

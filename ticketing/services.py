@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -80,7 +80,7 @@ class Submission:
     ward: int | None = None
     category_code: str | None = None
     summary: str | None = None
-    ai_categories: list[dict[str, Any]] | None = field(default=None)
+    ai_categories: list[dict[str, Any]] | None = None
     # The same key on a retried submission returns the first ticket instead of a second one.
     idempotency_key: str | None = None
 

@@ -348,7 +348,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_log")),
     )
     with op.batch_alter_table("audit_log", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_audit_log_at"), ["at"], unique=False)
         batch_op.create_index(batch_op.f("ix_audit_log_grievance_id"), ["grievance_id"], unique=False)
 
     op.create_table(
@@ -484,7 +483,6 @@ def downgrade() -> None:
     op.drop_table("note")
     with op.batch_alter_table("audit_log", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_audit_log_grievance_id"))
-        batch_op.drop_index(batch_op.f("ix_audit_log_at"))
 
     op.drop_table("audit_log")
     with op.batch_alter_table("attachment", schema=None) as batch_op:
