@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 
 from tests.helpers import START, FakeClock, file
 from ticketing import catalog as catalog_module
+from ticketing import models
 from ticketing.catalog import catalog
 from ticketing.db import Store, open_store
 from ticketing.errors import InvalidInput
@@ -27,10 +28,10 @@ def test_another_process_change_is_seen_once_the_token_is_read_again(
     demo: Store, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert file(demo, clock).due_at is not None  # warms this process's snapshot
-    elsewhere = catalog_module.models.config_generation
+    elsewhere = models.config_generation
     change_elsewhere(demo)
     # (The other engine lives in this test's process too; pretend it did not.)
-    monkeypatch.setattr(catalog_module.models, "config_generation", elsewhere)
+    monkeypatch.setattr(models, "config_generation", elsewhere)
     with pytest.raises(InvalidInput):
         file(demo, clock, project_code="NEW-03")  # within the recheck window: not yet
     monkeypatch.setattr(catalog_module, "RECHECK_SECONDS", 0.0)
