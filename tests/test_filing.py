@@ -185,3 +185,11 @@ def test_attachments_are_kept_by_hash(demo: Store, clock: FakeClock, tmp_path: P
     with demo.sessions() as session:
         actions = session.scalars(select(AuditLog.action).where(AuditLog.grievance_id == grievance.id)).all()
     assert actions.count("attach_file") == 2
+
+
+def test_ai_triage_results_are_kept(demo: Store, clock: FakeClock) -> None:
+    triage = [{"code": "environment.dust", "score": 0.91}, {"code": "environment.crops", "score": 0.88}]
+    grievance = file(demo, clock, summary="Truck dust on maize.", ai_categories=triage)
+    with demo.sessions() as session:
+        stored = session.get(Grievance, grievance.id)
+        assert stored is not None and (stored.summary, stored.ai_categories) == ("Truck dust on maize.", triage)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 import time
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
@@ -90,7 +90,7 @@ class Catalog:
     municipalities: dict[int, tuple[int, int]]  # id -> (district id, number of wards)
     districts: dict[int, int]  # id -> province id
     provinces: frozenset[int]
-    projects_by_id: dict[int, ProjectInfo] = field(default_factory=dict)
+    projects_by_id: dict[int, ProjectInfo]
 
     def project(self, code: str) -> ProjectInfo:
         """The active project with this code (any case, surrounding spaces ignored)."""

@@ -6,16 +6,14 @@ here writes its status change and audit row inside that same transaction.
 
 from __future__ import annotations
 
-import functools
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Integer, Table, bindparam, insert, select, text
 from sqlalchemy.orm import Session, make_transient_to_detached
-from sqlalchemy.sql.dml import ReturningInsert
+from sqlalchemy.sql.selectable import TextualSelect
 
 from ticketing.catalog import catalog
 from ticketing.clock import Clock
@@ -249,24 +247,35 @@ def _save_complainant(session: Session, now: datetime, submission: Submission, p
         session.flush()
         return anonymous.id
     values["phone_hash"] = keyring().phone_digest(phone)
-    connection = session.connection()
-    complainant_id = connection.execute(_complainant_upsert(connection.dialect.name), values).scalar()
-    assert complainant_id is not None  # an upsert always returns its row
+    complainant_id: int = session.connection().execute(_UPSERT_COMPLAINANT, values).scalar_one()
     return complainant_id
 
 
-@functools.cache
-def _complainant_upsert(dialect: str) -> ReturningInsert[tuple[int]]:
-    """Insert a citizen, or refresh the one with this phone: one statement, atomic under concurrency."""
-    complainants = table(Complainant)
-    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(complainants)
-    refreshed = {
-        column: func.coalesce(statement.excluded[column], complainants.c[column])
-        for column in ("name", "email", "address")
-    }
-    return statement.on_conflict_do_update(
-        index_elements=[complainants.c.phone_hash], set_={**refreshed, "updated_at": statement.excluded.updated_at}
-    ).returning(complainants.c.id)
+def _insert_on_conflict(table_: Table, on_conflict: str) -> TextualSelect:
+    """INSERT of every column but the key, with an ON CONFLICT clause, RETURNING the new id.
+
+    Written out because the same SQL runs on PostgreSQL and SQLite, and because SQLAlchemy
+    2.0's dialect inserts cannot be cached: they would be compiled anew on every filing.
+    """
+    columns = [column for column in table_.columns if not column.primary_key]
+    names = ", ".join(column.name for column in columns)
+    values = ", ".join(f":{column.name}" for column in columns)
+    return (
+        text(f"INSERT INTO {table_.name} ({names}) VALUES ({values}) {on_conflict} RETURNING id")
+        .bindparams(*(bindparam(column.name, type_=column.type) for column in columns))
+        .columns(id=Integer)
+    )
+
+
+# A returning citizen is refreshed, not duplicated: one statement, atomic under concurrency.
+_UPSERT_COMPLAINANT = _insert_on_conflict(
+    table(Complainant),
+    "ON CONFLICT (phone_hash) DO UPDATE SET name = coalesce(excluded.name, complainant.name),"
+    " email = coalesce(excluded.email, complainant.email),"
+    " address = coalesce(excluded.address, complainant.address), updated_at = excluded.updated_at",
+)
+# A clash on the reference or the idempotency key inserts nothing instead of failing the unit.
+_INSERT_GRIEVANCE = _insert_on_conflict(table(Grievance), "ON CONFLICT DO NOTHING")
 
 
 def file_grievance(session: Session, clock: Clock, submission: Submission, actor: Actor = CITIZEN) -> Grievance:
@@ -312,14 +321,18 @@ def file_grievance(session: Session, clock: Clock, submission: Submission, actor
         "updated_at": now,
         "level_entered_at": now,
         "due_at": due_at(Status.NEW, 1, now, now, project.deadlines, config.lineage(category_id)),
+        "acknowledged_at": None,
+        "resolved_at": None,
+        "closed_at": None,
+        "resolution": None,
+        "close_reason": None,
+        "duplicate_of_id": None,
         "version": 1,
     }
-    connection = session.connection()
-    insert_new = _insert_new_grievance(connection.dialect.name)
     for _ in range(_REFERENCE_ATTEMPTS):
         values["reference"] = new_reference()
         # A unique clash inserts nothing rather than failing the caller's whole unit of work.
-        grievance_id = connection.execute(insert_new, values).scalar()
+        grievance_id: int | None = session.connection().execute(_INSERT_GRIEVANCE, values).scalar()
         if grievance_id is None:
             # The same submission was filed before (or concurrently), or the reference collided.
             if key is not None and (existing := _find_by_idempotency_key(session, key)) is not None:
@@ -332,13 +345,6 @@ def file_grievance(session: Session, clock: Clock, submission: Submission, actor
         _record(session, now, grievance, Action.FILE, actor, None, None, None)
         return grievance
     raise RuntimeError("could not draw an unused reference; the reference space is exhausted")
-
-
-@functools.cache
-def _insert_new_grievance(dialect: str) -> ReturningInsert[tuple[int]]:
-    grievances = table(Grievance)
-    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(grievances)
-    return statement.on_conflict_do_nothing().returning(grievances.c.id)
 
 
 # --- the officers' moves ---
