@@ -378,6 +378,30 @@ def report(results: list[Result], tickets: int) -> str:
                 f"{int(r.sweep['rows']):,} overdue rows | {verdict(r.sweep['median_s'] < TARGETS['sweep_s'])} |"
             ),
         ]
+    lines += [
+        "",
+        "What a filing costs, and what was learnt getting it here (PostgreSQL, two filing processes):",
+        "",
+        (
+            "- Six statements and a commit per grievance: configuration comes from an in-process snapshot"
+            " (`ticketing/catalog.py`), the complainant is one upsert, the grievance one INSERT ... ON CONFLICT"
+            " DO NOTHING, and the status change and audit row two plain INSERTs."
+        ),
+        (
+            "- Reading the configuration through the ORM on every filing (about 15 statements at some 250 us of"
+            " CPU each) held filing to about 370/s; the snapshot took it past 500/s."
+        ),
+        "- `pool_pre_ping` cost a fifth of the throughput; connections are now pinged only after 30 s idle.",
+        (
+            "- SQLAlchemy 2.0 compiles its PostgreSQL and SQLite ON CONFLICT inserts anew on every execution"
+            " (they opt out of the statement cache); writing them as typed `text()` took filing from about 950/s"
+            " to about 1,400/s."
+        ),
+        (
+            "- The machine's two cores are shared by the Python processes and PostgreSQL: a third filing process"
+            " is slower, not faster."
+        ),
+    ]
     for r in results:
         lines += ["", f"### Query plans, {r.backend}", ""]
         lines += [f"Statuses after settling: {', '.join(f'{k} {v:,}' for k, v in sorted(r.statuses.items()))}.", ""]

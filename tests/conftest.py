@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -51,25 +52,33 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def postgres_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A private database on the TEST_DATABASE_URL server, migrated once for the run."""
+@contextmanager
+def private_postgres_database(purpose: str) -> Iterator[str]:
+    """A new, empty database on the TEST_DATABASE_URL server, dropped afterwards."""
     server = postgres_server_url()
     if server is None:
         pytest.skip("TEST_DATABASE_URL is not set: PostgreSQL tests skipped")
-    name = f"grm_test_{os.getpid()}"
+    name = f"grm_{purpose}_{os.getpid()}"
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(server).set(database=name).render_as_string(hide_password=False)
-    store = open_store(settings_for(url, tmp_path_factory.mktemp("pgvar")))
-    prepare(store)
-    store.engine.dispose()
-    yield url
-    with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(server).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A private database migrated once for the run; tests empty it between them."""
+    with private_postgres_database("test") as url:
+        store = open_store(settings_for(url, tmp_path_factory.mktemp("pgvar")))
+        prepare(store)
+        store.engine.dispose()
+        yield url
 
 
 def _empty_postgres(store: Store) -> None:
