@@ -11,6 +11,7 @@ made in another process takes effect there within RECHECK_SECONDS.
 
 from __future__ import annotations
 
+import difflib
 import threading
 import time
 import weakref
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from ticketing import models
 from ticketing.errors import InvalidInput
+from ticketing.gazetteer import Division, Gazetteer, fold
 from ticketing.models import (
     Category,
     ConfigVersion,
@@ -44,8 +46,13 @@ RECHECK_SECONDS = 1.0
 class ProjectInfo:
     id: int
     code: str
+    name: str
     active: bool
     deadlines: Deadlines
+    # Where the project runs, as far as it is set: a filing's place defaults to it.
+    province_id: int | None
+    district_id: int | None
+    municipality_id: int | None
 
 
 @dataclass(frozen=True)
@@ -91,6 +98,7 @@ class Catalog:
     districts: dict[int, int]  # id -> province id
     provinces: frozenset[int]
     projects_by_id: dict[int, ProjectInfo]
+    gazetteer: Gazetteer
 
     def project(self, code: str) -> ProjectInfo:
         """The active project with this code (any case, surrounding spaces ignored)."""
@@ -98,6 +106,23 @@ class Catalog:
         if project is None or not project.active:
             raise InvalidInput("project_code", "unknown project")
         return project
+
+    def find_projects(self, typed: str) -> list[ProjectInfo]:
+        """Active projects whose code or name matches what a citizen typed, best first."""
+        wanted = fold(typed)
+        if not wanted:
+            return []
+        active = [p for p in self.projects.values() if p.active]
+        exact = [p for p in active if wanted in (fold(p.code), fold(p.name))]
+        if exact:
+            return exact
+        # A project is often named by a word of its name ("the Kulekhani road").
+        partial = [p for p in active if wanted in fold(p.name) or fold(p.code) in wanted.split()]
+        if partial:
+            return partial
+        keys = {fold(p.code): p for p in active} | {fold(p.name): p for p in active}
+        close = difflib.get_close_matches(wanted, keys, n=3, cutoff=0.6)
+        return list(dict.fromkeys(keys[k] for k in close))
 
     def category(self, code: str) -> CategoryInfo:
         category_id = self.category_codes.get(code)
@@ -126,8 +151,27 @@ def load_catalog(session: Session, token: str) -> Catalog:
     """Read the whole configuration in a handful of plain queries."""
     policies = {p.project_id: Deadlines.of(p) for p in session.scalars(select(SlaPolicy))}
     projects = {
-        code: ProjectInfo(id_, code, active, policies.get(id_, Deadlines()))
-        for id_, code, active in session.execute(select(Project.id, Project.code, Project.active))
+        row.code: ProjectInfo(
+            row.id,
+            row.code,
+            row.name,
+            row.active,
+            policies.get(row.id, Deadlines()),
+            row.province_id,
+            row.district_id,
+            row.municipality_id,
+        )
+        for row in session.execute(
+            select(
+                Project.id,
+                Project.code,
+                Project.name,
+                Project.active,
+                Project.province_id,
+                Project.district_id,
+                Project.municipality_id,
+            )
+        )
     }
     categories = {
         row.id: CategoryInfo(
@@ -184,6 +228,24 @@ def load_catalog(session: Session, token: str) -> Catalog:
         )
         if officers[r.officer_id].active
     )
+    provinces = [Division(*row) for row in session.execute(select(Province.id, Province.name_en, Province.name_ne))]
+    districts = [
+        Division(*row)
+        for row in session.execute(select(District.id, District.name_en, District.name_ne, District.province_id))
+    ]
+    municipalities = [
+        Division(*row)
+        for row in session.execute(
+            select(
+                Municipality.id,
+                Municipality.name_en,
+                Municipality.name_ne,
+                Municipality.district_id,
+                Municipality.kind,
+                Municipality.wards,
+            )
+        )
+    ]
     return Catalog(
         token=token,
         projects=projects,
@@ -191,15 +253,11 @@ def load_catalog(session: Session, token: str) -> Catalog:
         category_codes={c.code: c.id for c in categories.values()},
         rules=rules,
         officers=officers,
-        municipalities={
-            id_: (district_id, wards)
-            for id_, district_id, wards in session.execute(
-                select(Municipality.id, Municipality.district_id, Municipality.wards)
-            )
-        },
-        districts=dict(session.execute(select(District.id, District.province_id)).tuples().all()),
-        provinces=frozenset(session.scalars(select(Province.id))),
+        municipalities={m.id: (m.parent_id or 0, m.wards or 0) for m in municipalities},
+        districts={d.id: d.parent_id or 0 for d in districts},
+        provinces=frozenset(p.id for p in provinces),
         projects_by_id={p.id: p for p in projects.values()},
+        gazetteer=Gazetteer(provinces, districts, municipalities),
     )
 
 

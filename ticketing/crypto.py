@@ -44,6 +44,10 @@ class Keyring:
     def phone_digest(self, e164_phone: str) -> str:
         return hmac.new(self.phone_hash_key, e164_phone.encode(), hashlib.sha256).hexdigest()
 
+    def digest(self, purpose: str, message: str) -> bytes:
+        """An HMAC for another use of the same key; the purpose keeps the uses apart."""
+        return hmac.new(self.phone_hash_key, f"{purpose}\0{message}".encode(), hashlib.sha256).digest()
+
 
 _installed: Keyring | None = None
 

@@ -293,6 +293,8 @@ class Grievance(LocatedMixin, Base):
     resolved_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     resolution: Mapped[str | None] = mapped_column(Text)
+    # The citizen's 1-5 rating of the resolution they accepted, when they gave one.
+    satisfaction: Mapped[int | None]
     close_reason: Mapped[CloseReason | None] = mapped_column(text_enum(CloseReason))
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("grievance.id"))
     # Optimistic lock: a write based on a stale read fails instead of overwriting.
@@ -405,6 +407,19 @@ class AuditLog(Base):
     entity_id: Mapped[int | None]
     grievance_id: Mapped[int | None] = mapped_column(ForeignKey("grievance.id"), index=True)
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class LookupFailure(Base):
+    """A failed citizen lookup, kept briefly so that guessing references or phones is slowed."""
+
+    __tablename__ = "lookup_failure"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # HMAC of who or what was tried (a conversation, a reference): no readable identifier.
+    key_digest: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_lookup_failure_key_digest_at", "key_digest", "at"),)
 
 
 def table(model: type[Base]) -> Table:

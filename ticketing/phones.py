@@ -18,3 +18,12 @@ def normalise_phone(typed: str, region: str = DEFAULT_REGION) -> str:
     if not phonenumbers.is_valid_number(number):
         raise InvalidInput("phone", "not a valid phone number")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalise_mobile(typed: str, region: str = DEFAULT_REGION) -> str:
+    """E.164 for a valid mobile number (SMS and WhatsApp need one), else InvalidInput."""
+    phone = normalise_phone(typed, region)
+    kind = phonenumbers.number_type(phonenumbers.parse(phone))
+    if kind not in (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE):
+        raise InvalidInput("phone", "not a mobile number")
+    return phone

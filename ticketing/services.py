@@ -325,6 +325,7 @@ def file_grievance(session: Session, clock: Clock, submission: Submission, actor
         "resolved_at": None,
         "closed_at": None,
         "resolution": None,
+        "satisfaction": None,
         "close_reason": None,
         "duplicate_of_id": None,
         "version": 1,

@@ -1,0 +1,180 @@
+"""What a citizen may see and do about their own grievance, from any channel.
+
+A citizen proves a case is theirs with its reference and their phone number, or with the
+signed link that the resolution notification carries. Failed lookups are counted per
+conversation and per reference, so neither half of the credential can be guessed.
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.orm import Session
+
+from ticketing.catalog import catalog
+from ticketing.clock import Clock
+from ticketing.crypto import keyring
+from ticketing.errors import GrievanceNotFound, GrmError, InvalidInput
+from ticketing.lifecycle import Status
+from ticketing.models import Grievance, LookupFailure, table
+from ticketing.references import normalise_reference
+from ticketing.services import CITIZEN, find_for_citizen, record_citizen_answer
+
+LOOKUP_WINDOW = timedelta(minutes=15)
+# A citizen mistyping a few times stays well below these; a guesser is stopped quickly.
+MAX_FAILURES_PER_REQUESTER = 5
+MAX_FAILURES_PER_REFERENCE = 10
+ANSWER_LINK_DAYS = 30
+_LINK_PURPOSE = "answer-link"
+_LOOKUP_PURPOSE = "lookup-failure"
+
+
+class TooManyAttempts(GrmError):
+    """Too many failed lookups lately; the citizen must wait before trying again."""
+
+    code = "too_many_attempts"
+
+    def __init__(self, retry_after: timedelta) -> None:
+        super().__init__(f"too many failed lookups; retry in {retry_after}")
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class CitizenView:
+    """The part of a case its citizen may see."""
+
+    id: int
+    reference: str
+    project_code: str
+    project_name: str
+    status: Status
+    level: int
+    updated_at: datetime
+    due_at: datetime | None
+    resolution: str | None
+
+    @property
+    def awaits_answer(self) -> bool:
+        """Resolved, and the citizen has not yet said whether the resolution satisfies them."""
+        return self.status is Status.RESOLVED
+
+
+def view(session: Session, grievance: Grievance) -> CitizenView:
+    project = catalog(session).projects_by_id[grievance.project_id]
+    return CitizenView(
+        id=grievance.id,
+        reference=grievance.reference,
+        project_code=project.code,
+        project_name=project.name,
+        status=grievance.status,
+        level=grievance.level,
+        updated_at=grievance.updated_at,
+        due_at=grievance.due_at,
+        resolution=grievance.resolution,
+    )
+
+
+def _failure_keys(requester: str, reference: str | None) -> list[str]:
+    keys = [keyring().digest(_LOOKUP_PURPOSE, f"requester:{requester}").hex()]
+    if reference is not None:
+        keys.append(keyring().digest(_LOOKUP_PURPOSE, f"reference:{reference}").hex())
+    return keys
+
+
+def _check_not_throttled(session: Session, keys: list[str], now: datetime) -> None:
+    """Refuse while any key has used up its failures within the window."""
+    limits = [MAX_FAILURES_PER_REQUESTER, MAX_FAILURES_PER_REFERENCE]
+    for key, limit in zip(keys, limits, strict=False):
+        recent = session.execute(
+            select(func.count(), func.min(LookupFailure.at)).where(
+                LookupFailure.key_digest == key, LookupFailure.at > now - LOOKUP_WINDOW
+            )
+        ).one()
+        count, oldest = recent
+        if count >= limit and oldest is not None:
+            raise TooManyAttempts(oldest + LOOKUP_WINDOW - now)
+
+
+def _record_failure(session: Session, keys: list[str], now: datetime) -> None:
+    failures = table(LookupFailure)
+    # Rows past the window count for nothing: drop this key's old ones as new ones come.
+    session.execute(delete(failures).where(failures.c.key_digest.in_(keys), failures.c.at <= now - LOOKUP_WINDOW))
+    session.execute(insert(failures), [{"key_digest": key, "at": now} for key in keys])
+
+
+def look_up(session: Session, clock: Clock, reference: str, phone: str, requester: str) -> CitizenView | None:
+    """The citizen's case by reference and phone, or None (the failure is counted).
+
+    `requester` names the conversation asking (channel and sender). Raises TooManyAttempts,
+    before looking, once that conversation or that reference has failed too often lately.
+    The caller must commit even when None is returned, so that the failure is kept.
+    """
+    now = clock.now()
+    keys = _failure_keys(requester, normalise_reference(reference))
+    _check_not_throttled(session, keys, now)
+    try:
+        grievance = find_for_citizen(session, reference, phone)
+    except GrievanceNotFound:
+        _record_failure(session, keys, now)
+        return None
+    return view(session, grievance)
+
+
+def view_by_id(session: Session, grievance_id: int) -> CitizenView:
+    """A case the conversation has already proven to be the citizen's."""
+    grievance = session.get(Grievance, grievance_id)
+    if grievance is None:
+        raise GrievanceNotFound()
+    return view(session, grievance)
+
+
+def answer_resolution(
+    session: Session,
+    clock: Clock,
+    grievance_id: int,
+    accepted: bool,
+    reason: str | None = None,
+    rating: int | None = None,
+) -> CitizenView:
+    """The citizen accepts (optionally rating it 1 to 5) or refuses, with a reason, a resolution."""
+    if rating is not None and not 1 <= rating <= 5:
+        raise InvalidInput("rating", "must be between 1 and 5")
+    grievance = record_citizen_answer(session, clock, grievance_id, CITIZEN, accepted, reason)
+    if accepted and rating is not None:
+        grievance.satisfaction = rating
+    return view(session, grievance)
+
+
+# --- the signed link of the resolution notification ---
+
+
+def _signature(payload: str) -> str:
+    return base64.urlsafe_b64encode(keyring().digest(_LINK_PURPOSE, payload)[:16]).decode("ascii").rstrip("=")
+
+
+def answer_link_token(reference: str, now: datetime) -> str:
+    """A token proving its bearer received the resolution message of `reference`."""
+    expires = int((now + timedelta(days=ANSWER_LINK_DAYS)).timestamp())
+    payload = f"{reference}.{expires:x}"
+    return f"{payload}.{_signature(payload)}"
+
+
+def grievance_for_link(session: Session, token: str, now: datetime) -> CitizenView | None:
+    """The case a valid, unexpired link token names; None for any other token."""
+    reference, _, rest = token.strip().partition(".")
+    expires_hex, _, signature = rest.partition(".")
+    payload = f"{reference}.{expires_hex}"
+    if not signature or not hmac.compare_digest(signature, _signature(payload)):
+        return None
+    try:
+        expires = datetime.fromtimestamp(int(expires_hex, 16), UTC)
+    except (ValueError, OverflowError):
+        return None
+    if expires < now:
+        return None
+    grievance = session.scalar(select(Grievance).where(Grievance.reference == reference))
+    return None if grievance is None else view(session, grievance)
