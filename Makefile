@@ -9,13 +9,18 @@ PYTHON_RASA ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.10*/bin/python3.
 APP_VENV := .venv
 RASA_VENV := .venv-rasa
 APP := $(APP_VENV)/bin/python
+MODEL := models/grm.tar.gz
+RASA_SOURCES := config.yml domain.yml $(shell find data/nlu data/rules data/stories -name '*.yml' 2>/dev/null)
+CHROMIUM := /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+CODE := ticketing actions admin_app tests bench
 
 .PHONY: help install run test bench
 
 help:
 	@echo "make run    install what is missing, set up the demo and start the GRM"
 	@echo "make test   install what is missing and run the whole test suite"
-	@echo "make bench  run the benchmarks and rewrite docs/benchmarks.md"
+	@echo "make bench  run the benchmarks and rewrite their sections of docs/benchmarks.md"
 
 $(APP_VENV)/.installed: requirements/app.txt
 	@test -n "$(PYTHON_APP)" || { echo "Python 3.11 is required (e.g. pyenv install 3.11)"; exit 1; }
@@ -32,13 +37,25 @@ $(RASA_VENV)/.installed: requirements/rasa.txt
 
 install: $(APP_VENV)/.installed $(RASA_VENV)/.installed
 
-run: install
-	$(APP) -m ticketing setup --demo
+# Trained again only when the training data, the domain or the pipeline changed.
+$(MODEL): $(RASA_VENV)/.installed $(RASA_SOURCES)
+	RASA_TELEMETRY_ENABLED=false $(RASA_VENV)/bin/rasa train --domain domain.yml --config config.yml \
+		--data data/nlu data/rules data/stories --out models --fixed-model-name grm
+	touch $@
 
-test: install
-	$(APP_VENV)/bin/ruff check ticketing tests bench
-	$(APP_VENV)/bin/mypy ticketing tests bench
+# The browser tests drive Debian's Chromium (Playwright's own download is never used).
+$(CHROMIUM):
+	$(SUDO) apt-get install -y chromium chromium-driver || \
+		{ $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium chromium-driver; }
+
+run: install $(MODEL)
+	$(APP) -m ticketing run
+
+test: install $(MODEL) $(CHROMIUM)
+	$(APP_VENV)/bin/ruff check $(CODE)
+	$(APP_VENV)/bin/mypy $(CODE)
 	$(APP) -m pytest
 
-bench: $(APP_VENV)/.installed
+bench: install $(MODEL)
 	$(APP) bench/store.py
+	$(APP) bench/conversations.py

@@ -2,7 +2,7 @@
 
 Measures grievances filed per second through `file_grievance` (one unit of work each, as
 the bot files them), the citizen lookup's latency, and the overdue sweep, then rewrites
-docs/benchmarks.md. Run it with `make bench` (or `.venv/bin/python bench/store.py -h`).
+its section of docs/benchmarks.md. Run it with `make bench` (or `.venv/bin/python bench/store.py -h`).
 PostgreSQL is used when BENCH_DATABASE_URL or TEST_DATABASE_URL names a server that
 answers; the benchmark works in a database of its own there (grm_bench), made anew.
 """
@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
-import platform
 import random
 import statistics
 import sys
@@ -28,6 +27,8 @@ from sqlalchemy.exc import OperationalError
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from report import BENCHMARKS, machine, percentile, verdict, write_section
 
 from ticketing.bootstrap import prepare, seed_demo
 from ticketing.config import Settings, normalise_database_url
@@ -162,11 +163,6 @@ def settle_statuses(store: Store) -> dict[str, int]:
         with store.engine.begin() as connection:
             connection.execute(text("ANALYZE"))
     return counts
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
 def measure_lookups(store: Store, sample: list[tuple[str, str]]) -> dict[str, float]:
@@ -309,31 +305,8 @@ def fresh_postgres_database(server: str) -> str | None:
     return make_url(server).set(database=name).render_as_string(hide_password=False)
 
 
-def machine() -> str:
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
-    )
-    memory_kb = next(
-        int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")
-    )
-    return f"{cpu}, {os.cpu_count()} cores, {memory_kb / 1024**2:.0f} GiB RAM, {platform.system()} {platform.release()}, Python {platform.python_version()}"
-
-
-def verdict(ok: bool) -> str:
-    return "met" if ok else "**not met**"
-
-
 def report(results: list[Result], tickets: int) -> str:
     lines = [
-        "# Benchmarks",
-        "",
-        "Written by `make bench` (`bench/store.py`); do not edit by hand.",
-        "",
         "## Ticket store (`bench/store.py`)",
         "",
         f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
@@ -414,7 +387,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tickets", type=int, default=100_000)
     parser.add_argument("--workers", type=int, default=2, help="filing processes (the machine has 2 cores)")
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
+    parser.add_argument("--out", type=Path, default=BENCHMARKS)
     args = parser.parse_args()
 
     results = []
@@ -431,8 +404,7 @@ def main() -> None:
         if url is not None:
             results.append(run_backend("postgresql", url, var_dir, args.tickets, args.workers))
     text_ = report(results, args.tickets)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text_)
+    write_section("store", text_, args.out)
     print(text_)
 
 

@@ -118,3 +118,7 @@ def demo(store: Store, clock: FakeClock) -> Store:
 @pytest.fixture
 def backend(store: Store) -> str:
     return store.engine.dialect.name
+
+
+# Fixture modules: the browser (Playwright on the system's Chromium) and the running bot.
+pytest_plugins = ["tests.browser", "tests.bot"]

@@ -1,26 +1,24 @@
-"""Command line: `python -m ticketing setup [--demo]`."""
+"""Command line: `python -m ticketing setup [--demo]` and `python -m ticketing run`."""
 
 from __future__ import annotations
 
 import argparse
+import os
+import signal
+import sys
+import time
 
 from ticketing.bootstrap import ensure_demo, prepare
 from ticketing.clock import SystemClock
 from ticketing.config import load_settings
-from ticketing.db import open_store
+from ticketing.db import Store, open_store
+from ticketing.processes import LOCALHOST, Ports, services, start_all, stop_all
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m ticketing")
-    commands = parser.add_subparsers(dest="command", required=True)
-    setup = commands.add_parser("setup", help="migrate the database and load reference data")
-    setup.add_argument("--demo", action="store_true", help="also seed the demo projects and officers once")
-    args = parser.parse_args(argv)
-
-    store = open_store(load_settings())
+def setup(store: Store, demo: bool) -> None:
     prepare(store)
     print(f"Ticket store ready: {store.engine.url.render_as_string(hide_password=True)}")
-    if args.demo:
+    if demo:
         login = ensure_demo(store, SystemClock())
         print(f"Demo login: {login.email}  password: {login.password}")
         print("  (the same password opens every demo account:)")
@@ -28,5 +26,51 @@ def main(argv: list[str] | None = None) -> None:
             print(f"    {email:32} {name}")
 
 
+def run(store: Store) -> int:
+    """Start Rasa, the action server and the web app; stop them all when one stops or on Ctrl-C."""
+    host = os.environ.get("GRM_HOST", LOCALHOST)
+    ports = Ports(
+        rasa=int(os.environ.get("GRM_RASA_PORT", "5005")),
+        actions=int(os.environ.get("GRM_ACTIONS_PORT", "5055")),
+        web=int(os.environ.get("GRM_WEB_PORT", "5000")),
+    )
+    started = services(store.settings, ports, host=host, rasa_token=os.environ.get("GRM_RASA_TOKEN"))
+    print("Starting the action server, Rasa and the web app (Rasa takes a minute to load)...", flush=True)
+    start_all(started)
+    shown = "localhost" if host == LOCALHOST else host
+    print(f"\n  Webchat:      http://{shown}:{ports.web}/chat/KKR-01   (or /chat for any project)")
+    print(f"  QR code:      http://{shown}:{ports.web}/qr/KKR-01.png")
+    print(f"  Logs:         {store.settings.var_dir / 'logs'}")
+    print("\nPress Ctrl-C to stop.", flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        while all(s.process is not None and s.process.poll() is None for s in started):
+            time.sleep(1)
+        stopped = next(s for s in started if s.process is not None and s.process.poll() is not None)
+        print(f"{stopped.name} stopped unexpectedly:\n{stopped.tail()}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        stop_all(started)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ticketing")
+    commands = parser.add_subparsers(dest="command", required=True)
+    setup_command = commands.add_parser("setup", help="migrate the database and load reference data")
+    setup_command.add_argument("--demo", action="store_true", help="also seed the demo projects and officers once")
+    run_command = commands.add_parser("run", help="set up the demo and start every process")
+    run_command.add_argument("--no-demo", action="store_true", help="do not seed the demo data")
+    args = parser.parse_args(argv)
+
+    store = open_store(load_settings())
+    if args.command == "setup":
+        setup(store, args.demo)
+        return 0
+    setup(store, not args.no_demo)
+    return run(store)
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

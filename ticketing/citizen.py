@@ -53,6 +53,7 @@ class CitizenView:
     project_name: str
     status: Status
     level: int
+    filed_at: datetime
     updated_at: datetime
     due_at: datetime | None
     resolution: str | None
@@ -72,6 +73,7 @@ def view(session: Session, grievance: Grievance) -> CitizenView:
         project_name=project.name,
         status=grievance.status,
         level=grievance.level,
+        filed_at=grievance.created_at,
         updated_at=grievance.updated_at,
         due_at=grievance.due_at,
         resolution=grievance.resolution,

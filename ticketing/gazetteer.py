@@ -213,6 +213,11 @@ class Gazetteer:
         """A local level of the district (names repeat across districts, never within one)."""
         return self._municipalities.find(typed, self._municipalities_of.get(district_id, set()))
 
+    def districts_of(self, province_id: int) -> list[Division]:
+        """The province's districts in name order, for a pick list."""
+        ids = self._districts_of.get(province_id, set())
+        return sorted((self._districts.places[i] for i in ids), key=lambda p: p.name_en)
+
     def municipalities_of(self, district_id: int) -> list[Division]:
         """The district's local levels in name order, for a pick list."""
         ids = self._municipalities_of.get(district_id, set())

@@ -41,7 +41,7 @@ from ticketing.sla import due_at
 
 MAX_DETAILS_CHARS = 10_000
 _REFERENCE_ATTEMPTS = 5
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 @dataclass(frozen=True)
@@ -238,7 +238,7 @@ def _save_complainant(session: Session, now: datetime, submission: Submission, p
             raise InvalidInput("name", "is required")
         if phone is None:
             raise InvalidInput("phone", "is required")
-    if email is not None and not _EMAIL.match(email):
+    if email is not None and not EMAIL.match(email):
         raise InvalidInput("email", "not a valid email address")
     values = {"name": name, "phone": phone, "email": email, "address": address, "created_at": now, "updated_at": now}
     if phone is None:

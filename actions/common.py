@@ -1,0 +1,144 @@
+"""What every conversation flow shares: the ticket store, the language, and the domain's words."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import threading
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from rasa_sdk import Tracker
+from rasa_sdk.types import DomainDict
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.orm import Session
+
+from ticketing.catalog import Catalog, catalog
+from ticketing.clock import SystemClock
+from ticketing.config import load_settings
+from ticketing.db import Store, open_store
+from ticketing.models import Channel
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+CLOCK = SystemClock()
+NEPAL_TIME = ZoneInfo("Asia/Kathmandu")
+# The ticket store being unreachable or failing: the citizen is asked to retry, nothing is lost.
+STORE_UNAVAILABLE = (OperationalError, DBAPIError, PoolTimeout, ConnectionError)
+# Rasa's input channel names, as the ticket store records them.
+CHANNELS = {"socketio": Channel.WEBCHAT, "twilio": Channel.WHATSAPP, "whatsapp": Channel.WHATSAPP}
+CHANNELS |= {"facebook": Channel.FACEBOOK, "rest": Channel.API}
+
+_store: Store | None = None
+_last_catalog: Catalog | None = None
+_store_lock = threading.Lock()
+
+
+def store() -> Store:
+    """The ticket store of this action server, opened on first use (never at import)."""
+    global _store
+    with _store_lock:
+        if _store is None:
+            _store = open_store(load_settings())
+        return _store
+
+
+async def in_store(work: Callable[[Session], T]) -> T:
+    """Run `work` in one unit of work on a worker thread, so the event loop keeps serving."""
+
+    def unit_of_work() -> T:
+        with store().sessions.begin() as session:
+            return work(session)
+
+    return await asyncio.to_thread(unit_of_work)
+
+
+async def current_catalog() -> Catalog:
+    """The configuration snapshot (projects, places), refreshed as the store's rules say.
+
+    While the store is unreachable the last snapshot serves, so that a citizen can go on
+    answering questions; only the submission waits for the store to come back.
+    """
+    global _last_catalog
+    try:
+        _last_catalog = await in_store(catalog)
+    except STORE_UNAVAILABLE:
+        if _last_catalog is None:
+            raise
+        logger.warning("the ticket store is unreachable; using the configuration read before")
+    return _last_catalog
+
+
+def language(tracker: Tracker) -> str:
+    return str(tracker.get_slot("language") or "en")
+
+
+def channel(tracker: Tracker) -> Channel:
+    return CHANNELS.get(tracker.get_latest_input_channel() or "", Channel.API)
+
+
+def requester(tracker: Tracker) -> str:
+    """Who is asking, for the lookup guard: the channel and the conversation's sender."""
+    return f"{tracker.get_latest_input_channel() or 'unknown'}:{tracker.sender_id}"
+
+
+def phrase(domain: DomainDict, name: str, lang: str) -> str:
+    """The text of a one-line response in the citizen's language, to be put inside another."""
+    variations: list[dict[str, Any]] = domain.get("responses", {}).get(name, [])
+    fallback = ""
+    for variation in variations:
+        conditions = variation.get("condition") or []
+        if not conditions:
+            fallback = fallback or str(variation.get("text", ""))
+        elif all(c.get("name") == "language" and c.get("value") == lang for c in conditions):
+            return str(variation.get("text", ""))
+    return fallback
+
+
+def has_response(domain: DomainDict, name: str) -> bool:
+    return name in domain.get("responses", {})
+
+
+def handler(domain: DomainDict, level: int, lang: str) -> str:
+    """Who handles a case at `level`, in words."""
+    return phrase(domain, f"utter_handler_{level}", lang)
+
+
+def local_time(moment: datetime) -> str:
+    """A date and time as a citizen in Nepal reads it."""
+    # Digits only, so the same text reads in every language the bot speaks.
+    return moment.astimezone(NEPAL_TIME).strftime("%Y-%m-%d %H:%M")
+
+
+SlotCheck = Callable[..., Awaitable[dict[str, Any]]]
+
+
+def words_only(validate: SlotCheck) -> SlotCheck:
+    """Refuse a "/intent{...}" message as the answer to a question that wants the citizen's words.
+
+    Such a message is a button's payload or typed by hand: it may answer a yes/no question
+    through its intent, but its text is never a name, a phone number or a place. The
+    question is simply asked again. Wraps a `validate_<slot>` method of a form validator.
+    """
+    slot = validate.__name__.removeprefix("validate_")
+
+    @functools.wraps(validate)
+    async def checked(self: Any, value: Any, *rest: Any) -> dict[str, Any]:
+        if isinstance(value, str) and value.lstrip().startswith("/"):
+            return {slot: None}
+        return await validate(self, value, *rest)
+
+    return checked
+
+
+def latest_text(tracker: Tracker) -> str:
+    return str(tracker.latest_message.get("text") or "").strip()
+
+
+def latest_intent(tracker: Tracker) -> str:
+    return str((tracker.latest_message.get("intent") or {}).get("name") or "")

@@ -1,0 +1,500 @@
+"""Filing a grievance: the form's checks, its dynamic questions, the recap, and the submission."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+from sqlalchemy.orm import Session
+
+from actions.common import (
+    CLOCK,
+    STORE_UNAVAILABLE,
+    channel,
+    current_catalog,
+    handler,
+    in_store,
+    language,
+    latest_intent,
+    latest_text,
+    logger,
+    phrase,
+    words_only,
+)
+from ticketing.catalog import Catalog, ProjectInfo, catalog
+from ticketing.errors import InvalidInput
+from ticketing.gazetteer import Division, Gazetteer, Match, fold
+from ticketing.phones import normalise_mobile
+from ticketing.services import EMAIL, MAX_DETAILS_CHARS, Submission, file_grievance
+
+GENDER_CATEGORY = "gender"
+MIN_DETAILS_CHARS = 8
+MAX_NAME_CHARS = 120
+# More choices than this are not offered as buttons: the citizen types the name instead.
+MAX_PLACE_BUTTONS = 16
+NO_EMAIL = "none"
+# What a citizen may want to correct at the recap, and the answers that each clears.
+FIELD_SLOTS = {
+    "details": ("details", "details_done"),
+    "name": ("complainant_name", "name_withheld", "sensitive_case"),
+    "phone": ("phone",),
+    "place": ("province", "district", "municipality", "ward", "place_suggestion"),
+    "email": ("email",),
+}
+# Words by which a typed correction names its field (the buttons send the first of each).
+FIELD_WORDS = {
+    "details": ("what happened", "details", "story", "complaint", "grievance", "problem", "description"),
+    "name": ("name",),
+    "phone": ("mobile", "phone", "number", "contact"),
+    "place": ("place", "location", "address", "ward", "municipality", "district", "province", "village"),
+    "email": ("email", "e mail", "mail"),
+}
+FORM_SLOTS = (
+    *(slot for slots in FIELD_SLOTS.values() for slot in slots),
+    "confirmed",
+    "correction_field",
+    "submission_key",
+    "pending_retry",
+)
+
+
+def division_name(place: Division, lang: str) -> str:
+    return place.name_ne if lang == "ne" else place.name_en
+
+
+def place_slots(kind: str, place: Division) -> dict[str, Any]:
+    """The place slots that choosing `place` fills: the division and its parents."""
+    slots: dict[str, Any] = {kind: place.id, "place_suggestion": None}
+    if kind == "district":
+        slots["province"] = place.parent_id
+    return slots
+
+
+def project_place(project: ProjectInfo, gazetteer: Gazetteer) -> dict[str, Any]:
+    """Where a project runs, as answers the citizen need not give (they can still change them)."""
+    slots: dict[str, Any] = {}
+    if project.municipality_id is not None:
+        district = gazetteer.municipality(project.municipality_id).parent_id
+        slots |= {"municipality": project.municipality_id, "district": district}
+    elif project.district_id is not None:
+        slots["district"] = project.district_id
+    if "district" in slots:
+        slots["province"] = gazetteer.district(slots["district"]).parent_id
+    elif project.province_id is not None:
+        slots["province"] = project.province_id
+    return slots
+
+
+def offer(dispatcher: CollectingDispatcher, kind: str, typed: str, match: Match, lang: str) -> dict[str, Any]:
+    """Ask about an unsure place: "did you mean ...?" for one, a pick list for several."""
+    if len(match.suggestions) == 1:
+        place = match.suggestions[0]
+        dispatcher.utter_message(response="utter_place_suggestion", place_name=division_name(place, lang))
+        return {kind: None, "place_suggestion": {"kind": kind, "id": place.id}}
+    if match.suggestions:
+        buttons = [{"title": division_name(p, lang), "payload": p.name_en} for p in match.suggestions]
+        dispatcher.utter_message(response="utter_place_choose", buttons=buttons)
+    else:
+        dispatcher.utter_message(response="utter_place_not_found", typed=typed)
+    return {kind: None, "place_suggestion": None}
+
+
+def correction_field(text: str) -> str | None:
+    """Which field a typed correction is about, if any of its words says so."""
+    words = f" {fold(text)} "
+    for field, names in FIELD_WORDS.items():
+        if any(f" {name} " in words for name in names):
+            return field
+    return None
+
+
+def cleared(field: str) -> dict[str, Any]:
+    """The answers to ask again for a correction of `field`, then the recap again."""
+    return {slot: None for slot in FIELD_SLOTS[field]} | {"confirmed": None, "correction_field": None}
+
+
+class ActionBeginGrievance(Action):
+    """Start a new filing: forget any earlier one, keep a problem already told, pre-fill the place."""
+
+    def name(self) -> str:
+        return "action_begin_grievance"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        slots: dict[str, Any] = dict.fromkeys(FORM_SLOTS)
+        slots["submission_key"] = f"chat:{uuid.uuid4().hex}"
+        if latest_intent(tracker) == "describe_problem":
+            slots["details"] = latest_text(tracker)
+        code = tracker.get_slot("project_code")
+        if code:
+            config = await current_catalog()
+            try:
+                slots |= project_place(config.project(code), config.gazetteer)
+            except InvalidInput:
+                slots |= {"project_code": None, "project_name": None}
+        return [SlotSet(slot, value) for slot, value in slots.items()]
+
+
+class ValidateGrievanceForm(FormValidationAction):
+    """Check every answer as it comes; a wrong one is asked again with an example."""
+
+    def name(self) -> str:
+        return "validate_grievance_form"
+
+    async def required_slots(
+        self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[str]:
+        # Asked only on the way: whether a withheld name is a gender case, what to correct.
+        skipped = {"name_withheld"}
+        skipped.add("complainant_name" if tracker.get_slot("name_withheld") else "sensitive_case")
+        if tracker.get_slot("confirmed") is not False:
+            skipped.add("correction_field")
+        return [slot for slot in domain_slots if slot not in skipped]
+
+    @words_only
+    async def validate_project_code(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        config = await current_catalog()
+        projects = config.find_projects(str(value))
+        if len(projects) == 1:
+            project = projects[0]
+            dispatcher.utter_message(response="utter_project_confirmed", project_name=project.name)
+            place = {} if tracker.get_slot("province") else project_place(project, config.gazetteer)
+            return {"project_code": project.code, "project_name": project.name} | place
+        if projects:
+            buttons = [{"title": p.name, "payload": p.code} for p in projects]
+            dispatcher.utter_message(response="utter_project_choose", buttons=buttons)
+        else:
+            dispatcher.utter_message(response="utter_project_not_found", typed=str(value))
+        return {"project_code": None}
+
+    @words_only
+    async def validate_details(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        details = str(value).strip()
+        if len(details) < MIN_DETAILS_CHARS:
+            dispatcher.utter_message(response="utter_details_too_short")
+            return {"details": None}
+        if len(details) > MAX_DETAILS_CHARS:
+            dispatcher.utter_message(response="utter_details_too_long", limit=MAX_DETAILS_CHARS)
+            return {"details": None}
+        return {"details": details}
+
+    @words_only
+    async def validate_details_done(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if value == "done":
+            return {"details_done": "done"}
+        # Anything else is more of the story: it is added, and the citizen asked again.
+        added = f"{tracker.get_slot('details') or ''}\n{str(value).strip()}".strip()
+        if len(added) > MAX_DETAILS_CHARS:
+            dispatcher.utter_message(response="utter_details_too_long", limit=MAX_DETAILS_CHARS)
+            return {"details_done": None}
+        return {"details": added, "details_done": None}
+
+    @words_only
+    async def validate_complainant_name(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        name = " ".join(str(value).split())
+        if not name or len(name) > MAX_NAME_CHARS or not any(c.isalpha() for c in name):
+            dispatcher.utter_message(response="utter_name_invalid")
+            return {"complainant_name": None}
+        return {"complainant_name": name, "name_withheld": None, "sensitive_case": None}
+
+    async def validate_sensitive_case(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if value is True:
+            dispatcher.utter_message(response="utter_anonymous_noted")
+            return {"sensitive_case": True}
+        # Not a gender case: a name is needed after all, asked for again.
+        dispatcher.utter_message(response="utter_name_needed")
+        return {"sensitive_case": None, "name_withheld": None}
+
+    @words_only
+    async def validate_phone(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        try:
+            return {"phone": normalise_mobile(str(value))}
+        except InvalidInput:
+            dispatcher.utter_message(response="utter_phone_invalid", typed=str(value))
+            return {"phone": None}
+
+    async def _place(
+        self, kind: str, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> dict[str, Any]:
+        """Resolve a province, district or municipality answer, or a yes/no to a suggestion."""
+        config = await current_catalog()
+        lang = language(tracker)
+        if isinstance(value, int):  # pre-filled from the project, already an id
+            return {kind: value}
+        suggestion = tracker.get_slot("place_suggestion")
+        intent = latest_intent(tracker)
+        if suggestion and intent == "affirm":
+            place = self._division(config, suggestion["kind"], suggestion["id"])
+            return place_slots(suggestion["kind"], place)
+        if intent == "deny":
+            return self._denied(kind, dispatcher, tracker, config)
+        typed = str(value)
+        if typed.startswith("/"):  # a yes/no button or a typed intent is not a place name
+            return {kind: None}
+        match = self._find(config.gazetteer, kind, typed, tracker)
+        if match.place is not None:
+            return place_slots(kind, match.place)
+        if kind == "province":
+            # Many citizens know their district better than its province.
+            district = config.gazetteer.find_district(typed)
+            if district.place is not None:
+                return place_slots("district", district.place)
+            if not match.suggestions and district.suggestions:
+                return offer(dispatcher, "district", typed, district, lang) | {"province": None}
+        return offer(dispatcher, kind, typed, match, lang)
+
+    @staticmethod
+    def _division(config: Catalog, kind: str, place_id: int) -> Division:
+        finders = {
+            "province": config.gazetteer.province,
+            "district": config.gazetteer.district,
+            "municipality": config.gazetteer.municipality,
+        }
+        return finders[kind](place_id)
+
+    @staticmethod
+    def _find(gazetteer: Gazetteer, kind: str, typed: str, tracker: Tracker) -> Match:
+        if kind == "province":
+            return gazetteer.find_province(typed)
+        if kind == "district":
+            return gazetteer.find_district(typed, tracker.get_slot("province"))
+        return gazetteer.find_municipality(typed, int(tracker.get_slot("district")))
+
+    @staticmethod
+    def _denied(kind: str, dispatcher: CollectingDispatcher, tracker: Tracker, config: Catalog) -> dict[str, Any]:
+        """A "no": to a suggestion, ask again; to the municipality question, it was another district."""
+        if tracker.get_slot("place_suggestion"):
+            return {kind: None, "place_suggestion": None}
+        if kind == "municipality":
+            return {"municipality": None, "district": None, "province": None, "place_suggestion": None}
+        return {kind: None}
+
+    async def validate_province(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return await self._place("province", value, dispatcher, tracker)
+
+    async def validate_district(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return await self._place("district", value, dispatcher, tracker)
+
+    async def validate_municipality(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return await self._place("municipality", value, dispatcher, tracker)
+
+    @words_only
+    async def validate_ward(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        config = await current_catalog()
+        municipality = config.gazetteer.municipality(int(tracker.get_slot("municipality")))
+        digits = re.findall(r"\d+", fold(str(value)))
+        if digits and 1 <= int(digits[0]) <= (municipality.wards or 0):
+            return {"ward": int(digits[0])}
+        name = division_name(municipality, language(tracker))
+        dispatcher.utter_message(response="utter_ward_invalid", municipality_name=name, wards=municipality.wards)
+        return {"ward": None}
+
+    @words_only
+    async def validate_email(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        email = str(value).strip()
+        if email == NO_EMAIL:
+            return {"email": ""}
+        if EMAIL.match(email):
+            return {"email": email}
+        dispatcher.utter_message(response="utter_email_invalid", typed=email)
+        return {"email": None}
+
+    async def validate_confirmed(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if value is True:
+            return {"confirmed": True}
+        # "My phone number is wrong" names the field at once; otherwise it is asked.
+        entities = tracker.latest_message.get("entities") or []
+        field = next((e.get("value") for e in entities if e.get("entity") == "field"), None)
+        field = field if field in FIELD_SLOTS else correction_field(latest_text(tracker))
+        return cleared(field) if field else {"confirmed": False}
+
+    @words_only
+    async def validate_correction_field(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        field = correction_field(str(value))
+        if field is None:
+            return {"correction_field": None}
+        return cleared(field)
+
+
+class ActionAskDistrict(Action):
+    """Ask for the district, offering the province's districts."""
+
+    def name(self) -> str:
+        return "action_ask_district"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        config = await current_catalog()
+        lang = language(tracker)
+        province = config.gazetteer.province(int(tracker.get_slot("province")))
+        districts = config.gazetteer.districts_of(province.id)
+        buttons = [{"title": division_name(d, lang), "payload": d.name_en} for d in districts]
+        dispatcher.utter_message(
+            response="utter_ask_district",
+            province_name=division_name(province, lang),
+            buttons=buttons if len(buttons) <= MAX_PLACE_BUTTONS else [],
+        )
+        return []
+
+
+class ActionAskMunicipality(Action):
+    """Ask for the local level, offering the district's, and saying when it is the project's."""
+
+    def name(self) -> str:
+        return "action_ask_municipality"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        config = await current_catalog()
+        lang = language(tracker)
+        district = config.gazetteer.district(int(tracker.get_slot("district")))
+        places = config.gazetteer.municipalities_of(district.id)
+        buttons = [{"title": division_name(m, lang), "payload": m.name_en} for m in places]
+        if len(buttons) > MAX_PLACE_BUTTONS:
+            buttons = []
+        # "No" to this question means the place is in another district (see _denied).
+        buttons.append({"title": phrase(domain, "utter_label_another_district", lang), "payload": "/deny"})
+        code = tracker.get_slot("project_code")
+        project = config.projects.get(code) if code else None
+        response = "utter_ask_municipality"
+        if project is not None and project.district_id == district.id:
+            response = "utter_ask_municipality_project"
+        dispatcher.utter_message(
+            response=response,
+            district_name=division_name(district, lang),
+            buttons=buttons,
+        )
+        return []
+
+
+class ActionAskWard(Action):
+    """Ask for the ward, saying how many the municipality has."""
+
+    def name(self) -> str:
+        return "action_ask_ward"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        config = await current_catalog()
+        municipality = config.gazetteer.municipality(int(tracker.get_slot("municipality")))
+        name = division_name(municipality, language(tracker))
+        dispatcher.utter_message(response="utter_ask_ward", municipality_name=name, wards=municipality.wards)
+        return []
+
+
+def place_text(config: Catalog, tracker: Tracker, lang: str) -> str:
+    """The place slots as names: "Hetauda, Makwanpur, Bagmati Province"."""
+    gazetteer = config.gazetteer
+    parts = [
+        division_name(gazetteer.municipality(int(tracker.get_slot("municipality"))), lang),
+        division_name(gazetteer.district(int(tracker.get_slot("district"))), lang),
+        division_name(gazetteer.province(int(tracker.get_slot("province"))), lang),
+    ]
+    return ", ".join(parts)
+
+
+class ActionAskConfirmed(Action):
+    """Show everything the citizen told, and ask whether to send it or change something."""
+
+    def name(self) -> str:
+        return "action_ask_confirmed"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        config = await current_catalog()
+        lang = language(tracker)
+        dispatcher.utter_message(
+            response="utter_recap",
+            project_name=tracker.get_slot("project_name"),
+            details=tracker.get_slot("details"),
+            name=tracker.get_slot("complainant_name") or phrase(domain, "utter_recap_anonymous_name", lang),
+            phone=tracker.get_slot("phone"),
+            ward=tracker.get_slot("ward"),
+            place=place_text(config, tracker, lang),
+            email=tracker.get_slot("email") or phrase(domain, "utter_recap_no_email", lang),
+        )
+        dispatcher.utter_message(response="utter_ask_confirmed")
+        return []
+
+
+def submission(tracker: Tracker) -> Submission:
+    """The grievance as the form collected it."""
+    return Submission(
+        project_code=str(tracker.get_slot("project_code")),
+        details=str(tracker.get_slot("details")),
+        channel=channel(tracker),
+        language=language(tracker),
+        name=tracker.get_slot("complainant_name"),
+        phone=tracker.get_slot("phone"),
+        email=tracker.get_slot("email") or None,
+        province_id=tracker.get_slot("province"),
+        district_id=tracker.get_slot("district"),
+        municipality_id=tracker.get_slot("municipality"),
+        ward=tracker.get_slot("ward"),
+        category_code=GENDER_CATEGORY if tracker.get_slot("sensitive_case") else None,
+        idempotency_key=tracker.get_slot("submission_key"),
+    )
+
+
+class ActionSubmitGrievance(Action):
+    """File the grievance; if the store cannot be reached, keep every answer for a retry."""
+
+    def name(self) -> str:
+        return "action_submit_grievance"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        filed = submission(tracker)
+        try:
+            reference, level, hours = await in_store(lambda session: self._file(session, filed))
+        except STORE_UNAVAILABLE:
+            logger.exception("the ticket store is unreachable; the citizen's answers are kept")
+            dispatcher.utter_message(response="utter_store_unavailable")
+            return [SlotSet("pending_retry", "submit")]
+        except InvalidInput as problem:
+            dispatcher.utter_message(response="utter_submit_rejected", problem=problem.message)
+            dispatcher.utter_message(response="utter_menu")
+            return [SlotSet(slot, None) for slot in FORM_SLOTS]
+        if filed.category_code == GENDER_CATEGORY:
+            dispatcher.utter_message(response="utter_filed_confidential", reference=reference, hours=hours)
+        else:
+            dispatcher.utter_message(
+                response="utter_filed",
+                reference=reference,
+                hours=hours,
+                handler=handler(domain, level, language(tracker)),
+            )
+        dispatcher.utter_message(response="utter_anything_else")
+        return [SlotSet(slot, None) for slot in FORM_SLOTS]
+
+    @staticmethod
+    def _file(session: Session, filed: Submission) -> tuple[str, int, int]:
+        """File, and say what the citizen is told: reference, level, hours to the first response."""
+        grievance = file_grievance(session, CLOCK, filed)
+        hours = catalog(session).deadlines(grievance.project_id).response_hours
+        return grievance.reference, grievance.level, hours

@@ -1,0 +1,153 @@
+"""Answers that need no case: how the process works, whom to call, stopping, not understanding."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import ActiveLoop, AllSlotsReset, EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+from sqlalchemy.orm import Session
+
+from actions.common import current_catalog, handler, has_response, in_store, language, phrase, words_only
+from actions.grievance import FORM_SLOTS
+from actions.resolution import ANSWER_SLOTS
+from actions.session import CARRIED_OVER
+from actions.status import LOOKUP_SLOTS
+from ticketing.catalog import catalog
+from ticketing.locations import Place
+from ticketing.models import Officer, Priority
+from ticketing.routing import route
+from ticketing.sla import Deadlines
+
+FALLBACK_INTENT = "nlu_fallback"
+
+
+class ValidateProjectForm(FormValidationAction):
+    """The project asked before giving its contact: same matching as when filing."""
+
+    def name(self) -> str:
+        return "validate_project_form"
+
+    @words_only
+    async def validate_project_code(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        config = await current_catalog()
+        projects = config.find_projects(str(value))
+        if len(projects) == 1:
+            return {"project_code": projects[0].code, "project_name": projects[0].name}
+        if projects:
+            buttons = [{"title": p.name, "payload": p.code} for p in projects]
+            dispatcher.utter_message(response="utter_project_choose", buttons=buttons)
+        else:
+            dispatcher.utter_message(response="utter_project_not_found", typed=str(value))
+        return {"project_code": None}
+
+
+class ActionExplainProcess(Action):
+    """The levels and their time limits, as they apply to the conversation's project."""
+
+    def name(self) -> str:
+        return "action_explain_process"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        config = await current_catalog()
+        code = tracker.get_slot("project_code")
+        project = config.projects.get(code) if code else None
+        deadlines = project.deadlines if project is not None else Deadlines()
+        lang = language(tracker)
+        dispatcher.utter_message(
+            response="utter_process",
+            response_hours=deadlines.response_hours,
+            level_1_days=round(deadlines.level_hours[0] / 24),
+            level_2_days=round(deadlines.level_hours[1] / 24),
+            level_3_days=round(deadlines.level_hours[2] / 24),
+            auto_close_days=deadlines.auto_close_days,
+            **{f"handler_{level}": handler(domain, level, lang) for level in range(1, 5)},
+        )
+        return []
+
+
+def focal_person(session: Session, project_code: str) -> Officer | None:
+    """The officer who takes the project's ordinary cases first (level 1, at the project's place)."""
+    config = catalog(session)
+    project = config.project(project_code)
+    place = Place(project.province_id, project.district_id, project.municipality_id)
+    officer_id = route(session, config, project.id, 1, place, None, Priority.NORMAL)
+    return None if officer_id is None else session.get(Officer, officer_id)
+
+
+class ActionContactPerson(Action):
+    """The project's focal person, so the citizen can reach a human."""
+
+    def name(self) -> str:
+        return "action_contact_person"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        code = tracker.get_slot("project_code")
+        name = tracker.get_slot("project_name")
+        if not code:
+            # Asked in the middle of another form: the project form cannot run, say what we can.
+            dispatcher.utter_message(response="utter_contact_no_project")
+            return []
+        officer = await in_store(lambda session: focal_person(session, code))
+        if officer is None:
+            dispatcher.utter_message(response="utter_contact_unknown", project_name=name)
+            return []
+        dispatcher.utter_message(
+            response="utter_contact",
+            project_name=name,
+            officer_name=officer.name,
+            officer_phone=officer.phone or "-",
+            officer_email=officer.email,
+        )
+        return []
+
+
+class ActionStop(Action):
+    """Leave whatever was going on and forget its answers."""
+
+    def name(self) -> str:
+        return "action_stop"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        dispatcher.utter_message(response="utter_stopped")
+        slots = {*FORM_SLOTS, *LOOKUP_SLOTS, *ANSWER_SLOTS, "requested_slot", "verified_grievance"}
+        return [ActiveLoop(None), *(SlotSet(slot, None) for slot in sorted(slots))]
+
+
+class ActionRestart(Action):
+    """Start over: forget every answer, keep the project and language the chat was opened with.
+
+    Replaces Rasa's own restart, which wipes the conversation so thoroughly that the bot no
+    longer knows it should now listen (it would answer with the fallback).
+    """
+
+    def name(self) -> str:
+        return "action_restart"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        dispatcher.utter_message(response="utter_restart")
+        kept = [SlotSet(slot, tracker.get_slot(slot)) for slot in CARRIED_OVER if tracker.get_slot(slot)]
+        return [ActiveLoop(None), AllSlotsReset(), *kept]
+
+
+class ActionDefaultAskAffirmation(Action):
+    """"Did you mean ...?" in words, in place of Rasa's default that shows the intent's name."""
+
+    def name(self) -> str:
+        return "action_default_ask_affirmation"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        ranking = tracker.latest_message.get("intent_ranking") or []
+        guess = next((r.get("name") for r in ranking if r.get("name") != FALLBACK_INTENT), None)
+        meaning = f"utter_meaning_{guess}"
+        if guess is None or not has_response(domain, meaning):
+            dispatcher.utter_message(response="utter_ask_rephrase")
+            return []
+        dispatcher.utter_message(
+            response="utter_did_you_mean", meaning=phrase(domain, meaning, language(tracker)), intent=guess
+        )
+        return []

@@ -1,0 +1,76 @@
+"""The start of a conversation: the project and language it was opened with, and the welcome."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.common import CLOCK, current_catalog, in_store
+from ticketing.citizen import grievance_for_link
+from ticketing.errors import InvalidInput
+
+LANGUAGES = ("en", "ne")
+# Kept from one session to the next of the same conversation; personal answers are not.
+CARRIED_OVER = ("language", "project_code", "project_name")
+
+
+class ActionSessionStart(Action):
+    """Start a session with the project and language given by the link or QR code opened."""
+
+    def name(self) -> str:
+        return "action_session_start"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        metadata: dict[str, Any] = tracker.get_slot("session_started_metadata") or {}
+        events: list[EventType] = [SessionStarted()]
+        events += [SlotSet(slot, tracker.get_slot(slot)) for slot in CARRIED_OVER if tracker.get_slot(slot)]
+        if metadata.get("language") in LANGUAGES:
+            events.append(SlotSet("language", metadata["language"]))
+        code = str(metadata.get("project") or "").strip()
+        if code:
+            config = await current_catalog()
+            try:
+                project = config.project(code)
+            except InvalidInput:
+                project = None
+            if project is not None:
+                events += [SlotSet("project_code", project.code), SlotSet("project_name", project.name)]
+        token = str(metadata.get("answer") or "").strip()
+        if token:
+            events.append(SlotSet("answer_token", token))
+        return [*events, ActionExecuted("action_listen")]
+
+
+class ActionWelcome(Action):
+    """Greet the citizen; opened from a resolution message's link, go straight to their answer."""
+
+    def name(self) -> str:
+        return "action_welcome"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        token = tracker.get_slot("answer_token")
+        if token:
+            found = await in_store(lambda session: grievance_for_link(session, token, CLOCK.now()))
+            if found is not None and found.awaits_answer:
+                return [
+                    SlotSet("answer_token", None),
+                    SlotSet("verified_grievance", found.id),
+                    SlotSet("lookup_outcome", "awaits_answer"),
+                ]
+            if found is not None:
+                dispatcher.utter_message(response="utter_nothing_to_answer", reference=found.reference)
+            else:
+                dispatcher.utter_message(response="utter_link_invalid")
+            dispatcher.utter_message(response="utter_menu")
+            return [SlotSet("answer_token", None), SlotSet("lookup_outcome", None)]
+        project_name = tracker.get_slot("project_name")
+        if project_name:
+            dispatcher.utter_message(response="utter_welcome_project", project_name=project_name)
+        else:
+            dispatcher.utter_message(response="utter_welcome")
+        dispatcher.utter_message(response="utter_menu")
+        return [SlotSet("lookup_outcome", None)]

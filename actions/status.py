@@ -1,0 +1,106 @@
+"""Checking a grievance: reference and phone, the brute-force guard, and the answer in plain words."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.common import (
+    CLOCK,
+    STORE_UNAVAILABLE,
+    handler,
+    in_store,
+    language,
+    local_time,
+    logger,
+    requester,
+    words_only,
+)
+from ticketing.citizen import CitizenView, TooManyAttempts, look_up
+from ticketing.errors import InvalidInput
+from ticketing.lifecycle import OPEN_STATUSES
+from ticketing.phones import normalise_phone
+from ticketing.references import normalise_reference
+
+LOOKUP_SLOTS = ("reference", "lookup_phone")
+
+
+class ValidateStatusForm(FormValidationAction):
+    """Only the shape is checked here; whether the pair matches is told once, after both."""
+
+    def name(self) -> str:
+        return "validate_status_form"
+
+    @words_only
+    async def validate_reference(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        reference = normalise_reference(str(value))
+        if reference is None:
+            dispatcher.utter_message(response="utter_reference_invalid", typed=str(value))
+        return {"reference": reference}
+
+    @words_only
+    async def validate_lookup_phone(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        try:
+            return {"lookup_phone": normalise_phone(str(value))}
+        except InvalidInput:
+            dispatcher.utter_message(response="utter_phone_invalid", typed=str(value))
+            return {"lookup_phone": None}
+
+
+def tell_status(dispatcher: CollectingDispatcher, domain: DomainDict, lang: str, found: CitizenView) -> None:
+    """The case's status, level, last update and next deadline, in plain words."""
+    dispatcher.utter_message(
+        response=f"utter_status_{found.status.value}",
+        reference=found.reference,
+        project_name=found.project_name,
+        handler=handler(domain, found.level, lang),
+        level=found.level,
+        filed=local_time(found.filed_at),
+        updated=local_time(found.updated_at),
+        resolution=found.resolution or "",
+    )
+    if found.status in OPEN_STATUSES:
+        if found.due_at is not None:
+            dispatcher.utter_message(response="utter_next_deadline", deadline=local_time(found.due_at))
+        else:
+            dispatcher.utter_message(response="utter_no_deadline")
+
+
+class ActionCheckStatus(Action):
+    """Look the case up; any wrong half gets the same "not found", and guessing is stopped."""
+
+    def name(self) -> str:
+        return "action_check_status"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        forget = [SlotSet(slot, None) for slot in LOOKUP_SLOTS]
+        reference, phone = str(tracker.get_slot("reference")), str(tracker.get_slot("lookup_phone"))
+        who = requester(tracker)
+        try:
+            found = await in_store(lambda session: look_up(session, CLOCK, reference, phone, who))
+        except TooManyAttempts as refused:
+            minutes = max(1, math.ceil(refused.retry_after.total_seconds() / 60))
+            dispatcher.utter_message(response="utter_lookup_locked", minutes=minutes)
+            return [*forget, SlotSet("lookup_outcome", "locked")]
+        except STORE_UNAVAILABLE:
+            logger.exception("the ticket store is unreachable for a status lookup")
+            dispatcher.utter_message(response="utter_lookup_unavailable")
+            return [*forget, SlotSet("lookup_outcome", "not_found")]
+        if found is None:
+            dispatcher.utter_message(response="utter_not_found")
+            return [*forget, SlotSet("lookup_outcome", "not_found")]
+        outcome = "awaits_answer" if found.awaits_answer else "found"
+        # A resolved case goes on to the question "are you satisfied?", which tells the resolution.
+        if outcome == "found":
+            tell_status(dispatcher, domain, language(tracker), found)
+            dispatcher.utter_message(response="utter_anything_else")
+        return [*forget, SlotSet("verified_grievance", found.id), SlotSet("lookup_outcome", outcome)]

@@ -1,0 +1,76 @@
+"""The Flask application: public pages (webchat, QR codes) now, the backoffice later.
+
+Each concern is a blueprint registered by `create_app`; nothing is created at import time,
+so tests and several processes can each build their own app over their own ticket store.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Flask, current_app
+
+from ticketing.config import load_settings
+from ticketing.db import Store, open_store
+from ticketing.errors import ConfigurationError
+
+STORE_EXTENSION = "grm_store"
+DEFAULT_RASA_PORT = 5005
+
+
+def settings_from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The app's configuration keys, read from the environment in this one place."""
+    env = os.environ if environ is None else environ
+    return {
+        # Where the browser reaches Rasa; unset means the page's own host on GRM_RASA_PORT.
+        "GRM_RASA_URL": env.get("GRM_RASA_URL") or None,
+        "GRM_RASA_PORT": _port(env.get("GRM_RASA_PORT")),
+        # Base URL printed in QR codes; unset means the URL the request came in on.
+        "GRM_PUBLIC_URL": env.get("GRM_PUBLIC_URL") or None,
+    }
+
+
+def _port(value: str | None) -> int:
+    if not value:
+        return DEFAULT_RASA_PORT
+    if not value.isdigit() or not 0 < int(value) < 65536:
+        raise ConfigurationError(f"GRM_RASA_PORT must be a TCP port number, not {value!r}")
+    return int(value)
+
+
+def _check_web_url(app: Flask, key: str) -> None:
+    value = app.config.get(key)
+    if value is None:
+        return
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigurationError(f"{key} must be an absolute http(s) URL, not {value!r}")
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the Flask app; `config` overrides the environment (tests pass GRM_STORE)."""
+    app = Flask(__name__)
+    app.config.from_mapping(settings_from_environment())
+    if config is not None:
+        app.config.from_mapping(config)
+    for key in ("GRM_RASA_URL", "GRM_PUBLIC_URL"):
+        _check_web_url(app, key)
+
+    store = app.config.get("GRM_STORE")
+    app.extensions[STORE_EXTENSION] = store if store is not None else open_store(load_settings())
+
+    # Imported here, as in the Flask tutorial: blueprint modules import current_store from
+    # this package, which must be fully loaded first.
+    from admin_app.public import public
+
+    app.register_blueprint(public)
+    return app
+
+
+def current_store() -> Store:
+    """The ticket store of the app handling the current request."""
+    store: Store = current_app.extensions[STORE_EXTENSION]
+    return store

@@ -1,0 +1,155 @@
+"""Public pages: the webchat, bound to a project when opened from its QR code, and the QR codes."""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import segno
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response as BaseResponse
+
+from admin_app import current_store
+from ticketing.catalog import ProjectInfo, catalog
+from ticketing.errors import InvalidInput
+
+public = Blueprint("public", __name__)
+
+CHAT_LANGUAGE = "en"
+# Four modules of quiet zone is what the QR standard asks for; readers fail without it.
+QR_QUIET_ZONE = 4
+# Sharp at 5 cm wide on a 300 dpi print; larger boards should use the SVG, which scales freely.
+QR_PRINT_PIXELS = 600
+QR_MAX_AGE_SECONDS = 86400
+# Only names a browser could have sent as Host end up in the CSP header.
+_HOST_NAME = re.compile(r"[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]")
+_BASE_POLICY = "default-src 'self'; base-uri 'none'; object-src 'none'; form-action 'self'; frame-ancestors 'self'"
+
+
+@dataclass(frozen=True)
+class RasaEndpoint:
+    """Where the browser opens its Socket.IO connection to Rasa."""
+
+    origin: str
+    socket_path: str
+
+    @property
+    def websocket_origin(self) -> str:
+        """The same origin with the ws/wss scheme, which CSP lists separately."""
+        scheme, _, rest = self.origin.partition("://")
+        return ("wss" if scheme == "https" else "ws") + "://" + rest
+
+
+def find_project(code: str) -> ProjectInfo:
+    """The active project with this code in any case; a 404 when there is none."""
+    with current_store().sessions() as session:
+        try:
+            return catalog(session).project(code)
+        except InvalidInput:
+            abort(404)
+
+
+def rasa_endpoint() -> RasaEndpoint:
+    """GRM_RASA_URL when set, else this request's scheme and host on GRM_RASA_PORT."""
+    configured: str | None = current_app.config.get("GRM_RASA_URL")
+    if configured:
+        parts = urlsplit(configured)
+        netloc = parts.netloc.rpartition("@")[2]  # credentials never belong in a page
+        return RasaEndpoint(f"{parts.scheme}://{netloc}", parts.path.rstrip("/") + "/socket.io/")
+    host = _request_host_name()
+    return RasaEndpoint(f"{request.scheme}://{host}:{current_app.config['GRM_RASA_PORT']}", "/socket.io/")
+
+
+def _request_host_name() -> str:
+    host = request.host
+    # An IPv6 literal keeps its brackets; its colons are not a port separator.
+    name = host[: host.index("]") + 1] if host.startswith("[") and "]" in host else host.partition(":")[0]
+    if not _HOST_NAME.fullmatch(name):
+        abort(400)
+    return name
+
+
+def chat_policy(rasa: RasaEndpoint) -> str:
+    """The chat page's CSP: everything from this server, plus the socket to Rasa."""
+    return (
+        f"{_BASE_POLICY}; script-src 'self'; style-src 'self'; img-src 'self'; "
+        f"connect-src 'self' {rasa.origin} {rasa.websocket_origin}"
+    )
+
+
+def public_chat_url(project_code: str) -> str:
+    """The absolute URL of a project's chat page, as printed in its QR code."""
+    base = current_app.config.get("GRM_PUBLIC_URL") or request.url_root
+    path = url_for("public.chat", project_code=project_code)[len(request.script_root) :]
+    return base.rstrip("/") + path
+
+
+_ANSWER_TOKEN = re.compile(r"[A-Za-z0-9._-]{1,200}")
+
+
+@public.after_request
+def _secure_headers(response: Response) -> Response:
+    response.headers.setdefault("Content-Security-Policy", _BASE_POLICY)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response
+
+
+@public.errorhandler(404)
+def _not_found(error: HTTPException) -> tuple[str, int]:
+    message = "There is no project with this code. Check the code on the site board, or use the general chat."
+    return render_template("public/not_found.html", message=message), 404
+
+
+@public.get("/")
+def index() -> BaseResponse:
+    """The public entry point is the chat."""
+    return redirect(url_for("public.chat"))
+
+
+@public.get("/chat", defaults={"project_code": None})
+@public.get("/chat/<project_code>")
+def chat(project_code: str | None) -> Response:
+    """The webchat page, bound to a project when opened from its QR code."""
+    project = None if project_code is None else find_project(project_code)
+    rasa = rasa_endpoint()
+    # The resolution message links here with ?answer=<signed token>; the bot checks the token.
+    answer = request.args.get("answer", "")
+    answer = answer if _ANSWER_TOKEN.fullmatch(answer) else ""
+    response = Response(
+        render_template("public/chat.html", project=project, rasa=rasa, language=CHAT_LANGUAGE, answer=answer)
+    )
+    response.headers["Content-Security-Policy"] = chat_policy(rasa)
+    # The page embeds the Rasa URL derived from Host: never share it between hosts.
+    response.headers["Cache-Control"] = "no-cache"
+    response.vary.add("Host")
+    return response
+
+
+@public.get("/qr/<project_code>.<any(png, svg):kind>")
+def qr_code(project_code: str, kind: str) -> Response:
+    """A printable QR code that opens the project's chat; ?download=1 saves it as a file."""
+    project = find_project(project_code)
+    url = public_chat_url(project.code)
+    # Level M survives a scratched or dusty board; segno raises it further when that is free.
+    code = segno.make(url, error="m", micro=False)
+    buffer = io.BytesIO()
+    width = int(code.symbol_size(scale=1, border=QR_QUIET_ZONE)[0])
+    scale = max(1, round(QR_PRINT_PIXELS / width))
+    if kind == "png":
+        code.save(buffer, kind="png", scale=scale, border=QR_QUIET_ZONE)
+        mimetype = "image/png"
+    else:
+        # An opaque background: a transparent quiet zone vanishes on a dark board design.
+        code.save(buffer, kind="svg", scale=scale, border=QR_QUIET_ZONE, light="#fff", title=f"{project.code}: {url}")
+        mimetype = "image/svg+xml"
+    response = Response(buffer.getvalue(), mimetype=mimetype)
+    response.cache_control.public = True
+    response.cache_control.max_age = QR_MAX_AGE_SECONDS
+    response.vary.add("Host")
+    if request.args.get("download") == "1":
+        response.headers.set("Content-Disposition", "attachment", filename=f"grm-{project.code}.{kind}")
+    return response

@@ -1,0 +1,111 @@
+"""End-to-end fixtures: the real Rasa server and action server on free ports, over a temporary
+ticket store seeded with the demo projects, and citizens who talk to them over REST.
+
+Rasa takes the better part of a minute to load its model, so one pair of servers serves
+the whole run; every test talks as its own citizen (its own sender id).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import settings_for
+from tests.helpers import FakeClock
+from ticketing.bootstrap import prepare, seed_demo
+from ticketing.db import Store, open_store
+from ticketing.processes import MODEL, RASA, Ports, Service, free_port, services, start_all, stop_all
+from ticketing.references import normalise_reference
+
+
+@dataclass
+class Bot:
+    """The running servers and the ticket store they write to."""
+
+    rasa_url: str
+    store: Store
+    services: list[Service]
+    ports: Ports
+
+    def citizen(self, **metadata: Any) -> Citizen:
+        return Citizen(self, metadata)
+
+
+@dataclass
+class Citizen:
+    """One person chatting over Rasa's REST channel, as a test drives them."""
+
+    bot: Bot
+    metadata: dict[str, Any]
+    sender: str = field(default_factory=lambda: f"test-{uuid.uuid4().hex[:12]}")
+    heard: list[dict[str, Any]] = field(default_factory=list)
+
+    def say(self, message: str) -> list[dict[str, Any]]:
+        """Send one message; returns the bot's replies (also kept in `heard`)."""
+        reply = httpx.post(
+            f"{self.bot.rasa_url}/webhooks/rest/webhook",
+            json={"sender": self.sender, "message": message, "metadata": self.metadata},
+            timeout=120,
+        )
+        reply.raise_for_status()
+        answers: list[dict[str, Any]] = reply.json()
+        self.heard.extend(answers)
+        return answers
+
+    def says(self, message: str) -> str:
+        """Send one message; returns the bot's replies as one text."""
+        return "\n".join(str(a.get("text", "")) for a in self.say(message))
+
+    def tracker(self) -> dict[str, Any]:
+        """The conversation as Rasa keeps it (the HTTP API is on localhost only)."""
+        response = httpx.get(f"{self.bot.rasa_url}/conversations/{self.sender}/tracker", timeout=30)
+        response.raise_for_status()
+        tracker: dict[str, Any] = response.json()
+        return tracker
+
+    def slot(self, name: str) -> Any:
+        return self.tracker()["slots"].get(name)
+
+
+def reference_in(text: str) -> str:
+    """The reference the bot gave, read from its words."""
+    words = [normalise_reference(w.strip(".,:;")) for w in text.split() if w.startswith("GR-")]
+    found = [w for w in words if w]
+    assert found, f"no reference in: {text}"
+    return found[0]
+
+
+def buttons(answers: list[dict[str, Any]]) -> list[str]:
+    """The titles of the buttons offered in these replies."""
+    return [str(b.get("title")) for a in answers for b in a.get("buttons") or []]
+
+
+@pytest.fixture(scope="session")
+def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bot]:
+    """Rasa and the action server over a fresh SQLite ticket store with the demo data."""
+    if not RASA.exists() or not MODEL.exists():
+        pytest.skip("the Rasa environment or the trained model is missing (make test builds both)")
+    var_dir = tmp_path_factory.mktemp("bot")
+    settings = settings_for(f"sqlite:///{var_dir / 'grm.sqlite3'}", var_dir)
+    store = open_store(settings)
+    prepare(store)
+    with store.sessions.begin() as session:
+        seed_demo(session, FakeClock(), "test-password")
+    ports = Ports(rasa=free_port(), actions=free_port(), web=free_port())
+    running = services(settings, ports, web=False)
+    start_all(running)
+    try:
+        yield Bot(f"http://127.0.0.1:{ports.rasa}", store, running, ports)
+    finally:
+        stop_all(running)
+        store.engine.dispose()
+
+
+def log_of(bot: Bot, name: str) -> Path:
+    return next(s.log for s in bot.services if s.name == name)

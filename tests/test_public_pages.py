@@ -1,0 +1,235 @@
+"""Public pages: the webchat page (project-bound or not), its CSP, and the projects' QR codes."""
+
+from __future__ import annotations
+
+import io
+import re
+import socket
+from typing import Any
+from urllib.parse import urlsplit
+from xml.etree import ElementTree
+
+import pytest
+import zxingcpp
+from flask import Flask
+from flask.testing import FlaskClient
+from PIL import Image
+from playwright.sync_api import Page
+
+from admin_app import create_app, settings_from_environment
+from tests.browser import Screenshot, live_server
+from ticketing.db import Store
+from ticketing.errors import ConfigurationError
+
+KKR_NAME = "Kathmandu-Kulekhani Road Upgrading"
+UNSET = {"GRM_RASA_URL": None, "GRM_PUBLIC_URL": None, "GRM_RASA_PORT": 5005}
+
+
+def make_app(store: Store, **config: Any) -> Flask:
+    # Explicit values, so a developer's exported GRM_* variables cannot change the outcome.
+    return create_app({"TESTING": True, "GRM_STORE": store, **UNSET, **config})
+
+
+@pytest.fixture
+def client(demo: Store) -> FlaskClient:
+    return make_app(demo).test_client()
+
+
+def widget_settings(html: str) -> dict[str, str]:
+    """The data-* attributes the page hands to chat.js."""
+    root = re.search(r'<main id="grm-chat"[^>]*>', html)
+    assert root is not None, "the chat root element is missing"
+    return dict(re.findall(r'data-([a-z-]+)="([^"]*)"', root.group(0)))
+
+
+def decode_qr(image: Image.Image) -> str:
+    barcode = zxingcpp.read_barcode(image)
+    assert barcode is not None and barcode.valid, "no QR code found in the image"
+    assert barcode.format == zxingcpp.BarcodeFormat.QRCode
+    return barcode.text
+
+
+def closed_port() -> int:
+    """A localhost port nothing listens on: Rasa 'down'."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+# --- the chat page -------------------------------------------------------------------------
+
+
+def test_chat_page_for_a_project_shows_its_name_and_binds_the_widget_to_it(client: FlaskClient) -> None:
+    response = client.get("/chat/KKR-01")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert KKR_NAME in html
+    assert 'id="chat-input"' in html and 'id="chat-send"' in html and 'id="chat-log"' in html
+    settings = widget_settings(html)
+    assert settings["project"] == "KKR-01"
+    assert settings["language"] == "en"
+
+
+def test_a_lowercase_code_finds_the_project_and_the_widget_gets_the_canonical_code(client: FlaskClient) -> None:
+    response = client.get("/chat/kkr-01")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert KKR_NAME in html
+    assert widget_settings(html)["project"] == "KKR-01"
+
+
+def test_an_unknown_project_gets_a_friendly_404_that_leads_to_the_general_chat(client: FlaskClient) -> None:
+    response = client.get("/chat/NOPE-99")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 404
+    assert 'href="/chat"' in html
+    assert "grm-chat" not in html
+
+
+def test_the_general_chat_has_no_project(client: FlaskClient) -> None:
+    response = client.get("/chat")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert widget_settings(html)["project"] == ""
+    assert "Grievance desk" in html
+
+
+def test_the_root_redirects_to_the_chat(client: FlaskClient) -> None:
+    response = client.get("/")
+    assert response.status_code in (301, 302, 303, 307, 308)
+    assert urlsplit(response.headers["Location"]).path == "/chat"
+
+
+def test_the_chat_page_allows_scripts_from_itself_only_and_sockets_to_rasa_only(demo: Store) -> None:
+    client = make_app(demo, GRM_RASA_URL="https://bot.example.org").test_client()
+    policy = client.get("/chat/KKR-01").headers["Content-Security-Policy"]
+    directives = {part.split()[0]: part.split()[1:] for part in policy.split(";") if part.strip()}
+    assert directives["default-src"] == ["'self'"]
+    assert directives["script-src"] == ["'self'"]
+    assert directives["connect-src"] == ["'self'", "https://bot.example.org", "wss://bot.example.org"]
+    assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
+
+
+def test_without_a_rasa_url_the_page_uses_its_own_host_and_scheme_on_the_rasa_port(demo: Store) -> None:
+    client = make_app(demo, GRM_RASA_PORT=6006).test_client()
+    response = client.get("/chat/KKR-01", base_url="https://grm.example.org:8443")
+    settings = widget_settings(response.get_data(as_text=True))
+    assert settings["rasa-url"] == "https://grm.example.org:6006"
+    assert settings["socket-path"] == "/socket.io/"
+    assert "wss://grm.example.org:6006" in response.headers["Content-Security-Policy"]
+
+
+def test_an_ipv6_host_keeps_its_brackets(client: FlaskClient) -> None:
+    response = client.get("/chat", base_url="http://[::1]:5000")
+    assert widget_settings(response.get_data(as_text=True))["rasa-url"] == "http://[::1]:5005"
+
+
+def test_a_rasa_url_with_a_path_puts_the_path_in_front_of_socket_io(demo: Store) -> None:
+    client = make_app(demo, GRM_RASA_URL="https://grm.example.org/rasa/").test_client()
+    settings = widget_settings(client.get("/chat").get_data(as_text=True))
+    assert settings["rasa-url"] == "https://grm.example.org"
+    assert settings["socket-path"] == "/rasa/socket.io/"
+
+
+def test_settings_come_from_the_environment() -> None:
+    settings = settings_from_environment(
+        {"GRM_RASA_URL": "http://10.0.0.5:5005", "GRM_RASA_PORT": "7007", "GRM_PUBLIC_URL": "https://grm.example.org"}
+    )
+    assert settings == {
+        "GRM_RASA_URL": "http://10.0.0.5:5005",
+        "GRM_RASA_PORT": 7007,
+        "GRM_PUBLIC_URL": "https://grm.example.org",
+    }
+    assert settings_from_environment({}) == UNSET
+
+
+@pytest.mark.parametrize("key, value", [("GRM_RASA_URL", "bot.example.org:5005"), ("GRM_PUBLIC_URL", "ftp://x")])
+def test_a_url_that_is_not_http_is_refused_at_start_up(demo: Store, key: str, value: str) -> None:
+    with pytest.raises(ConfigurationError, match=key):
+        make_app(demo, **{key: value})
+
+
+def test_a_bad_rasa_port_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match="GRM_RASA_PORT"):
+        settings_from_environment({"GRM_RASA_PORT": "port"})
+
+
+# --- QR codes ----------------------------------------------------------------------------
+
+
+def test_the_png_qr_code_opens_the_projects_chat(client: FlaskClient) -> None:
+    response = client.get("/qr/KKR-01.png")
+    assert response.status_code == 200
+    assert response.mimetype == "image/png"
+    assert response.cache_control.public and (response.cache_control.max_age or 0) >= 3600
+    image = Image.open(io.BytesIO(response.data))
+    assert 550 <= image.width <= 700 and image.width == image.height
+    assert decode_qr(image) == "http://localhost/chat/KKR-01"
+
+
+def test_the_qr_code_uses_the_public_url_and_the_canonical_code(demo: Store) -> None:
+    client = make_app(demo, GRM_PUBLIC_URL="https://grm.example.org/").test_client()
+    response = client.get("/qr/nbr-02.png")
+    assert decode_qr(Image.open(io.BytesIO(response.data))) == "https://grm.example.org/chat/NBR-02"
+
+
+def test_the_svg_qr_code_is_an_svg_naming_the_chat_url(client: FlaskClient) -> None:
+    response = client.get("/qr/KKR-01.svg")
+    assert response.status_code == 200
+    assert response.mimetype == "image/svg+xml"
+    root = ElementTree.fromstring(response.data)
+    assert root.tag == "{http://www.w3.org/2000/svg}svg"
+    assert int(root.attrib["width"]) >= 550
+    title = root.find("{http://www.w3.org/2000/svg}title")
+    assert title is not None and "http://localhost/chat/KKR-01" in (title.text or "")
+
+
+def test_download_asks_the_browser_to_save_a_named_file(client: FlaskClient) -> None:
+    response = client.get("/qr/kkr-01.svg?download=1")
+    assert response.headers["Content-Disposition"] == "attachment; filename=grm-KKR-01.svg"
+    assert "Content-Disposition" not in client.get("/qr/KKR-01.png").headers
+
+
+@pytest.mark.parametrize("path", ["/qr/NOPE-99.png", "/qr/NOPE-99.svg", "/qr/KKR-01.gif"])
+def test_no_qr_code_for_an_unknown_project_or_format(client: FlaskClient, path: str) -> None:
+    assert client.get(path).status_code == 404
+
+
+# --- in a browser ----------------------------------------------------------------------------
+
+
+def test_the_chat_page_on_a_phone_loads_only_from_this_server_and_rasa(
+    demo: Store, browser_page: Page, screenshot: Screenshot
+) -> None:
+    rasa = f"http://127.0.0.1:{closed_port()}"
+    requested: list[str] = []
+    browser_page.on("request", lambda request: requested.append(request.url))
+    browser_page.on("websocket", lambda socket: requested.append(socket.url))
+    console: list[str] = []
+    browser_page.on("console", lambda message: console.append(message.text))
+
+    with live_server(make_app(demo, GRM_RASA_URL=rasa)) as base:
+        browser_page.goto(f"{base}/chat/KKR-01")
+        assert browser_page.get_by_test_id("chat-title").inner_text() == KKR_NAME
+        assert browser_page.get_by_test_id("message-input").is_visible()
+        assert browser_page.get_by_test_id("send-button").is_visible()
+        # Rasa is down: the widget says so politely instead of failing silently.
+        browser_page.wait_for_selector('#grm-chat[data-state="offline"]', timeout=15000)
+        assert "cannot be reached" in browser_page.get_by_test_id("connection-notice").inner_text()
+        screenshot(browser_page, "chat-KKR-01-phone")
+
+    allowed = {urlsplit(base).netloc, urlsplit(rasa).netloc}
+    assert requested, "the page made no requests at all"
+    assert {urlsplit(url).netloc for url in requested} <= allowed, requested
+    assert any(urlsplit(url).netloc == urlsplit(rasa).netloc for url in requested), "the widget never tried Rasa"
+    assert not [line for line in console if "Content Security Policy" in line], console
+
+
+def test_the_svg_qr_code_renders_to_a_readable_code(demo: Store, browser_page: Page) -> None:
+    with live_server(make_app(demo)) as base:
+        # Drawn as a print shop would: as an image in a document, at a size that fits the screen.
+        browser_page.set_content(f'<img id="qr" src="{base}/qr/KKR-01.svg" width="300" height="300">')
+        browser_page.wait_for_function("document.getElementById('qr').complete")
+        rendered = Image.open(io.BytesIO(browser_page.locator("#qr").screenshot()))
+    assert decode_qr(rendered) == f"{base}/chat/KKR-01"

@@ -1,0 +1,71 @@
+"""A citizen files a grievance in the webchat page, in headless Chromium, against the real bot."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page, expect
+from sqlalchemy import select
+
+from admin_app import create_app
+from tests.bot import Bot, reference_in
+from tests.browser import Screenshot, live_server
+from ticketing.models import Channel, Grievance
+
+REPLY_TIMEOUT_MS = 60_000
+
+
+def bot_bubbles(page: Page) -> int:
+    return page.locator(".msg-bot").count()
+
+
+def wait_for_reply(page: Page, before: int) -> str:
+    """Wait until the bot has answered (its bubbles stop coming); returns the new bubbles' text."""
+    page.wait_for_function(
+        "n => document.querySelectorAll('.msg-bot').length > n", arg=before, timeout=REPLY_TIMEOUT_MS
+    )
+    # Replies arrive as separate events; a quiet moment means the turn is over.
+    settled = before
+    while (count := bot_bubbles(page)) != settled:
+        settled = count
+        page.wait_for_timeout(700)
+    return "\n".join(page.locator(".msg-bot").all_inner_texts()[before:])
+
+
+def type_message(page: Page, text: str) -> str:
+    before = bot_bubbles(page)
+    page.fill("#chat-input", text)
+    page.press("#chat-input", "Enter")
+    return wait_for_reply(page, before)
+
+
+def tap(page: Page, title: str) -> str:
+    before = bot_bubbles(page)
+    page.locator(".quick-reply:not([disabled])", has_text=title).first.click()
+    return wait_for_reply(page, before)
+
+
+def test_a_citizen_files_a_grievance_in_the_webchat_on_a_phone(
+    bot: Bot, browser_page: Page, screenshot: Screenshot
+) -> None:
+    app = create_app({"TESTING": True, "GRM_STORE": bot.store, "GRM_RASA_URL": bot.rasa_url})
+    with live_server(app) as base_url:
+        page = browser_page
+        page.goto(f"{base_url}/chat/KKR-01")
+        welcome = wait_for_reply(page, 0)
+        assert "Kathmandu-Kulekhani Road Upgrading" in welcome
+        assert "add anything" in type_message(page, "Dust from the crusher covers our vegetables every morning.")
+        assert "name" in tap(page, "That's all").lower()
+        assert "mobile" in type_message(page, "Sunita Tamang").lower()
+        assert "municipality" in type_message(page, "9841 555 123").lower()
+        assert "ward" in tap(page, "Hetauda").lower()
+        assert "email" in type_message(page, "6").lower()
+        recap = tap(page, "Skip")
+        assert "Sunita Tamang" in recap and "Hetauda" in recap
+        screenshot(page, "webchat-recap")
+        answer = tap(page, "Yes, send it")
+        reference = reference_in(answer)
+        expect(page.locator(".msg-user").last).to_have_text("Yes, send it")
+        screenshot(page, "webchat-filed")
+    with bot.store.sessions() as session:
+        filed = session.scalar(select(Grievance).where(Grievance.reference == reference))
+        assert filed is not None and (filed.channel, filed.ward) == (Channel.WEBCHAT, 6)
+        assert "crusher" in filed.details

@@ -1,0 +1,198 @@
+"""The GRM's processes (Rasa, the action server, the web app): how each is started and watched.
+
+`make run` starts them all with the embedded defaults; the end-to-end tests and benchmarks
+start the same commands on free ports with a temporary database.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+from ticketing.config import PROJECT_ROOT, Settings
+
+RASA = PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"
+MODEL = PROJECT_ROOT / "models" / "grm.tar.gz"
+LOCALHOST = "127.0.0.1"
+STARTUP_SECONDS = 180.0
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind((LOCALHOST, 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class Ports:
+    rasa: int = 5005
+    actions: int = 5055
+    web: int = 5000
+
+
+def tracker_store_environment(settings: Settings) -> dict[str, str]:
+    """Where Rasa keeps conversations: beside the tickets, in SQLite or the same PostgreSQL."""
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite":
+        return {
+            "GRM_TRACKER_DIALECT": "sqlite",
+            "GRM_TRACKER_HOST": "",
+            "GRM_TRACKER_DB": str(settings.var_dir / "conversations.sqlite3"),
+            "GRM_TRACKER_USER": "",
+            "GRM_TRACKER_PASSWORD": "",
+        }
+    # Rasa's own SQLAlchemy 1.4 talks to PostgreSQL through psycopg2.
+    host = url.host or LOCALHOST
+    return {
+        "GRM_TRACKER_DIALECT": "postgresql",
+        "GRM_TRACKER_HOST": f"{host}:{url.port}" if url.port else host,
+        "GRM_TRACKER_DB": url.database or "",
+        "GRM_TRACKER_USER": url.username or "",
+        "GRM_TRACKER_PASSWORD": url.password or "",
+    }
+
+
+@dataclass
+class Service:
+    """One process: its command, environment and the URL that answers once it is ready."""
+
+    name: str
+    command: Sequence[str]
+    environment: Mapping[str, str]
+    ready_url: str
+    log: Path
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    def start(self) -> None:
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        with self.log.open("ab") as output:
+            self.process = subprocess.Popen(
+                self.command,
+                cwd=PROJECT_ROOT,
+                env={**os.environ, **self.environment},
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+
+    def wait_ready(self, deadline: float) -> None:
+        """Block until the service answers, or raise with the end of its log."""
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.process.returncode}:\n{self.tail()}")
+            try:
+                with urllib.request.urlopen(self.ready_url, timeout=2):
+                    return
+            except urllib.error.HTTPError:
+                return  # it answers, even if not with 200
+            except OSError:
+                time.sleep(0.3)
+        raise TimeoutError(f"{self.name} did not answer at {self.ready_url}:\n{self.tail()}")
+
+    def tail(self, lines: int = 40) -> str:
+        text = self.log.read_text(errors="replace") if self.log.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def services(
+    settings: Settings,
+    ports: Ports,
+    *,
+    host: str = LOCALHOST,
+    rasa_token: str | None = None,
+    model: Path = MODEL,
+    web: bool = True,
+    environment: Mapping[str, str] | None = None,
+) -> list[Service]:
+    """The action server, Rasa and (optionally) the web app, configured to find each other.
+
+    Rasa's HTTP API shows every conversation: outside localhost it is only started with a
+    token (one is drawn when none is given).
+    """
+    if host not in (LOCALHOST, "localhost") and not rasa_token:
+        rasa_token = secrets.token_urlsafe(24)
+    common = {
+        "GRM_VAR_DIR": str(settings.var_dir),
+        "DATABASE_URL": settings.database_url,
+        **({"GRM_ENCRYPTION_KEYS": settings.encryption_keys} if settings.encryption_keys else {}),
+        **({"GRM_PHONE_HASH_KEY": settings.phone_hash_key} if settings.phone_hash_key else {}),
+        **(environment or {}),
+    }
+    logs = settings.var_dir / "logs"
+    actions = Service(
+        "action server",
+        [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(ports.actions)],
+        common,
+        f"http://{LOCALHOST}:{ports.actions}/health",
+        logs / "actions.log",
+    )
+    rasa_command = [str(RASA), "run", "--model", str(model), "--endpoints", "endpoints.yml"]
+    rasa_command += ["--credentials", "credentials.yml", "--enable-api", "--interface", host]
+    rasa_command += ["--port", str(ports.rasa), "--cors", "*"]
+    if rasa_token:
+        rasa_command += ["--auth-token", rasa_token]
+    rasa = Service(
+        "Rasa",
+        rasa_command,
+        {
+            **common,
+            **tracker_store_environment(settings),
+            "GRM_ACTIONS_URL": f"http://{LOCALHOST}:{ports.actions}/webhook",
+            # Rasa phones home by default; the GRM runs without network access.
+            "RASA_TELEMETRY_ENABLED": "false",
+        },
+        f"http://{LOCALHOST}:{ports.rasa}/",
+        logs / "rasa.log",
+    )
+    started = [actions, rasa]
+    if web:
+        started.append(
+            Service(
+                "web app",
+                [sys.executable, "-m", "flask", "--app", "admin_app:create_app", "run", "--host", host]
+                + ["--port", str(ports.web), "--no-debugger", "--no-reload"],
+                {**common, "GRM_RASA_PORT": str(ports.rasa)},
+                f"http://{LOCALHOST}:{ports.web}/chat",
+                logs / "web.log",
+            )
+        )
+    return started
+
+
+def start_all(started: Sequence[Service], timeout: float = STARTUP_SECONDS) -> None:
+    """Start every service, then wait until each answers; stop them all if one fails."""
+    try:
+        for service in started:
+            service.start()
+        deadline = time.monotonic() + timeout
+        for service in started:
+            service.wait_ready(deadline)
+    except BaseException:
+        stop_all(started)
+        raise
+
+
+def stop_all(started: Sequence[Service]) -> None:
+    for service in reversed(started):
+        service.stop()
