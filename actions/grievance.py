@@ -136,7 +136,8 @@ class ActionBeginGrievance(Action):
                 slots |= project_place(config.project(code), config.gazetteer)
             except InvalidInput:
                 slots |= {"project_code": None, "project_name": None}
-        return [SlotSet(slot, value) for slot, value in slots.items()]
+        # Only what changes: every event makes each later turn of the conversation dearer.
+        return [SlotSet(slot, value) for slot, value in slots.items() if tracker.get_slot(slot) != value]
 
 
 class ValidateGrievanceForm(FormValidationAction):
@@ -163,7 +164,8 @@ class ValidateGrievanceForm(FormValidationAction):
         projects = config.find_projects(str(value))
         if len(projects) == 1:
             project = projects[0]
-            dispatcher.utter_message(response="utter_project_confirmed", project_name=project.name)
+            if tracker.get_slot("requested_slot") == "project_code":  # typed, not from the QR code
+                dispatcher.utter_message(response="utter_project_confirmed", project_name=project.name)
             place = {} if tracker.get_slot("province") else project_place(project, config.gazetteer)
             return {"project_code": project.code, "project_name": project.name} | place
         if projects:
@@ -490,7 +492,7 @@ class ActionSubmitGrievance(Action):
                 handler=handler(domain, level, language(tracker)),
             )
         dispatcher.utter_message(response="utter_anything_else")
-        return [SlotSet(slot, None) for slot in FORM_SLOTS]
+        return [SlotSet(slot, None) for slot in FORM_SLOTS if tracker.get_slot(slot) is not None]
 
     @staticmethod
     def _file(session: Session, filed: Submission) -> tuple[str, int, int]:

@@ -42,6 +42,8 @@ def run(store: Store) -> int:
     print(f"  QR code:      http://{shown}:{ports.web}/qr/KKR-01.png")
     print(f"  Logs:         {store.settings.var_dir / 'logs'}")
     print("\nPress Ctrl-C to stop.", flush=True)
+    # Stop everything on Ctrl-C even when started from a shell that ignores SIGINT, and on SIGTERM.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         while all(s.process is not None and s.process.poll() is None for s in started):
