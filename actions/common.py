@@ -12,12 +12,13 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
-from ticketing.catalog import Catalog, catalog
+from ticketing.catalog import Catalog, ProjectInfo, catalog
 from ticketing.clock import SystemClock
 from ticketing.config import load_settings
 from ticketing.db import Store, open_store
@@ -37,6 +38,13 @@ CHANNELS |= {"facebook": Channel.FACEBOOK, "rest": Channel.API}
 _store: Store | None = None
 _last_catalog: Catalog | None = None
 _store_lock = threading.Lock()
+
+
+def use_store(opened: Store | None) -> None:
+    """Hand the actions a store already opened (tests do); None reopens from the environment."""
+    global _store, _last_catalog
+    with _store_lock:
+        _store, _last_catalog = opened, None
 
 
 def store() -> Store:
@@ -72,6 +80,20 @@ async def current_catalog() -> Catalog:
             raise
         logger.warning("the ticket store is unreachable; using the configuration read before")
     return _last_catalog
+
+
+async def choose_project(dispatcher: CollectingDispatcher, typed: str) -> tuple[Catalog, ProjectInfo | None]:
+    """The one project a citizen's words name; otherwise offer the candidates, or say none matched."""
+    config = await current_catalog()
+    projects = config.find_projects(typed)
+    if len(projects) == 1:
+        return config, projects[0]
+    if projects:
+        buttons = [{"title": p.name, "payload": p.code} for p in projects]
+        dispatcher.utter_message(response="utter_project_choose", buttons=buttons)
+    else:
+        dispatcher.utter_message(response="utter_project_not_found", typed=typed)
+    return config, None
 
 
 def language(tracker: Tracker) -> str:

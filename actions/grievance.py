@@ -16,6 +16,7 @@ from actions.common import (
     CLOCK,
     STORE_UNAVAILABLE,
     channel,
+    choose_project,
     current_catalog,
     handler,
     in_store,
@@ -160,20 +161,13 @@ class ValidateGrievanceForm(FormValidationAction):
     async def validate_project_code(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        config = await current_catalog()
-        projects = config.find_projects(str(value))
-        if len(projects) == 1:
-            project = projects[0]
-            if tracker.get_slot("requested_slot") == "project_code":  # typed, not from the QR code
-                dispatcher.utter_message(response="utter_project_confirmed", project_name=project.name)
-            place = {} if tracker.get_slot("province") else project_place(project, config.gazetteer)
-            return {"project_code": project.code, "project_name": project.name} | place
-        if projects:
-            buttons = [{"title": p.name, "payload": p.code} for p in projects]
-            dispatcher.utter_message(response="utter_project_choose", buttons=buttons)
-        else:
-            dispatcher.utter_message(response="utter_project_not_found", typed=str(value))
-        return {"project_code": None}
+        config, project = await choose_project(dispatcher, str(value))
+        if project is None:
+            return {"project_code": None}
+        if tracker.get_slot("requested_slot") == "project_code":  # typed, not from the QR code
+            dispatcher.utter_message(response="utter_project_confirmed", project_name=project.name)
+        place = {} if tracker.get_slot("province") else project_place(project, config.gazetteer)
+        return {"project_code": project.code, "project_name": project.name} | place
 
     @words_only
     async def validate_details(

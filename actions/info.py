@@ -10,7 +10,16 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.orm import Session
 
-from actions.common import current_catalog, handler, has_response, in_store, language, phrase, words_only
+from actions.common import (
+    choose_project,
+    current_catalog,
+    handler,
+    has_response,
+    in_store,
+    language,
+    phrase,
+    words_only,
+)
 from actions.grievance import FORM_SLOTS
 from actions.resolution import ANSWER_SLOTS
 from actions.session import CARRIED_OVER
@@ -34,16 +43,10 @@ class ValidateProjectForm(FormValidationAction):
     async def validate_project_code(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        config = await current_catalog()
-        projects = config.find_projects(str(value))
-        if len(projects) == 1:
-            return {"project_code": projects[0].code, "project_name": projects[0].name}
-        if projects:
-            buttons = [{"title": p.name, "payload": p.code} for p in projects]
-            dispatcher.utter_message(response="utter_project_choose", buttons=buttons)
-        else:
-            dispatcher.utter_message(response="utter_project_not_found", typed=str(value))
-        return {"project_code": None}
+        _, project = await choose_project(dispatcher, str(value))
+        if project is None:
+            return {"project_code": None}
+        return {"project_code": project.code, "project_name": project.name}
 
 
 class ActionExplainProcess(Action):

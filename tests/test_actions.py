@@ -1,0 +1,170 @@
+"""The action server's checks and decisions, on trackers built in code over a real ticket store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import yaml
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.common import use_store
+from actions.grievance import ActionBeginGrievance, ActionSubmitGrievance, ValidateGrievanceForm
+from actions.status import ActionCheckStatus
+from tests.helpers import BAGMATI, HETAUDA, MAKWANPUR, FakeClock, file
+from ticketing.config import PROJECT_ROOT
+from ticketing.db import Store
+from ticketing.models import Grievance, Priority
+
+DOMAIN: dict[str, Any] = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())
+FORM = ValidateGrievanceForm()
+# The actions are coroutines; anyio's pytest plugin (installed with httpx) runs them.
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def actions_store(demo: Store) -> Iterator[Store]:
+    use_store(demo)
+    yield demo
+    use_store(None)
+
+
+def tracker(text: str = "", intent: str = "inform", entities: list[dict[str, Any]] | None = None, **slots: Any) -> Tracker:
+    """A conversation as the action server receives it: its slots and the citizen's last message."""
+    message = {"text": text, "intent": {"name": intent, "confidence": 1.0}, "entities": entities or []}
+    events = [{"event": "user", "text": text, "parse_data": message, "input_channel": "rest"}]
+    return Tracker("citizen-1", slots, message, events, False, None, {"name": "grievance_form"}, "action_listen")
+
+
+def said(dispatcher: CollectingDispatcher) -> list[str]:
+    return [str(m.get("response")) for m in dispatcher.messages]
+
+
+async def check(slot: str, value: Any, conversation: Tracker) -> tuple[dict[str, Any], CollectingDispatcher]:
+    dispatcher = CollectingDispatcher()
+    result = await getattr(FORM, f"validate_{slot}")(value, dispatcher, conversation, DOMAIN)
+    return result, dispatcher
+
+
+@pytest.mark.parametrize("typed", ["9841234567", "+977-9841234567", "984 123 4567", "my number is 9841234567"])
+async def test_mobile_numbers_in_any_common_writing(actions_store: Store, typed: str) -> None:
+    result, _ = await check("phone", typed, tracker(typed))
+    assert result == {"phone": "+9779841234567"}
+
+
+@pytest.mark.parametrize("typed", ["12345", "01-4412345", "call me"])
+async def test_a_wrong_number_is_asked_again_with_an_example(actions_store: Store, typed: str) -> None:
+    result, dispatcher = await check("phone", typed, tracker(typed))
+    assert result == {"phone": None}
+    assert said(dispatcher) == ["utter_phone_invalid"] and dispatcher.messages[0]["typed"] == typed
+
+
+async def test_a_payload_never_answers_a_question_for_words(actions_store: Store) -> None:
+    result, dispatcher = await check("complainant_name", "/affirm", tracker("/affirm", intent="affirm"))
+    assert result == {"complainant_name": None} and not dispatcher.messages
+
+
+async def test_more_words_are_added_to_what_happened(actions_store: Store) -> None:
+    conversation = tracker("It started in May.", details="Dust on our crops.")
+    result, _ = await check("details_done", "It started in May.", conversation)
+    assert result == {"details": "Dust on our crops.\nIt started in May.", "details_done": None}
+
+
+async def test_a_misspelt_municipality_is_suggested_then_taken_on_yes(actions_store: Store) -> None:
+    result, dispatcher = await check("municipality", "hetuda", tracker("hetuda", district=MAKWANPUR))
+    assert said(dispatcher) == ["utter_place_suggestion"] and dispatcher.messages[0]["place_name"] == "Hetauda"
+    assert result == {"municipality": None, "place_suggestion": {"kind": "municipality", "id": HETAUDA}}
+    yes = tracker("yes", intent="affirm", district=MAKWANPUR, place_suggestion=result["place_suggestion"])
+    result, _ = await check("municipality", "yes", yes)
+    assert result == {"municipality": HETAUDA, "place_suggestion": None}
+
+
+async def test_a_district_given_for_the_province_answers_both(actions_store: Store) -> None:
+    result, _ = await check("province", "Makwanpur district", tracker("Makwanpur district"))
+    assert result == {"district": MAKWANPUR, "province": BAGMATI, "place_suggestion": None}
+
+
+async def test_no_to_the_municipality_question_means_another_district(actions_store: Store) -> None:
+    result, _ = await check("municipality", "no", tracker("no", intent="deny", district=MAKWANPUR, province=BAGMATI))
+    assert result["district"] is None and result["province"] is None and result["municipality"] is None
+
+
+async def test_a_ward_must_exist_in_its_municipality(actions_store: Store) -> None:
+    result, dispatcher = await check("ward", "45", tracker("45", municipality=HETAUDA))
+    assert result == {"ward": None} and dispatcher.messages[0]["wards"] == 19
+    result, _ = await check("ward", "ward no 4", tracker("ward no 4", municipality=HETAUDA))
+    assert result == {"ward": 4}
+
+
+async def test_email_is_optional_but_checked(actions_store: Store) -> None:
+    assert (await check("email", "none", tracker("skip", intent="skip")))[0] == {"email": ""}
+    result, dispatcher = await check("email", "sita at gmail", tracker("sita at gmail"))
+    assert result == {"email": None} and said(dispatcher) == ["utter_email_invalid"]
+
+
+async def test_a_correction_clears_just_that_part(actions_store: Store) -> None:
+    entities = [{"entity": "field", "value": "phone"}]
+    result, _ = await check("confirmed", False, tracker("my phone is wrong", intent="correct", entities=entities))
+    assert result == {"phone": None, "confirmed": None, "correction_field": None}
+    result, _ = await check("correction_field", "the place", tracker("the place"))
+    assert result["ward"] is None and result["municipality"] is None and result["confirmed"] is None
+
+
+async def test_a_withheld_name_asks_whether_it_is_a_gender_case(actions_store: Store) -> None:
+    slots = list(DOMAIN["forms"]["grievance_form"]["required_slots"])
+    asked = await FORM.required_slots(slots, CollectingDispatcher(), tracker(name_withheld=True), DOMAIN)
+    assert "sensitive_case" in asked and "complainant_name" not in asked and "correction_field" not in asked
+    asked = await FORM.required_slots(slots, CollectingDispatcher(), tracker(confirmed=False), DOMAIN)
+    assert "complainant_name" in asked and "sensitive_case" not in asked and asked[-1] == "correction_field"
+
+
+async def test_a_problem_told_at_once_starts_the_form_with_it_and_the_projects_place(actions_store: Store) -> None:
+    conversation = tracker("Trucks spill gravel on the path.", intent="describe_problem", project_code="KKR-01")
+    events = await ActionBeginGrievance().run(CollectingDispatcher(), conversation, DOMAIN)
+    slots = {e["name"]: e["value"] for e in events}
+    assert slots["details"] == "Trucks spill gravel on the path."
+    assert (slots["district"], slots["province"]) == (MAKWANPUR, BAGMATI)
+    assert str(slots["submission_key"]).startswith("chat:")
+
+
+async def test_an_anonymous_gender_case_is_filed_confidentially(actions_store: Store) -> None:
+    answers: dict[str, Any] = {
+        "project_code": "KKR-01",
+        "details": "A worker follows my daughter to school.",
+        "sensitive_case": True,
+        "phone": "+9779812345670",
+        "province": BAGMATI,
+        "district": MAKWANPUR,
+        "municipality": HETAUDA,
+        "ward": 2,
+        "email": "",
+        "submission_key": "chat:test-1",
+    }
+    dispatcher = CollectingDispatcher()
+    events = await ActionSubmitGrievance().run(dispatcher, tracker(**answers), DOMAIN)
+    assert said(dispatcher)[0] == "utter_filed_confidential"
+    assert all(e["value"] is None for e in events)
+    with actions_store.sessions() as session:
+        filed = session.query(Grievance).filter_by(idempotency_key="chat:test-1").one()
+        assert filed.priority is Priority.GENDER and filed.complainant.name is None
+    # The same submission again (a retried request) files nothing new.
+    await ActionSubmitGrievance().run(CollectingDispatcher(), tracker(**answers), DOMAIN)
+    with actions_store.sessions() as session:
+        assert session.query(Grievance).filter_by(idempotency_key="chat:test-1").count() == 1
+
+
+async def test_a_lookup_tells_the_same_not_found_for_any_wrong_half(actions_store: Store, clock: FakeClock) -> None:
+    grievance = file(actions_store, clock)
+    outcomes = []
+    for reference, phone in ((grievance.reference, "9851111111"), ("GR-0000-0000", "9841234567")):
+        dispatcher = CollectingDispatcher()
+        events = await ActionCheckStatus().run(dispatcher, tracker(reference=reference, lookup_phone=phone), DOMAIN)
+        outcomes.append((said(dispatcher), {e["name"]: e["value"] for e in events}["lookup_outcome"]))
+    assert outcomes == [(["utter_not_found"], "not_found")] * 2
