@@ -383,8 +383,8 @@ def check_store(store: Store, before: int, references: list[str]) -> str:
 
 
 @contextmanager
-def grm_bot(scratch: Path) -> Iterator[tuple[Bot, Store]]:
-    """Rasa and the action server over a fresh SQLite ticket store seeded with the demo data."""
+def grm_bot(scratch: Path, workers: int, redis_url: str | None) -> Iterator[tuple[Bot, Store]]:
+    """Rasa (`workers` processes) and the action server over a fresh SQLite store with the demo data."""
     var_dir = scratch / "grm"
     keys = generate_key_material()
     settings = Settings(
@@ -397,7 +397,8 @@ def grm_bot(scratch: Path) -> Iterator[tuple[Bot, Store]]:
         district = session.scalar(select(Project.district_id).where(Project.code == PROJECT))
         nearby = select(Municipality.name_en, Municipality.wards).where(Municipality.district_id == district)
         wards = dict(session.execute(nearby).tuples().all())
-    running = services(settings, Ports(rasa=free_port(), actions=free_port()), web=False)
+    ports = Ports(rasa=free_port(), actions=free_port())
+    running = services(settings, ports, web=False, rasa_workers=workers, redis_url=redis_url)
     rasa = next(s for s in running if s.name == "Rasa")
     print(f"starting the GRM bot (logs in {rasa.log.parent})...", flush=True)
     try:
@@ -539,13 +540,14 @@ LESSONS = [
 ]
 
 
-def report(runs: list[Run], version: str, warmup: int) -> str:
+def report(runs: list[Run], version: str, warmup: int, workers: int) -> str:
     """The section of docs/benchmarks.md: setting, figures against the targets, and what they show."""
     ours = runs[0]
     floor = runs[1] if len(runs) > 1 else None
     cores = os.cpu_count() or 1
     lines = [
-        "## Conversations (`bench/conversations.py`)",
+        "## Conversations (`bench/conversations.py`)"
+        + (f", {workers} Rasa workers (`--rasa-workers {workers} --redis ...`)" if workers > 1 else ""),
         "",
         f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         f"- Machine: {machine()}",
@@ -556,8 +558,9 @@ def report(runs: list[Run], version: str, warmup: int) -> str:
             " a turn is one message and the bot's answer, timed from sending to receiving."
         ),
         (
-            f"- GRM bot: `{MODEL.relative_to(ROOT)}` with its action server, over a fresh SQLite ticket store (demo data)"
-            f" and SQLite tracker store. Each citizen files grievances about {PROJECT} as if from its QR code, tapping the"
+            f"- GRM bot: `{MODEL.relative_to(ROOT)}` in {workers} Rasa worker process(es)"
+            f"{' sharing their locks in Redis' if workers > 1 else ''} with its action server, over a fresh SQLite"
+            " ticket store (demo data) and SQLite tracker store. Each citizen files grievances about {PROJECT} as if from its QR code, tapping the"
             " buttons the bot offers (menu, \"That's all\", the municipality, \"Skip\", \"Yes, send it\") and typing the"
             " rest: what happened (sometimes in two messages, sometimes in Nepali), a name, a mobile number written in"
             " various ways, the ward, sometimes an email address."
@@ -621,6 +624,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=10, help="conversations before measuring, not measured")
     parser.add_argument("--skip-floor", action="store_true", help="do not measure the bare rasa init bot")
     parser.add_argument("--no-write", action="store_true", help="print the report, leave docs/benchmarks.md alone")
+    parser.add_argument("--rasa-workers", type=int, default=1, help="Rasa processes (more than 1 needs --redis)")
+    parser.add_argument("--redis", help="Redis URL for the lock store of several Rasa workers")
     args = parser.parse_args()
     if min(args.concurrency, args.grievances) < 1 or args.warmup < 0:
         parser.error("--concurrency and --grievances must be at least 1, --warmup at least 0")
@@ -632,7 +637,7 @@ def main() -> None:
     project = None if args.skip_floor else init_project(version)
     runs = []
     with tempfile.TemporaryDirectory(prefix="grm-bench-chat-") as scratch:
-        with grm_bot(Path(scratch)) as (bot, store):
+        with grm_bot(Path(scratch), args.rasa_workers, args.redis) as (bot, store):
             with store.sessions() as session:
                 before = session.scalar(select(func.count()).select_from(Grievance)) or 0
             run = measure(bot, args.concurrency, args.grievances, args.warmup)
@@ -644,10 +649,11 @@ def main() -> None:
                 run = measure(bare, args.concurrency, args.grievances, args.warmup)
             run.checks += check_logs(bare)
             runs.append(run)
-    text = report(runs, version, args.warmup)
+    text = report(runs, version, args.warmup, args.rasa_workers)
     print(text)
     if not args.no_write:
-        write_section("conversations", text)
+        # One section per Rasa setup: the embedded default, and several workers sharing Redis.
+        write_section("conversations" if args.rasa_workers == 1 else f"conversations-{args.rasa_workers}-workers", text)
 
 
 if __name__ == "__main__":

@@ -34,7 +34,14 @@ def run(store: Store) -> int:
         actions=int(os.environ.get("GRM_ACTIONS_PORT", "5055")),
         web=int(os.environ.get("GRM_WEB_PORT", "5000")),
     )
-    started = services(store.settings, ports, host=host, rasa_token=os.environ.get("GRM_RASA_TOKEN"))
+    started = services(
+        store.settings,
+        ports,
+        host=host,
+        rasa_token=os.environ.get("GRM_RASA_TOKEN"),
+        rasa_workers=int(os.environ.get("GRM_RASA_WORKERS", "1")),
+        redis_url=os.environ.get("GRM_REDIS_URL") or None,
+    )
     print("Starting the action server, Rasa and the web app (Rasa takes a minute to load)...", flush=True)
     start_all(started)
     shown = "localhost" if host == LOCALHOST else host

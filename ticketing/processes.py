@@ -21,6 +21,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from ticketing.config import PROJECT_ROOT, Settings
+from ticketing.errors import ConfigurationError
 
 RASA = PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"
 MODEL = PROJECT_ROOT / "models" / "grm.tar.gz"
@@ -61,6 +62,22 @@ def tracker_store_environment(settings: Settings) -> dict[str, str]:
         "GRM_TRACKER_DB": url.database or "",
         "GRM_TRACKER_USER": url.username or "",
         "GRM_TRACKER_PASSWORD": url.password or "",
+    }
+
+
+def lock_store_environment(workers: int, redis_url: str | None) -> dict[str, str]:
+    """Rasa's lock store: in memory for one process, Redis (required) for several."""
+    if workers > 1 and not redis_url:
+        raise ConfigurationError("several Rasa workers share their locks in Redis: set GRM_REDIS_URL")
+    if workers == 1 or redis_url is None:
+        return {"GRM_LOCK_STORE": "in_memory", "GRM_REDIS_HOST": "", "GRM_REDIS_PORT": "0", "GRM_REDIS_DB": "0"}
+    url = make_url(redis_url)
+    return {
+        "GRM_LOCK_STORE": "redis",
+        "GRM_REDIS_HOST": url.host or LOCALHOST,
+        "GRM_REDIS_PORT": str(url.port or 6379),
+        "GRM_REDIS_DB": (url.database or "0").lstrip("/") or "0",
+        "SANIC_WORKERS": str(workers),
     }
 
 
@@ -124,11 +141,14 @@ def services(
     model: Path = MODEL,
     web: bool = True,
     environment: Mapping[str, str] | None = None,
+    rasa_workers: int = 1,
+    redis_url: str | None = None,
 ) -> list[Service]:
     """The action server, Rasa and (optionally) the web app, configured to find each other.
 
     Rasa's HTTP API shows every conversation: outside localhost it is only started with a
-    token (one is drawn when none is given).
+    token (one is drawn when none is given). Rasa answers on one core per worker; more than
+    one worker needs Redis for the locks that keep each conversation's turns in order.
     """
     if host not in (LOCALHOST, "localhost") and not rasa_token:
         rasa_token = secrets.token_urlsafe(24)
@@ -158,6 +178,7 @@ def services(
         {
             **common,
             **tracker_store_environment(settings),
+            **lock_store_environment(rasa_workers, redis_url),
             "GRM_ACTIONS_URL": f"http://{LOCALHOST}:{ports.actions}/webhook",
             # Rasa phones home by default; the GRM runs without network access.
             "RASA_TELEMETRY_ENABLED": "false",
