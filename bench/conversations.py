@@ -281,7 +281,9 @@ async def drive(bot: Bot, citizens: int, conversations: int, phase: str) -> Load
     load = Load()
     turns: list[Turn] = []
     ended = 0
-    limits = httpx.Limits(max_connections=citizens, max_keepalive_connections=citizens)
+    # A new connection for every turn, as channel webhooks (Twilio, Meta) arrive: kept-alive
+    # connections would stick each citizen to one Rasa worker and leave another idle.
+    limits = httpx.Limits(max_connections=citizens, max_keepalive_connections=0)
     async with httpx.AsyncClient(timeout=TURN_SECONDS, limits=limits) as client:
         cpu_before = service_cpu(bot) | {"simulated citizens": time.process_time()}
         began = time.perf_counter()
