@@ -537,8 +537,9 @@ LESSONS = [
     ("- What remains is spread out: loading and saving the conversation in the SQL tracker store (about a third:"
     " Rasa deserialises every event of the conversation on every turn), DIET (an eighth), the schema check,"
     " and the policies. Actions that set only the slots that change keep conversations short."),
-    ("- One Rasa process keeps one core busy and the other nearly idle: more throughput needs a second Rasa"
-    " worker, which Rasa allows only with a shared lock store (Redis)."),
+    ("- One Rasa process keeps one core busy and leaves the other nearly idle. Several workers need a shared"
+    " lock store (`--rasa-workers 2 --redis ...`): then both cores are busy, and the CPU a turn costs Rasa, times"
+    " about ten turns a grievance, sets the ceiling on this machine."),
 ]
 
 
