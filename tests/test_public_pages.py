@@ -79,6 +79,13 @@ def test_a_lowercase_code_finds_the_project_and_the_widget_gets_the_canonical_co
     assert widget_settings(html)["project"] == "KKR-01"
 
 
+def test_the_resolution_links_token_is_handed_to_the_widget_and_nothing_else(client: FlaskClient) -> None:
+    token = "GR-7K3P-9QXD.6a1b2c3d.q9-_Zx"
+    assert widget_settings(client.get(f"/chat/KKR-01?answer={token}").get_data(as_text=True))["answer"] == token
+    forged = client.get('/chat/KKR-01?answer="><script>x</script>').get_data(as_text=True)
+    assert widget_settings(forged)["answer"] == "" and "<script>x" not in forged
+
+
 def test_an_unknown_project_gets_a_friendly_404_that_leads_to_the_general_chat(client: FlaskClient) -> None:
     response = client.get("/chat/NOPE-99")
     html = response.get_data(as_text=True)
