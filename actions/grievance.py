@@ -239,7 +239,7 @@ class ValidateGrievanceForm(FormValidationAction):
             place = self._division(config, suggestion["kind"], suggestion["id"])
             return place_slots(suggestion["kind"], place)
         if intent == "deny":
-            return self._denied(kind, dispatcher, tracker, config)
+            return self._denied(kind, tracker)
         typed = str(value)
         if typed.startswith("/"):  # a yes/no button or a typed intent is not a place name
             return {kind: None}
@@ -273,7 +273,7 @@ class ValidateGrievanceForm(FormValidationAction):
         return gazetteer.find_municipality(typed, int(tracker.get_slot("district")))
 
     @staticmethod
-    def _denied(kind: str, dispatcher: CollectingDispatcher, tracker: Tracker, config: Catalog) -> dict[str, Any]:
+    def _denied(kind: str, tracker: Tracker) -> dict[str, Any]:
         """A "no": to a suggestion, ask again; to the municipality question, it was another district."""
         if tracker.get_slot("place_suggestion"):
             return {kind: None, "place_suggestion": None}
