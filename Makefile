@@ -25,6 +25,9 @@ help:
 $(APP_VENV)/.installed: requirements/app.txt
 	@test -n "$(PYTHON_APP)" || { echo "Python 3.11 is required (e.g. pyenv install 3.11)"; exit 1; }
 	test -x $(APP) || $(PYTHON_APP) -m venv $(APP_VENV)
+	# torch alone first: this pin takes the CPU wheel kept on disk; asked for among the
+	# others, a dependency could pull a CUDA build of several GB.
+	$(APP) -m pip install --quiet --disable-pip-version-check torch==2.13.0
 	$(APP) -m pip install --quiet --disable-pip-version-check -r requirements/app.txt
 	touch $@
 
@@ -59,3 +62,4 @@ test: install $(MODEL) $(CHROMIUM)
 bench: install $(MODEL)
 	$(APP) bench/store.py
 	$(APP) bench/conversations.py
+	$(APP) bench/triage.py

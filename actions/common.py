@@ -23,6 +23,7 @@ from ticketing.clock import SystemClock
 from ticketing.config import load_settings
 from ticketing.db import Store, open_store
 from ticketing.models import Channel
+from ticketing.triage import BackgroundTriager, Example, labels_from_catalog, officer_examples
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -34,6 +35,11 @@ STORE_UNAVAILABLE = (OperationalError, DBAPIError, PoolTimeout, ConnectionError)
 # Rasa's input channel names, as the ticket store records them.
 CHANNELS = {"socketio": Channel.WEBCHAT, "twilio": Channel.WHATSAPP, "whatsapp": Channel.WHATSAPP}
 CHANNELS |= {"facebook": Channel.FACEBOOK, "rest": Channel.API}
+
+# Loaded on a thread of its own when the action server first reads the configuration, so
+# that the first citizen to reach a recap finds it ready; a recap waits at most this long.
+TRIAGE = BackgroundTriager()
+TRIAGE_TIMEOUT_SECONDS = 2.0
 
 _store: Store | None = None
 _last_catalog: Catalog | None = None
@@ -79,7 +85,14 @@ async def current_catalog() -> Catalog:
         if _last_catalog is None:
             raise
         logger.warning("the ticket store is unreachable; using the configuration read before")
+    # Nothing to do when this category tree is loaded already; a changed tree is loaded anew.
+    TRIAGE.start(labels_from_catalog(_last_catalog), _officer_examples)
     return _last_catalog
+
+
+def _officer_examples() -> list[Example]:
+    with store().sessions() as session:
+        return officer_examples(session)
 
 
 async def choose_project(dispatcher: CollectingDispatcher, typed: str) -> tuple[Catalog, ProjectInfo | None]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from typing import Any
@@ -10,11 +11,14 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from actions.common import (
     CLOCK,
     STORE_UNAVAILABLE,
+    TRIAGE,
+    TRIAGE_TIMEOUT_SECONDS,
     channel,
     choose_project,
     current_catalog,
@@ -27,11 +31,14 @@ from actions.common import (
     phrase,
     words_only,
 )
+from ticketing.attachments import MAX_CITIZEN_FILES, claim_uploads, staged_upload, too_many_files
 from ticketing.catalog import Catalog, ProjectInfo, catalog
-from ticketing.errors import InvalidInput
+from ticketing.errors import InvalidInput, NotFound
 from ticketing.gazetteer import Division, Gazetteer, Match, fold
+from ticketing.models import Grievance, Priority
 from ticketing.phones import normalise_mobile
 from ticketing.services import EMAIL, MAX_DETAILS_CHARS, Submission, file_grievance
+from ticketing.triage.summary import trim
 
 GENDER_CATEGORY = "gender"
 MIN_DETAILS_CHARS = 8
@@ -46,6 +53,7 @@ FIELD_SLOTS = {
     "phone": ("phone",),
     "place": ("province", "district", "municipality", "ward", "place_suggestion"),
     "email": ("email",),
+    "category": ("category_choice",),
 }
 # Words by which a typed correction names its field (the buttons send the first of each).
 FIELD_WORDS = {
@@ -54,13 +62,17 @@ FIELD_WORDS = {
     "phone": ("mobile", "phone", "number", "contact"),
     "place": ("place", "location", "address", "ward", "municipality", "district", "province", "village"),
     "email": ("email", "e mail", "mail"),
+    "category": ("category", "kind of problem", "kind", "type", "topic"),
 }
+# category_choice while the category triage gives stands (the citizen did not correct it).
+TRIAGE_CHOICE = "ai"
 FORM_SLOTS = (
     *(slot for slots in FIELD_SLOTS.values() for slot in slots),
     "confirmed",
     "correction_field",
     "submission_key",
     "pending_retry",
+    "triage",
 )
 
 
@@ -128,6 +140,7 @@ class ActionBeginGrievance(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         slots: dict[str, Any] = dict.fromkeys(FORM_SLOTS)
         slots["submission_key"] = f"chat:{uuid.uuid4().hex}"
+        slots["category_choice"] = TRIAGE_CHOICE
         if latest_intent(tracker) == "describe_problem":
             slots["details"] = latest_text(tracker)
         code = tracker.get_slot("project_code")
@@ -225,9 +238,7 @@ class ValidateGrievanceForm(FormValidationAction):
             dispatcher.utter_message(response="utter_phone_invalid", typed=str(value))
             return {"phone": None}
 
-    async def _place(
-        self, kind: str, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker
-    ) -> dict[str, Any]:
+    async def _place(self, kind: str, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any]:
         """Resolve a province, district or municipality answer, or a yes/no to a suggestion."""
         config = await current_catalog()
         lang = language(tracker)
@@ -320,6 +331,20 @@ class ValidateGrievanceForm(FormValidationAction):
             return {"email": email}
         dispatcher.utter_message(response="utter_email_invalid", typed=email)
         return {"email": None}
+
+    @words_only
+    async def validate_category_choice(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if value == TRIAGE_CHOICE:  # set when the form began: triage's category stands
+            return {"category_choice": TRIAGE_CHOICE}
+        judged = await asyncio.to_thread(TRIAGE.triage, str(value), TRIAGE_TIMEOUT_SECONDS)
+        if judged is None:  # triage is unavailable: the officer will decide
+            return {"category_choice": TRIAGE_CHOICE}
+        if judged.needs_review and len(str(value).split()) < 2:
+            dispatcher.utter_message(response="utter_category_not_understood")
+            return {"category_choice": None}
+        return {"category_choice": judged.category}
 
     async def validate_confirmed(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -425,6 +450,10 @@ class ActionAskConfirmed(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         config = await current_catalog()
         lang = language(tracker)
+        details = str(tracker.get_slot("details"))
+        judged = await asyncio.to_thread(TRIAGE.triage, details, TRIAGE_TIMEOUT_SECONDS)
+        seen = None if judged is None else {"summary": judged.summary, "categories": judged.as_record()}
+        code = chosen_category(tracker, seen)
         dispatcher.utter_message(
             response="utter_recap",
             project_name=tracker.get_slot("project_name"),
@@ -434,13 +463,35 @@ class ActionAskConfirmed(Action):
             ward=tracker.get_slot("ward"),
             place=place_text(config, tracker, lang),
             email=tracker.get_slot("email") or phrase(domain, "utter_recap_no_email", lang),
+            files=", ".join(f["name"] for f in files(tracker)) or phrase(domain, "utter_recap_no_files", lang),
+            summary=seen["summary"] if seen else trim(details),
+            category=category_name(config, code, lang) if code else phrase(domain, "utter_recap_no_category", lang),
         )
         dispatcher.utter_message(response="utter_ask_confirmed")
-        return []
+        return [SlotSet("triage", seen)] if seen != tracker.get_slot("triage") else []
+
+
+def chosen_category(tracker: Tracker, seen: dict[str, Any] | None) -> str | None:
+    """The citizen's own choice if they corrected it, else triage's first category, else none."""
+    choice = tracker.get_slot("category_choice")
+    if choice and choice != TRIAGE_CHOICE:
+        return str(choice)
+    return str(seen["categories"][0]["code"]) if seen else None
+
+
+def category_name(config: Catalog, code: str, lang: str) -> str:
+    category = config.categories[config.category_codes[code]]
+    return category.name_ne if lang == "ne" and category.name_ne else category.name_en
 
 
 def submission(tracker: Tracker) -> Submission:
-    """The grievance as the form collected it."""
+    """The grievance as the form collected it, with what triage said at the recap."""
+    seen = tracker.get_slot("triage")
+    code = chosen_category(tracker, seen)
+    citizen_chose = tracker.get_slot("category_choice") not in (None, TRIAGE_CHOICE)
+    if tracker.get_slot("sensitive_case") and not (code or "").startswith(f"{GENDER_CATEGORY}."):
+        # The citizen said it is about harassment or violence: a gender case, whatever triage thought.
+        code, citizen_chose = GENDER_CATEGORY, True
     return Submission(
         project_code=str(tracker.get_slot("project_code")),
         details=str(tracker.get_slot("details")),
@@ -453,7 +504,11 @@ def submission(tracker: Tracker) -> Submission:
         district_id=tracker.get_slot("district"),
         municipality_id=tracker.get_slot("municipality"),
         ward=tracker.get_slot("ward"),
-        category_code=GENDER_CATEGORY if tracker.get_slot("sensitive_case") else None,
+        category_code=code,
+        category_source="citizen" if citizen_chose else "ai",
+        summary=seen["summary"] if seen else None,
+        ai_categories=seen["categories"] if seen else None,
+        needs_triage=seen is None,
         idempotency_key=tracker.get_slot("submission_key"),
     )
 
@@ -466,8 +521,11 @@ class ActionSubmitGrievance(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         filed = submission(tracker)
+        tokens = [f["token"] for f in files(tracker)]
         try:
-            reference, level, hours = await in_store(lambda session: self._file(session, filed))
+            reference, level, hours, confidential = await in_store(
+                lambda session: self._file(session, filed, tracker.sender_id, tokens)
+            )
         except STORE_UNAVAILABLE:
             logger.exception("the ticket store is unreachable; the citizen's answers are kept")
             dispatcher.utter_message(response="utter_store_unavailable")
@@ -476,7 +534,7 @@ class ActionSubmitGrievance(Action):
             dispatcher.utter_message(response="utter_submit_rejected", problem=problem.message)
             dispatcher.utter_message(response="utter_menu")
             return [SlotSet(slot, None) for slot in FORM_SLOTS]
-        if filed.category_code == GENDER_CATEGORY:
+        if confidential:
             dispatcher.utter_message(response="utter_filed_confidential", reference=reference, hours=hours)
         else:
             dispatcher.utter_message(
@@ -486,11 +544,78 @@ class ActionSubmitGrievance(Action):
                 handler=handler(domain, level, language(tracker)),
             )
         dispatcher.utter_message(response="utter_anything_else")
-        return [SlotSet(slot, None) for slot in FORM_SLOTS if tracker.get_slot(slot) is not None]
+        done = [SlotSet(slot, None) for slot in (*FORM_SLOTS, "attachments") if tracker.get_slot(slot) is not None]
+        return [*done, SlotSet("filed_reference", reference)]
 
     @staticmethod
-    def _file(session: Session, filed: Submission) -> tuple[str, int, int]:
-        """File, and say what the citizen is told: reference, level, hours to the first response."""
+    def _file(session: Session, filed: Submission, conversation: str, tokens: list[str]) -> tuple[str, int, int, bool]:
+        """File; returns what the citizen is told: reference, level, hours to the first response,
+        and whether the case is handled in confidence (a gender case)."""
         grievance = file_grievance(session, CLOCK, filed)
+        claim_uploads(session, CLOCK, grievance, conversation, tokens)
         hours = catalog(session).deadlines(grievance.project_id).response_hours
-        return grievance.reference, grievance.level, hours
+        return grievance.reference, grievance.level, hours, grievance.priority is Priority.GENDER
+
+
+def files(tracker: Tracker) -> list[dict[str, str]]:
+    """The files sent for the grievance being told, as {token, name}."""
+    return list(tracker.get_slot("attachments") or [])
+
+
+class ActionTakeAttachment(Action):
+    """A file the citizen sent: kept for the grievance being told, or added to the one just filed.
+
+    The channel has already stored the file and put its token in the message's metadata;
+    only this conversation's own files are found by it.
+    """
+
+    def name(self) -> str:
+        return "action_take_attachment"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        token = str((tracker.latest_message.get("metadata") or {}).get("attachment") or "")
+        kept = files(tracker)
+        filed = tracker.get_slot("filed_reference")
+        filing = tracker.active_loop_name == "grievance_form"
+        conversation = tracker.sender_id
+        try:
+            if filed and not filing:
+                name = await in_store(lambda session: self._add(session, conversation, token, str(filed)))
+                dispatcher.utter_message(response="utter_attachment_added", name=name, reference=filed)
+                return []
+            if len(kept) >= MAX_CITIZEN_FILES:
+                raise too_many_files()
+            name = await in_store(lambda session: self._name(session, conversation, token))
+        except NotFound:
+            dispatcher.utter_message(response="utter_attachment_missing")
+            return []
+        except STORE_UNAVAILABLE:
+            logger.exception("the ticket store is unreachable; the citizen is asked to send the file again")
+            dispatcher.utter_message(response="utter_attachment_missing")
+            return []
+        except InvalidInput as problem:
+            dispatcher.utter_message(response="utter_attachment_refused", problem=problem.message)
+            return []
+        kept = [f for f in kept if f["token"] != token] + [{"token": token, "name": name}]
+        if filing:
+            dispatcher.utter_message(
+                response="utter_attachment_kept", name=name, count=len(kept), limit=MAX_CITIZEN_FILES
+            )
+        else:
+            dispatcher.utter_message(response="utter_attachment_held", name=name)
+        return [SlotSet("attachments", kept)]
+
+    @staticmethod
+    def _name(session: Session, conversation: str, token: str) -> str:
+        upload = staged_upload(session, CLOCK, conversation, token)
+        if upload is None:
+            raise NotFound("upload", token)
+        return upload.filename
+
+    @staticmethod
+    def _add(session: Session, conversation: str, token: str, reference: str) -> str:
+        grievance = session.scalar(select(Grievance).where(Grievance.reference == reference))
+        added = claim_uploads(session, CLOCK, grievance, conversation, [token]) if grievance else []
+        if not added:
+            raise NotFound("upload", token)
+        return added[0].filename

@@ -117,7 +117,7 @@ class ActionStop(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         dispatcher.utter_message(response="utter_stopped")
-        slots = {*FORM_SLOTS, *LOOKUP_SLOTS, *ANSWER_SLOTS, "requested_slot", "verified_grievance"}
+        slots = {*FORM_SLOTS, *LOOKUP_SLOTS, *ANSWER_SLOTS, "requested_slot", "verified_grievance", "attachments"}
         return [ActiveLoop(None), *(SlotSet(slot, None) for slot in sorted(slots))]
 
 
@@ -138,7 +138,7 @@ class ActionRestart(Action):
 
 
 class ActionDefaultAskAffirmation(Action):
-    """"Did you mean ...?" in words, in place of Rasa's default that shows the intent's name."""
+    """ "Did you mean ...?" in words, in place of Rasa's default that shows the intent's name."""
 
     def name(self) -> str:
         return "action_default_ask_affirmation"

@@ -81,6 +81,7 @@ class ActionRecordAnswer(Action):
         accepted = bool(tracker.get_slot("satisfied"))
         rating = tracker.get_slot("rating")
         reason = tracker.get_slot("refusal_reason")
+
         def answer(session: Session) -> tuple[int, CitizenView]:
             level_before = view_by_id(session, grievance_id).level
             stars = rating if isinstance(rating, int) else None

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, current_app
 
+from ticketing.attachments import MAX_BYTES
 from ticketing.config import load_settings
 from ticketing.db import Store, open_store
 from ticketing.errors import ConfigurationError
@@ -53,6 +54,8 @@ def _check_web_url(app: Flask, key: str) -> None:
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the Flask app; `config` overrides the environment (tests pass GRM_STORE)."""
     app = Flask(__name__)
+    # A chat file at its largest, with room for the form around it.
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BYTES + 64 * 1024
     app.config.from_mapping(settings_from_environment())
     if config is not None:
         app.config.from_mapping(config)

@@ -8,12 +8,15 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import segno
-from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
-from werkzeug.exceptions import HTTPException
+from flask import Blueprint, Response, abort, current_app, jsonify, redirect, render_template, request, url_for
+from sqlalchemy.exc import DBAPIError
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.wrappers import Response as BaseResponse
 
 from admin_app import current_store
+from ticketing.attachments import MAX_BYTES, stage_upload
 from ticketing.catalog import ProjectInfo, catalog
+from ticketing.clock import SystemClock
 from ticketing.errors import InvalidInput
 
 public = Blueprint("public", __name__)
@@ -88,6 +91,9 @@ def public_chat_url(project_code: str) -> str:
 
 
 _ANSWER_TOKEN = re.compile(r"[A-Za-z0-9._-]{1,200}")
+# Rasa's socketio sessions are named by uuid4 hex strings; anything else is not a chat.
+_CHAT_SESSION = re.compile(r"[A-Za-z0-9_-]{16,64}")
+CLOCK = SystemClock()
 
 
 @public.after_request
@@ -120,7 +126,14 @@ def chat(project_code: str | None) -> Response:
     answer = request.args.get("answer", "")
     answer = answer if _ANSWER_TOKEN.fullmatch(answer) else ""
     response = Response(
-        render_template("public/chat.html", project=project, rasa=rasa, language=CHAT_LANGUAGE, answer=answer)
+        render_template(
+            "public/chat.html",
+            project=project,
+            rasa=rasa,
+            language=CHAT_LANGUAGE,
+            answer=answer,
+            upload_limit=MAX_BYTES,
+        )
     )
     response.headers["Content-Security-Policy"] = chat_policy(rasa)
     # The page embeds the Rasa URL derived from Host: never share it between hosts.
@@ -153,3 +166,44 @@ def qr_code(project_code: str, kind: str) -> Response:
     if request.args.get("download") == "1":
         response.headers.set("Content-Disposition", "attachment", filename=f"grm-{project.code}.{kind}")
     return response
+
+
+def _upload_refused(status: int, message: str) -> tuple[Response, int]:
+    return jsonify(error=message), status
+
+
+def _from_this_site() -> bool:
+    """Whether a browser sent the request from this site's own page (it names the page's origin)."""
+    origin = request.headers.get("Origin")
+    return origin is None or urlsplit(origin).netloc == request.host
+
+
+@public.post("/chat/upload")
+def upload() -> tuple[Response, int]:
+    """Receive a file for the grievance a chat is telling; the widget then gives the bot its token.
+
+    The file is bound to the chat's session: only that conversation can attach it.
+    """
+    if not _from_this_site():
+        return _upload_refused(403, "files can only be sent from the chat page")
+    try:
+        conversation = request.form.get("session_id", "")
+        sent = request.files.get("file")
+    except RequestEntityTooLarge:
+        return _upload_refused(413, f"files are limited to {MAX_BYTES // (1024 * 1024)} MB")
+    if sent is None or not _CHAT_SESSION.fullmatch(conversation):
+        return _upload_refused(400, "no file, or no chat, came with the request")
+    content = sent.read(MAX_BYTES + 1)
+    store = current_store()
+    try:
+        with store.sessions.begin() as session:
+            kept = stage_upload(
+                session, CLOCK, store.settings.attachments_dir, conversation, sent.filename or "", content
+            )
+            answer = {"token": kept.token, "name": kept.filename, "size": kept.size_bytes, "type": kept.mime_type}
+    except InvalidInput as problem:
+        return _upload_refused(422, problem.message)
+    except DBAPIError:
+        current_app.logger.exception("the ticket store is unreachable; a chat file was not received")
+        return _upload_refused(503, "the file could not be received just now; please try again in a minute")
+    return jsonify(answer), 201

@@ -57,12 +57,42 @@ SEED = 2026
 REFERENCE = re.compile(rf"\b{PREFIX}-[{ALPHABET}]{{4}}-[{ALPHABET}]{{4}}\b")
 
 FIRST_NAMES = [
-    "Sunita", "Ram", "Maya", "Hari", "Gita", "Bishnu", "Sita", "Krishna", "Anita", "Dipak",
-    "Kamala", "Suresh", "Pramila", "Bikash", "Laxmi", "Dil Bahadur", "Mina", "Rajendra",
+    "Sunita",
+    "Ram",
+    "Maya",
+    "Hari",
+    "Gita",
+    "Bishnu",
+    "Sita",
+    "Krishna",
+    "Anita",
+    "Dipak",
+    "Kamala",
+    "Suresh",
+    "Pramila",
+    "Bikash",
+    "Laxmi",
+    "Dil Bahadur",
+    "Mina",
+    "Rajendra",
 ]
 SURNAMES = [
-    "Tamang", "Gurung", "Thapa", "Shrestha", "Rai", "Magar", "Karki", "Adhikari", "Lama",
-    "Chaudhary", "Khadka", "Praja", "Bhattarai", "Poudel", "Syangtan", "Ghising",
+    "Tamang",
+    "Gurung",
+    "Thapa",
+    "Shrestha",
+    "Rai",
+    "Magar",
+    "Karki",
+    "Adhikari",
+    "Lama",
+    "Chaudhary",
+    "Khadka",
+    "Praja",
+    "Bhattarai",
+    "Poudel",
+    "Syangtan",
+    "Ghising",
 ]
 PROBLEMS = [
     "Dust from the gravel trucks covers our {crop} field every day",
@@ -464,9 +494,19 @@ def bare_bot(project: Path, scratch: Path) -> Iterator[Bot]:
     """The `rasa init` bot served by `rasa run`, with its own credentials and endpoints."""
     port = free_port()
     command = [
-        str(RASA), "run", "--enable-api", "--interface", LOCALHOST, "--port", str(port),
-        "--model", str(project / "models"), "--credentials", str(project / "credentials.yml"),
-        "--endpoints", str(project / "endpoints.yml"),
+        str(RASA),
+        "run",
+        "--enable-api",
+        "--interface",
+        LOCALHOST,
+        "--port",
+        str(port),
+        "--model",
+        str(project / "models"),
+        "--credentials",
+        str(project / "credentials.yml"),
+        "--endpoints",
+        str(project / "endpoints.yml"),
     ]
     rasa = Service(
         "bare Rasa",
@@ -531,15 +571,21 @@ def learned(run: Run, cores: int) -> list[str]:
 
 
 LESSONS = [
-    ("- Rasa 3.6 checks every action server response with `jsonschema.validate()`, which validates the schema"
-    " itself each time: 37 ms a call with jsonschema 4.17 against 3 ms with 3.2. Pinning 3.2 took Rasa's CPU"
-    " per turn from about 63 ms to about 33 ms."),
-    ("- What remains is spread out: loading and saving the conversation in the SQL tracker store (about a third:"
-    " Rasa deserialises every event of the conversation on every turn), DIET (an eighth), the schema check,"
-    " and the policies. Actions that set only the slots that change keep conversations short."),
-    ("- One Rasa process keeps one core busy and leaves the other nearly idle. Several workers need a shared"
-    " lock store (`--rasa-workers 2 --redis ...`): then both cores are busy, and the CPU a turn costs Rasa, times"
-    " about ten turns a grievance, sets the ceiling on this machine."),
+    (
+        "- Rasa 3.6 checks every action server response with `jsonschema.validate()`, which validates the schema"
+        " itself each time: 37 ms a call with jsonschema 4.17 against 3 ms with 3.2. Pinning 3.2 took Rasa's CPU"
+        " per turn from about 63 ms to about 33 ms."
+    ),
+    (
+        "- What remains is spread out: loading and saving the conversation in the SQL tracker store (about a third:"
+        " Rasa deserialises every event of the conversation on every turn), DIET (an eighth), the schema check,"
+        " and the policies. Actions that set only the slots that change keep conversations short."
+    ),
+    (
+        "- One Rasa process keeps one core busy and leaves the other nearly idle. Several workers need a shared"
+        " lock store (`--rasa-workers 2 --redis ...`): then both cores are busy, and the CPU a turn costs Rasa, times"
+        " about ten turns a grievance, sets the ceiling on this machine."
+    ),
 ]
 
 
@@ -564,13 +610,13 @@ def report(runs: list[Run], version: str, warmup: int, workers: int) -> str:
             f"- GRM bot: `{MODEL.relative_to(ROOT)}` in {workers} Rasa worker process(es)"
             f"{' sharing their locks in Redis' if workers > 1 else ''} with its action server, over a fresh SQLite"
             " ticket store (demo data) and SQLite tracker store. Each citizen files grievances about {PROJECT} as if from its QR code, tapping the"
-            " buttons the bot offers (menu, \"That's all\", the municipality, \"Skip\", \"Yes, send it\") and typing the"
+            ' buttons the bot offers (menu, "That\'s all", the municipality, "Skip", "Yes, send it") and typing the'
             " rest: what happened (sometimes in two messages, sometimes in Nepali), a name, a mobile number written in"
             " various ways, the ward, sometimes an email address."
         ),
         (
             "- Floor: a bare `rasa init` bot (default pipeline and policies, in-memory tracker store, no action server),"
-            " its citizens saying its own training examples: a greeting, their mood, yes or no to \"Did that help you?\""
+            ' its citizens saying its own training examples: a greeting, their mood, yes or no to "Did that help you?"'
             " when sad, goodbye."
             if floor
             else "- Floor: not measured in this run (`--skip-floor`)."

@@ -12,7 +12,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCHMARKS = ROOT / "docs" / "benchmarks.md"
-HEADER = "# Benchmarks\n\nWritten by `make bench` (`bench/store.py`, `bench/conversations.py`); do not edit by hand.\n"
+HEADER = "# Benchmarks\n\nWritten by `make bench` (`bench/store.py`, `bench/conversations.py`, `bench/triage.py`); do not edit by hand.\n"
 
 
 def machine() -> str:

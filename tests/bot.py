@@ -46,11 +46,11 @@ class Citizen:
     sender: str = field(default_factory=lambda: f"test-{uuid.uuid4().hex[:12]}")
     heard: list[dict[str, Any]] = field(default_factory=list)
 
-    def say(self, message: str) -> list[dict[str, Any]]:
-        """Send one message; returns the bot's replies (also kept in `heard`)."""
+    def say(self, message: str, **metadata: Any) -> list[dict[str, Any]]:
+        """Send one message (with `metadata` added to the citizen's); returns the bot's replies."""
         reply = httpx.post(
             f"{self.bot.rasa_url}/webhooks/rest/webhook",
-            json={"sender": self.sender, "message": message, "metadata": self.metadata},
+            json={"sender": self.sender, "message": message, "metadata": self.metadata | metadata},
             timeout=120,
         )
         reply.raise_for_status()
@@ -58,9 +58,9 @@ class Citizen:
         self.heard.extend(answers)
         return answers
 
-    def says(self, message: str) -> str:
+    def says(self, message: str, **metadata: Any) -> str:
         """Send one message; returns the bot's replies as one text."""
-        return "\n".join(str(a.get("text", "")) for a in self.say(message))
+        return "\n".join(str(a.get("text", "")) for a in self.say(message, **metadata))
 
     def tracker(self) -> dict[str, Any]:
         """The conversation as Rasa keeps it (the HTTP API is on localhost only)."""

@@ -36,7 +36,9 @@ def actions_store(demo: Store) -> Iterator[Store]:
     use_store(None)
 
 
-def tracker(text: str = "", intent: str = "inform", entities: list[dict[str, Any]] | None = None, **slots: Any) -> Tracker:
+def tracker(
+    text: str = "", intent: str = "inform", entities: list[dict[str, Any]] | None = None, **slots: Any
+) -> Tracker:
     """A conversation as the action server receives it: its slots and the citizen's last message."""
     message = {"text": text, "intent": {"name": intent, "confidence": 1.0}, "entities": entities or []}
     events = [{"event": "user", "text": text, "parse_data": message, "input_channel": "rest"}]
@@ -150,10 +152,14 @@ async def test_an_anonymous_gender_case_is_filed_confidentially(actions_store: S
     dispatcher = CollectingDispatcher()
     events = await ActionSubmitGrievance().run(dispatcher, tracker(**answers), DOMAIN)
     assert said(dispatcher)[0] == "utter_filed_confidential"
-    assert all(e["value"] is None for e in events)
+    # Every answer is forgotten; the reference is kept, so that a file sent next joins the case.
+    assert all(e["value"] is None for e in events if e["name"] != "filed_reference")
     with actions_store.sessions() as session:
         filed = session.query(Grievance).filter_by(idempotency_key="chat:test-1").one()
         assert filed.priority is Priority.GENDER and filed.complainant.name is None
+        assert {"name": "filed_reference", "value": filed.reference} in [
+            {"name": e["name"], "value": e["value"]} for e in events
+        ]
     # The same submission again (a retried request) files nothing new.
     await ActionSubmitGrievance().run(CollectingDispatcher(), tracker(**answers), DOMAIN)
     with actions_store.sessions() as session:

@@ -11,13 +11,16 @@ from sqlalchemy import func, select
 
 from tests.bot import Bot, Citizen, buttons, reference_in
 from tests.helpers import HETAUDA, MAKWANPUR
+from ticketing.attachments import stage_upload
 from ticketing.citizen import MAX_FAILURES_PER_REQUESTER, answer_link_token
 from ticketing.clock import SystemClock
 from ticketing.lifecycle import Status
-from ticketing.models import Channel, Complainant, Grievance, Priority, Project
+from ticketing.models import Attachment, Category, Channel, Complainant, Grievance, Priority, Project, Upload
 from ticketing.services import SYSTEM, acknowledge, resolve
 
 QR = {"project": "KKR-01"}
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF a cracked wall"
+PDF = b"%PDF-1.4 a receipt"
 
 
 def grievance(bot: Bot, reference: str) -> Grievance:
@@ -28,17 +31,36 @@ def grievance(bot: Bot, reference: str) -> Grievance:
         return found
 
 
-def file_by_chat(citizen: Citizen, phone: str = "9841234567") -> str:
-    """The quickest full filing from a QR code, with buttons where the bot offers them."""
-    citizen.says("/file_grievance")
-    citizen.says("Trucks leave mud and dust all over the road next to our school in ward 4.")
+def answer_to_the_recap(citizen: Citizen, name: str = "Maya Gurung", phone: str = "9841234567", ward: str = "4") -> str:
+    """From "anything to add?" to the recap, from a QR code, with buttons where the bot offers them;
+    returns the recap."""
     citizen.says("/done_adding")
-    citizen.says("Maya Gurung")
+    citizen.says(name)
     citizen.says(phone)
     citizen.says("Hetauda")
-    citizen.says("4")
-    citizen.says("/skip")
+    citizen.says(ward)
+    return citizen.says("/skip")
+
+
+def file_by_chat(citizen: Citizen, phone: str = "9841234567") -> str:
+    """The quickest full filing from a QR code."""
+    citizen.says("/file_grievance")
+    citizen.says("Trucks leave mud and dust all over the road next to our school in ward 4.")
+    answer_to_the_recap(citizen, phone=phone)
     return reference_in(citizen.says("/affirm"))
+
+
+def send_file(bot: Bot, citizen: Citizen, name: str, content: bytes) -> str:
+    """What the webchat does with a file: the web server keeps it for this chat, then the bot hears its token."""
+    with bot.store.sessions.begin() as session:
+        upload = stage_upload(session, SystemClock(), bot.store.settings.attachments_dir, citizen.sender, name, content)
+        return upload.token
+
+
+def attachment_names(bot: Bot, reference: str) -> list[str]:
+    with bot.store.sessions() as session:
+        query = select(Attachment.filename).where(Attachment.grievance_id == grievance(bot, reference).id)
+        return list(session.scalars(query.order_by(Attachment.id)))
 
 
 def resolve_as_officer(bot: Bot, reference: str, resolution: str) -> None:
@@ -142,12 +164,7 @@ def test_the_recap_lets_the_citizen_correct_a_field(bot: Bot) -> None:
     citizen = bot.citizen(**QR)
     citizen.says("/file_grievance")
     citizen.says("The new culvert floods our rice field when it rains.")
-    citizen.says("/done_adding")
-    citizen.says("Hari Thapa")
-    citizen.says("9841000001")
-    citizen.says("Hetauda")
-    citizen.says("3")
-    citizen.says("/skip")
+    answer_to_the_recap(citizen, "Hari Thapa", "9841000001", "3")
     assert "What would you like to change" in citizen.says("/correct")
     assert "mobile" in citizen.says("mobile number").lower()
     recap = citizen.says("9841000002")
@@ -298,12 +315,7 @@ def test_an_unreachable_store_loses_nothing_and_a_retry_files_once(bot: Bot) -> 
     citizen = bot.citizen(**QR)
     citizen.says("/file_grievance")
     citizen.says("Heavy machines cracked the old stone steps to the temple.")
-    citizen.says("/done_adding")
-    citizen.says("Kamala Shrestha")
-    citizen.says("9841000070")
-    citizen.says("Hetauda")
-    citizen.says("5")
-    citizen.says("/skip")
+    answer_to_the_recap(citizen, "Kamala Shrestha", "9841000070", "5")
     with store_locked(bot):
         answer = citizen.says("/affirm")
     assert "could not save" in answer and "Nothing you told me is lost" in answer
@@ -339,3 +351,53 @@ def test_restart_starts_over_anywhere_keeping_the_project(bot: Bot) -> None:
     assert "start again from the beginning" in answer and "understand" not in answer
     assert citizen.slot("details") is None and citizen.slot("project_code") == "KKR-01"
     assert "what happened" in citizen.says("/file_grievance").lower()
+
+
+def test_files_sent_while_filing_go_with_it_and_one_sent_after_joins_it(bot: Bot) -> None:
+    citizen, stranger = bot.citizen(**QR), bot.citizen(**QR)
+    citizen.says("/file_grievance")
+    citizen.says("Blasting at night cracked the wall of our house in ward 4.")
+    photo = send_file(bot, citizen, "wall.jpg", JPEG)
+    reply = citizen.says("/attach", attachment=photo)
+    assert 'kept "wall.jpg" with your grievance (1 of 5 files)' in reply and "add anything" in reply
+    theirs = send_file(bot, stranger, "their-receipt.pdf", PDF)
+    assert "did not receive that file" in citizen.says("/attach", attachment=theirs)
+    assert "did not receive that file" in citizen.says("/attach")  # typed by hand, no file
+    assert "Files: wall.jpg" in answer_to_the_recap(citizen, "Ram Thapa")
+    reference = reference_in(citizen.says("/affirm"))
+    receipt = send_file(bot, citizen, "receipt.pdf", PDF)
+    assert f'"receipt.pdf" is now part of your grievance {reference}' in citizen.says("/attach", attachment=receipt)
+    assert attachment_names(bot, reference) == ["wall.jpg", "receipt.pdf"]
+    with bot.store.sessions() as session:  # the stranger's file is still waiting for the stranger
+        assert session.scalar(select(func.count()).select_from(Upload).where(Upload.token == theirs)) == 1
+
+
+def test_a_file_sent_before_filing_waits_for_the_grievance(bot: Bot) -> None:
+    citizen = bot.citizen(**QR)
+    citizen.say("/greet")
+    photo = send_file(bot, citizen, "dust.jpg", JPEG)
+    assert "go with the grievance you file next" in citizen.says("/attach", attachment=photo)
+    reference = file_by_chat(citizen)
+    assert attachment_names(bot, reference) == ["dust.jpg"]
+
+
+def test_the_recap_shows_triage_and_the_category_can_be_corrected_in_words(bot: Bot) -> None:
+    citizen = bot.citizen(**QR)
+    citizen.says("/file_grievance")
+    citizen.says("Dust from the crusher trucks covers every house and field in our tole, all day long.")
+    recap = answer_to_the_recap(citizen, "Hari Lama")
+    assert "In short: Dust from the crusher trucks" in recap and "Kind of problem: Dust and air pollution" in recap
+    assert "mainly about" in citizen.says("the category is wrong")
+    recap = citizen.says("it is about the compensation for my land, which was never paid")
+    assert "Kind of problem: Compensation not paid or disputed" in recap
+    filed = grievance(bot, reference_in(citizen.says("/affirm")))
+    with bot.store.sessions() as session:
+        code = session.scalar(select(Category.code).where(Category.id == filed.category_id))
+    assert (code, filed.category_source, filed.priority, filed.needs_triage) == (
+        "land.compensation",
+        "citizen",
+        Priority.HIGH,
+        False,
+    )
+    assert filed.summary and filed.summary.startswith("Dust from the crusher trucks")
+    assert filed.ai_categories and filed.ai_categories[0]["code"] == "environment.dust"

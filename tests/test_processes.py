@@ -30,5 +30,9 @@ def test_one_rasa_process_locks_in_memory_several_need_redis() -> None:
     with pytest.raises(ConfigurationError, match="GRM_REDIS_URL"):
         lock_store_environment(2, None)
     shared = lock_store_environment(2, "redis://cache.example:6380/3")
-    assert (shared["GRM_LOCK_STORE"], shared["GRM_REDIS_HOST"], shared["GRM_REDIS_PORT"]) == ("redis", "cache.example", "6380")
+    assert (shared["GRM_LOCK_STORE"], shared["GRM_REDIS_HOST"], shared["GRM_REDIS_PORT"]) == (
+        "redis",
+        "cache.example",
+        "6380",
+    )
     assert (shared["GRM_REDIS_DB"], shared["SANIC_WORKERS"]) == ("3", "2")

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import FilePayload, Page, expect
 from sqlalchemy import select
 
 from admin_app import create_app
 from tests.bot import Bot, reference_in
 from tests.browser import Screenshot, live_server
-from ticketing.models import Channel, Grievance
+from ticketing.models import Attachment, Channel, Grievance
 
 REPLY_TIMEOUT_MS = 60_000
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(32)
 
 
 def bot_bubbles(page: Page) -> int:
@@ -53,13 +54,18 @@ def test_a_citizen_files_a_grievance_in_the_webchat_on_a_phone(
         welcome = wait_for_reply(page, 0)
         assert "Kathmandu-Kulekhani Road Upgrading" in welcome
         assert "add anything" in type_message(page, "Dust from the crusher covers our vegetables every morning.")
+        before = bot_bubbles(page)
+        photo: FilePayload = {"name": "crusher.png", "mimeType": "image/png", "buffer": PNG}
+        page.set_input_files("#chat-file", files=photo)
+        assert 'kept "crusher.png"' in wait_for_reply(page, before)
+        expect(page.locator(".msg-user").last).to_have_text("📎 crusher.png")
         assert "name" in tap(page, "That's all").lower()
         assert "mobile" in type_message(page, "Sunita Tamang").lower()
         assert "municipality" in type_message(page, "9841 555 123").lower()
         assert "ward" in tap(page, "Hetauda").lower()
         assert "email" in type_message(page, "6").lower()
         recap = tap(page, "Skip")
-        assert "Sunita Tamang" in recap and "Hetauda" in recap
+        assert "Sunita Tamang" in recap and "Hetauda" in recap and "Files: crusher.png" in recap
         screenshot(page, "webchat-recap")
         answer = tap(page, "Yes, send it")
         reference = reference_in(answer)
@@ -69,3 +75,7 @@ def test_a_citizen_files_a_grievance_in_the_webchat_on_a_phone(
         filed = session.scalar(select(Grievance).where(Grievance.reference == reference))
         assert filed is not None and (filed.channel, filed.ward) == (Channel.WEBCHAT, 6)
         assert "crusher" in filed.details
+        files = session.execute(
+            select(Attachment.filename, Attachment.mime_type).where(Attachment.grievance_id == filed.id)
+        )
+        assert list(files) == [("crusher.png", "image/png")]

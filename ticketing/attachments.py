@@ -3,33 +3,94 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import os
+import secrets
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from ticketing.clock import Clock
+from ticketing.crypto import keyring
 from ticketing.errors import InvalidInput, NotFound
-from ticketing.models import Attachment, Grievance
-from ticketing.services import Actor, audit
+from ticketing.models import Attachment, Grievance, Upload, table
+from ticketing.services import CITIZEN, Actor, audit
 
 MAX_BYTES = 16 * 1024 * 1024  # WhatsApp's own limit for media
-ALLOWED_TYPES = frozenset(
-    {
-        "image/jpeg",
-        "image/png",
-        "image/webp",
-        "image/heic",
-        "application/pdf",
-        "audio/ogg",
-        "audio/mpeg",
-        "audio/mp4",
-        "audio/amr",
-        "video/mp4",
-        "video/3gpp",
-        "text/plain",
-    }
-)
+# Files a citizen may give with one grievance (and hold unclaimed in one conversation):
+# a case rarely needs more, and each file is a cost to whoever reads it.
+MAX_CITIZEN_FILES = 5
+_UPLOAD_PURPOSE = "upload-owner"
+UPLOAD_TTL = timedelta(hours=24)
+_TEXT_SAMPLE = 4096
+_TEXT_CONTROLS = frozenset(b"\t\n\r\f")
+# All unclaimed files together: beyond this, new chat files wait until old ones expire.
+MAX_UNCLAIMED_BYTES = 2 * 1024**3
+
+
+def detect_type(content: bytes) -> str | None:
+    """The accepted media type the bytes really are, or None: a sender's label is not trusted.
+
+    A photo renamed .exe is still a photo, and a program labelled image/jpeg is refused.
+    """
+    head = content[:16]
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
+        return "image/webp"
+    if head.startswith(b"%PDF-"):
+        return "application/pdf"
+    if head.startswith(b"OggS"):
+        return "audio/ogg"
+    if head.startswith(b"#!AMR"):
+        return "audio/amr"
+    if head.startswith(b"ID3") or head[:2] in (b"\xff\xfb", b"\xff\xf3", b"\xff\xf2"):
+        return "audio/mpeg"
+    if head[4:8] == b"ftyp":
+        return _iso_media_type(head[8:12])
+    return _plain_text(content)
+
+
+def _iso_media_type(brand: bytes) -> str:
+    """ISO media files (MP4, 3GP, HEIC, M4A) say what they hold in their first box's brand."""
+    if brand in (b"heic", b"heix", b"mif1", b"msf1"):
+        return "image/heic"
+    if brand.startswith(b"3gp"):
+        return "video/3gpp"
+    if brand.startswith(b"M4A"):
+        return "audio/mp4"
+    return "video/mp4"
+
+
+def _plain_text(content: bytes) -> str | None:
+    sample = content[:_TEXT_SAMPLE]
+    if any(byte < 0x20 and byte not in _TEXT_CONTROLS for byte in sample):
+        return None
+    try:
+        sample.decode("utf-8")
+    except UnicodeDecodeError as cut:
+        # The sample may end inside a character; anything earlier is a real decoding error.
+        if cut.start < len(sample) - 3:
+            return None
+    return "text/plain"
+
+
+def checked_type(content: bytes) -> str:
+    """The media type of an acceptable file; InvalidInput, in words a citizen understands, if not."""
+    if not content:
+        raise InvalidInput("content", "the file is empty")
+    if len(content) > MAX_BYTES:
+        raise InvalidInput("content", f"files are limited to {MAX_BYTES // (1024 * 1024)} MB")
+    mime_type = detect_type(content)
+    if mime_type is None:
+        raise InvalidInput("content", "only photos, PDF documents, voice notes, videos and text files are accepted")
+    return mime_type
 
 
 def _write_once(directory: Path, key: str, content: bytes) -> None:
@@ -51,36 +112,114 @@ def attach_file(
     actor: Actor,
     filename: str,
     content: bytes,
-    mime_type: str,
 ) -> Attachment:
     """Keep a photo, document or voice note with a case."""
-    mime_type = mime_type.split(";")[0].strip().lower()
-    if mime_type not in ALLOWED_TYPES:
-        raise InvalidInput("mime_type", "this kind of file is not accepted")
-    if not content:
-        raise InvalidInput("content", "the file is empty")
-    if len(content) > MAX_BYTES:
-        raise InvalidInput("content", f"files are limited to {MAX_BYTES // (1024 * 1024)} MB")
     grievance = session.get(Grievance, grievance_id)
     if grievance is None:
         raise NotFound("grievance", grievance_id)
+    stored = _store_bytes(directory, filename, content)
+    return _attach(session, clock.now(), grievance, actor, stored)
+
+
+@dataclass(frozen=True)
+class _StoredFile:
+    filename: str
+    storage_key: str
+    sha256: str
+    size_bytes: int
+    mime_type: str
+
+
+def _store_bytes(directory: Path, filename: str, content: bytes) -> _StoredFile:
+    mime_type = checked_type(content)
     digest = hashlib.sha256(content).hexdigest()
     key = f"{digest[:2]}/{digest}"
     _write_once(directory, key, content)
+    # Only the last part of a name: "../../x.jpg" from a browser must not name a path.
+    name = Path(filename.replace("\\", "/")).name[:255] or "attachment"
+    return _StoredFile(name, key, digest, len(content), mime_type)
+
+
+def _attach(session: Session, now: datetime, grievance: Grievance, actor: Actor, stored: _StoredFile) -> Attachment:
     attachment = Attachment(
-        grievance_id=grievance_id,
-        created_at=clock.now(),
-        filename=Path(filename).name[:255] or "attachment",
-        storage_key=key,
-        sha256=digest,
-        size_bytes=len(content),
-        mime_type=mime_type,
+        grievance_id=grievance.id,
+        created_at=now,
+        filename=stored.filename,
+        storage_key=stored.storage_key,
+        sha256=stored.sha256,
+        size_bytes=stored.size_bytes,
+        mime_type=stored.mime_type,
         uploaded_by_kind=actor.kind,
         uploaded_by_officer_id=actor.officer_id,
     )
     session.add(attachment)
-    audit(session, attachment.created_at, actor, "attach_file", grievance, {"sha256": digest, "size": len(content)})
+    audit(session, now, actor, "attach_file", grievance, {"sha256": stored.sha256, "size": stored.size_bytes})
     return attachment
+
+
+def too_many_files() -> InvalidInput:
+    return InvalidInput("content", f"at most {MAX_CITIZEN_FILES} files can go with one grievance")
+
+
+def _owner(conversation: str) -> str:
+    return keyring().digest(_UPLOAD_PURPOSE, conversation).hex()
+
+
+def stage_upload(
+    session: Session, clock: Clock, directory: Path, conversation: str, filename: str, content: bytes
+) -> Upload:
+    """Keep a file a chat sent before its grievance exists; its token goes into the conversation.
+
+    A conversation may hold MAX_CITIZEN_FILES unclaimed files at once: a public page must
+    not be a free disk for anyone who finds it.
+    """
+    now = clock.now()
+    uploads = table(Upload)
+    session.execute(delete(uploads).where(uploads.c.created_at <= now - UPLOAD_TTL))
+    owner = _owner(conversation)
+    waiting = session.scalar(select(func.count()).select_from(uploads).where(uploads.c.owner_digest == owner))
+    if (waiting or 0) >= MAX_CITIZEN_FILES:
+        raise too_many_files()
+    unclaimed = session.scalar(select(func.coalesce(func.sum(uploads.c.size_bytes), 0)))
+    if int(unclaimed or 0) + len(content) > MAX_UNCLAIMED_BYTES:
+        raise InvalidInput("content", "files cannot be received just now; please try again later")
+    stored = _store_bytes(directory, filename, content)
+    upload = Upload(token=secrets.token_urlsafe(18), owner_digest=owner, created_at=now, **asdict(stored))
+    session.add(upload)
+    session.flush()
+    return upload
+
+
+def staged_upload(session: Session, clock: Clock, conversation: str, token: str) -> Upload | None:
+    """The conversation's own unclaimed, unexpired file with this token; None for anyone else's."""
+    upload = session.scalar(select(Upload).where(Upload.token == token))
+    if upload is None or not hmac.compare_digest(upload.owner_digest, _owner(conversation)):
+        return None
+    return upload if upload.created_at > clock.now() - UPLOAD_TTL else None
+
+
+def claim_uploads(
+    session: Session, clock: Clock, grievance: Grievance, conversation: str, tokens: Sequence[str]
+) -> list[Attachment]:
+    """Turn the conversation's files named by `tokens` into the grievance's attachments.
+
+    Tokens already claimed, expired or another conversation's are skipped, so a retried
+    filing (which returns the ticket filed the first time) attaches nothing twice.
+    """
+    uploads = [u for u in (staged_upload(session, clock, conversation, t) for t in dict.fromkeys(tokens)) if u]
+    given = session.scalar(
+        select(func.count())
+        .select_from(Attachment)
+        .where(Attachment.grievance_id == grievance.id, Attachment.uploaded_by_kind == CITIZEN.kind)
+    )
+    if (given or 0) + len(uploads) > MAX_CITIZEN_FILES:
+        raise too_many_files()
+    attached = []
+    for upload in uploads:
+        stored = _StoredFile(upload.filename, upload.storage_key, upload.sha256, upload.size_bytes, upload.mime_type)
+        attached.append(_attach(session, clock.now(), grievance, CITIZEN, stored))
+        session.delete(upload)
+    return attached
 
 
 def attachment_path(directory: Path, attachment: Attachment) -> Path:

@@ -63,6 +63,9 @@ class CategoryInfo:
     priority: Priority | None
     level_hours: tuple[int | None, int | None, int | None]
     active: bool
+    name_en: str
+    name_ne: str
+    description: str
 
 
 @dataclass(frozen=True)
@@ -181,6 +184,9 @@ def load_catalog(session: Session, token: str) -> Catalog:
             row.priority,
             (row.level_1_hours, row.level_2_hours, row.level_3_hours),
             row.active,
+            row.name_en,
+            row.name_ne,
+            row.description or "",
         )
         for row in session.execute(
             select(
@@ -192,6 +198,9 @@ def load_catalog(session: Session, token: str) -> Catalog:
                 Category.level_2_hours,
                 Category.level_3_hours,
                 Category.active,
+                Category.name_en,
+                Category.name_ne,
+                Category.description,
             )
         )
     }

@@ -168,7 +168,9 @@ class _Index:
 class Gazetteer:
     """Every province, district and local level, searchable by any of their names."""
 
-    def __init__(self, provinces: Iterable[Division], districts: Iterable[Division], municipalities: Iterable[Division]) -> None:
+    def __init__(
+        self, provinces: Iterable[Division], districts: Iterable[Division], municipalities: Iterable[Division]
+    ) -> None:
         self._provinces, self._districts, self._municipalities = _Index(), _Index(), _Index()
         for province in provinces:
             self._provinces.add(province, province.name_en, province.name_ne)

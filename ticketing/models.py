@@ -283,6 +283,11 @@ class Grievance(LocatedMixin, Base):
     details: Mapped[str] = mapped_column(Text)
     summary: Mapped[str | None] = mapped_column(Text)
     ai_categories: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    # Who chose the category: triage ("ai"), the citizen at the recap, or an officer. An
+    # officer's choice makes the case a labelled example for triage.
+    category_source: Mapped[str | None] = mapped_column(String(16))
+    # Filed while triage was unavailable or too slow: the scheduler triages it later.
+    needs_triage: Mapped[bool] = mapped_column(default=False, index=True)
     ward: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(index=True)
     updated_at: Mapped[datetime]
@@ -353,21 +358,43 @@ class Note(Base):
     body: Mapped[str] = mapped_column(Text)
 
 
-class Attachment(Base):
-    """A file given with a case; its bytes live under var/attachments/, named by their hash."""
+class StoredFileMixin:
+    """A file whose bytes live under var/attachments/, named by their hash."""
+
+    filename: Mapped[str] = mapped_column(String(255))
+    storage_key: Mapped[str] = mapped_column(String(100))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int]
+    mime_type: Mapped[str] = mapped_column(String(100))
+
+
+class Attachment(StoredFileMixin, Base):
+    """A file given with a case."""
 
     __tablename__ = "attachment"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     grievance_id: Mapped[int] = mapped_column(ForeignKey("grievance.id"), index=True)
     created_at: Mapped[datetime]
-    filename: Mapped[str] = mapped_column(String(255))
-    storage_key: Mapped[str] = mapped_column(String(100))
-    sha256: Mapped[str] = mapped_column(String(64))
-    size_bytes: Mapped[int]
-    mime_type: Mapped[str] = mapped_column(String(100))
     uploaded_by_kind: Mapped[ActorKind] = mapped_column(text_enum(ActorKind))
     uploaded_by_officer_id: Mapped[int | None] = mapped_column(ForeignKey("officer.id"))
+
+
+class Upload(StoredFileMixin, Base):
+    """A file a citizen sent in a chat before the grievance it goes with was filed.
+
+    Its bytes are already under var/attachments/; filing (or a later message in the same
+    conversation) turns it into an Attachment. Unclaimed rows expire (UPLOAD_TTL).
+    """
+
+    __tablename__ = "upload"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Random, given to the browser that sent the file; it names the file in the conversation.
+    token: Mapped[str] = mapped_column(String(32), unique=True)
+    # HMAC of the conversation that sent it: only that conversation can claim it.
+    owner_digest: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime]
 
 
 class Notification(Base):

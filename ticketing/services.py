@@ -15,7 +15,7 @@ from sqlalchemy import Integer, Table, bindparam, insert, select, text
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.sql.selectable import TextualSelect
 
-from ticketing.catalog import catalog
+from ticketing.catalog import Catalog, catalog
 from ticketing.clock import Clock
 from ticketing.crypto import keyring
 from ticketing.errors import ConcurrentChange, GrievanceNotFound, IllegalTransition, InvalidInput, NotFound
@@ -77,8 +77,12 @@ class Submission:
     municipality_id: int | None = None
     ward: int | None = None
     category_code: str | None = None
+    # Who chose category_code: "ai" (triage), "citizen" (corrected at the recap) or "officer".
+    category_source: str | None = None
     summary: str | None = None
     ai_categories: list[dict[str, Any]] | None = None
+    # Triage was unavailable or too slow at filing: it runs again later.
+    needs_triage: bool = False
     # The same key on a retried submission returns the first ticket instead of a second one.
     idempotency_key: str | None = None
 
@@ -184,15 +188,27 @@ def _move(
     grievance.updated_at = now
     if grievance.level != from_level:
         grievance.level_entered_at = now
-        grievance.assignee_id = route(
-            session,
-            config,
-            grievance.project_id,
-            grievance.level,
-            _place(grievance),
-            grievance.category_id,
-            grievance.priority,
-        )
+        _route_again(session, config, grievance)
+    _reset_deadline(config, grievance)
+    _record(session, now, grievance, action, actor, from_status, from_level, note)
+    return now
+
+
+def _route_again(session: Session, config: Catalog, grievance: Grievance) -> None:
+    """Give the case to whoever the routing rules name for it as it now stands."""
+    grievance.assignee_id = route(
+        session,
+        config,
+        grievance.project_id,
+        grievance.level,
+        _place(grievance),
+        grievance.category_id,
+        grievance.priority,
+    )
+
+
+def _reset_deadline(config: Catalog, grievance: Grievance) -> None:
+    """The next deadline for the case as it now stands (status, level, category)."""
     grievance.due_at = due_at(
         grievance.status,
         grievance.level,
@@ -201,8 +217,6 @@ def _move(
         config.deadlines(grievance.project_id),
         config.lineage(grievance.category_id),
     )
-    _record(session, now, grievance, action, actor, from_status, from_level, note)
-    return now
 
 
 def _lock(session: Session, grievance_id: int) -> Grievance:
@@ -313,6 +327,8 @@ def file_grievance(session: Session, clock: Clock, submission: Submission, actor
         "details": details,
         "summary": _optional_text(submission.summary),
         "ai_categories": submission.ai_categories,
+        "category_source": submission.category_source if category_id else None,
+        "needs_triage": submission.needs_triage,
         "province_id": place.province_id,
         "district_id": place.district_id,
         "municipality_id": place.municipality_id,
@@ -492,6 +508,37 @@ def add_note(
 
 
 # --- lookups ---
+
+
+CATEGORY_SOURCES = frozenset({"ai", "citizen", "officer"})
+
+
+def set_category(
+    session: Session, clock: Clock, grievance_id: int, actor: Actor, code: str, source: str | None = None
+) -> Grievance:
+    """File the case under another category: its priority and deadline follow. The case keeps
+    its officer unless it has none or becomes a gender case its officer is not cleared for;
+    then it is routed again at its level. An officer's choice makes the case a labelled
+    example for triage.
+    """
+    source = source or ("officer" if actor.kind is ActorKind.OFFICER else "ai")
+    if source not in CATEGORY_SOURCES:
+        raise InvalidInput("category_source", "unknown source")
+    grievance = _lock(session, grievance_id)
+    config = catalog(session)
+    category = config.category(code)
+    before = grievance.category_id
+    grievance.category_id = category.id
+    grievance.category_source = source
+    grievance.priority = config.priority(category.id)
+    grievance.updated_at = clock.now()
+    if grievance.status in OPEN_STATUSES:
+        holder = config.officers.get(grievance.assignee_id) if grievance.assignee_id else None
+        if holder is None or (grievance.priority is Priority.GENDER and not holder.gender_cleared):
+            _route_again(session, config, grievance)
+        _reset_deadline(config, grievance)
+    audit(session, grievance.updated_at, actor, "set_category", grievance, {"from": before, "to": category.id})
+    return grievance
 
 
 def find_for_citizen(session: Session, reference: str, phone: str) -> Grievance:

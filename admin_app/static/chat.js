@@ -16,6 +16,9 @@
  *                                      Disabled once any button is clicked or text is sent.
  *   #chat-input    [message-input]      text box: Enter sends, Shift+Enter starts a new line
  *   #chat-send     [send-button]
+ *   #chat-attach   [attach-button]      opens #chat-file [file-input]; the chosen file is posted
+ *                                      to data-upload-url (with the session id), then the bot is
+ *                                      told "/attach" with customData.attachment = its token.
  *   #chat-new      [new-conversation]   forgets the session and starts a fresh one
  *   #chat-typing   [typing-indicator]   shown while waiting for the bot
  *   #chat-notice   [connection-notice]  connecting / reconnecting / unreachable notices
@@ -24,7 +27,7 @@
  * Protocol: on every (re)connect the client emits session_request {session_id: stored id or
  * null}; Rasa answers session_confirm with the id (a string, or {session_id}) and joins the
  * socket to that session's room. Messages go out as user_uttered {message, session_id,
- * customData: {project, language}}; replies arrive as bot_uttered {text, quick_replies,
+ * customData: {project, language, answer[, attachment]}}; replies arrive as bot_uttered {text, quick_replies,
  * buttons, attachment}, any of them optional. A brand-new session opens with "/greet".
  *
  * Storage: localStorage "grm.chat.session.<project or ->" keeps the session id as {id, at},
@@ -55,6 +58,8 @@
   var input = document.getElementById("chat-input");
   var newButton = document.getElementById("chat-new");
   var typing = document.getElementById("chat-typing");
+  var attachButton = document.getElementById("chat-attach");
+  var fileInput = document.getElementById("chat-file");
   var notice = document.getElementById("chat-notice");
 
   var project = root.getAttribute("data-project") || "";
@@ -63,6 +68,8 @@
   // since Rasa reads the token when a session starts; the address is then cleaned, so that
   // a reload continues that conversation instead of starting another.
   var answerToken = root.getAttribute("data-answer") || "";
+  var uploadUrl = root.getAttribute("data-upload-url");
+  var uploadLimit = Number(root.getAttribute("data-upload-limit")) || 0;
   if (answerToken && window.history && window.history.replaceState) {
     window.history.replaceState(null, "", window.location.pathname);
   }
@@ -274,6 +281,8 @@
     var element = bubble("system", "system-message");
     element.textContent = text;
     log.appendChild(element);
+    scrollToEnd();
+    return element;
   }
 
   function disableButtons() {
@@ -295,17 +304,19 @@
     typing.hidden = true;
   }
 
-  function emit(text) {
-    socket.emit("user_uttered", {
-      message: text,
-      session_id: sessionId,
-      customData: { project: project, language: language, answer: answerToken },
+  // `item` is {text, extra}: extra's keys join the message's metadata.
+  function emit(item) {
+    var metadata = { project: project, language: language, answer: answerToken };
+    var extra = item.extra || {};
+    Object.keys(extra).forEach(function (key) {
+      metadata[key] = extra[key];
     });
+    socket.emit("user_uttered", { message: item.text, session_id: sessionId, customData: metadata });
     showTyping();
   }
 
   // `shown` is what the user's bubble says (a button's title); null sends without a bubble.
-  function send(text, shown) {
+  function send(text, shown, extra) {
     if (shown !== null) {
       renderUserMessage(shown);
       transcript.push({ from: "user", text: shown });
@@ -313,10 +324,11 @@
     }
     // Until Rasa has confirmed the session (and joined this socket to its room) a reply
     // would be lost, so messages wait here rather than in the socket's own buffer.
+    var item = { text: text, extra: extra };
     if (confirmed && socket && socket.connected) {
-      emit(text);
+      emit(item);
     } else {
-      outbox.push(text);
+      outbox.push(item);
     }
   }
 
@@ -333,7 +345,7 @@
     setState("ready");
     showNotice("");
     if (brandNew) {
-      emit(GREETING);
+      emit({ text: GREETING });
     }
     outbox.splice(0).forEach(emit);
   }
@@ -417,6 +429,54 @@
     input.style.height = Math.min(input.scrollHeight, 160) + "px";
   }
 
+  function answerOf(response) {
+    return response.json().then(
+      function (answer) {
+        return { ok: response.ok, answer: answer || {} };
+      },
+      function () {
+        return { ok: false, answer: {} };
+      }
+    );
+  }
+
+  // The file goes to the web server first (a socket message cannot carry it); the bot then
+  // hears "/attach" with the token the server gave, and finds the file by it.
+  function uploadFile(file) {
+    if (!confirmed || !sessionId) {
+      renderSystemNote("Please wait until the assistant is connected, then send the file again.");
+      return;
+    }
+    if (uploadLimit && file.size > uploadLimit) {
+      renderSystemNote("This file is too large: files are limited to " + Math.floor(uploadLimit / 1048576) + " MB.");
+      return;
+    }
+    var progress = renderSystemNote("Sending " + file.name + "…");
+    attachButton.disabled = true;
+    var body = new FormData();
+    body.append("session_id", sessionId);
+    body.append("file", file, file.name);
+    window
+      .fetch(uploadUrl, { method: "POST", body: body, credentials: "same-origin" })
+      .then(answerOf)
+      .then(function (result) {
+        progress.remove();
+        if (!result.ok || !result.answer.token) {
+          renderSystemNote("The file was not sent: " + (result.answer.error || "please try again") + ".");
+          return;
+        }
+        send("/attach", "📎 " + result.answer.name, { attachment: result.answer.token });
+      })
+      .catch(function () {
+        progress.remove();
+        renderSystemNote("The file could not be sent. Check your connection and try again.");
+      })
+      .then(function () {
+        attachButton.disabled = false;
+        fileInput.value = "";
+      });
+  }
+
   function submitTypedMessage() {
     var text = input.value.trim();
     if (!text) {
@@ -454,6 +514,14 @@
   });
   input.addEventListener("input", resizeInput);
   newButton.addEventListener("click", startNewConversation);
+  attachButton.addEventListener("click", function () {
+    fileInput.click();
+  });
+  fileInput.addEventListener("change", function () {
+    if (fileInput.files && fileInput.files[0]) {
+      uploadFile(fileInput.files[0]);
+    }
+  });
 
   restoreTranscript();
   if (refocusAfterTap) {

@@ -1,0 +1,179 @@
+"""Files sent from a chat before the grievance exists: what is accepted, who may claim them,
+and the web endpoint the widget posts them to."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from tests.helpers import FakeClock, count, file
+from tests.test_public_pages import make_app
+from ticketing.attachments import (
+    MAX_BYTES,
+    MAX_CITIZEN_FILES,
+    UPLOAD_TTL,
+    attachment_path,
+    claim_uploads,
+    detect_type,
+    stage_upload,
+    staged_upload,
+)
+from ticketing.clock import SystemClock
+from ticketing.db import Store
+from ticketing.errors import InvalidInput
+from ticketing.models import Attachment, Grievance, Upload
+
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(32)
+CHAT = "5f0c0c1ad3a04a8a9b0f6b0f2f1e7c11"
+OTHER_CHAT = "0d1f3b0a7a3e4c1e8f2a9b8c7d6e5f40"
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"\xff\xd8\xff\xe0\x00\x10JFIF", "image/jpeg"),
+        (PNG, "image/png"),
+        (b"RIFF\x10\x00\x00\x00WEBPVP8 ", "image/webp"),
+        (b"%PDF-1.7\n%\xe2\xe3", "application/pdf"),
+        (b"OggS\x00\x02" + bytes(20), "audio/ogg"),
+        (b"#!AMR\n" + bytes(10), "audio/amr"),
+        (b"ID3\x04\x00" + bytes(10), "audio/mpeg"),
+        (b"\x00\x00\x00\x18ftypheic" + bytes(8), "image/heic"),
+        (b"\x00\x00\x00\x18ftyp3gp4" + bytes(8), "video/3gpp"),
+        (b"\x00\x00\x00\x18ftypM4A " + bytes(8), "audio/mp4"),
+        (b"\x00\x00\x00\x18ftypisom" + bytes(8), "video/mp4"),
+        ("धुलो धेरै भयो\nDust everywhere.\n".encode(), "text/plain"),
+        (b"MZ\x90\x00\x03\x00\x00\x00", None),
+        (b"\x7fELF\x02\x01\x01", None),
+        (b"<html>\x00</html>", None),
+    ],
+)
+def test_the_type_is_read_from_the_bytes_not_the_label(content: bytes, expected: str | None) -> None:
+    assert detect_type(content) == expected
+
+
+def test_a_text_cut_inside_a_character_is_still_text() -> None:
+    text = "अ" * 2000  # three bytes each: the 4096-byte sample ends inside one
+    assert detect_type(text.encode()) == "text/plain"
+
+
+def test_a_staged_file_is_found_only_by_its_own_conversation(demo: Store, clock: FakeClock, tmp_path: Path) -> None:
+    with demo.sessions.begin() as session:
+        token = stage_upload(session, clock, tmp_path, CHAT, "C:\\photos\\dust.png", PNG).token
+    with demo.sessions() as session:
+        mine = staged_upload(session, clock, CHAT, token)
+        assert mine is not None and (mine.filename, mine.mime_type, mine.size_bytes) == (
+            "dust.png",
+            "image/png",
+            len(PNG),
+        )
+        assert staged_upload(session, clock, OTHER_CHAT, token) is None
+        assert staged_upload(session, clock, CHAT, "no-such-token") is None
+    clock.advance(seconds=UPLOAD_TTL.total_seconds() + 1)
+    with demo.sessions() as session:
+        assert staged_upload(session, clock, CHAT, token) is None
+
+
+def test_filing_claims_the_files_once_and_only_the_conversations_own(
+    demo: Store, clock: FakeClock, tmp_path: Path
+) -> None:
+    with demo.sessions.begin() as session:
+        mine = stage_upload(session, clock, tmp_path, CHAT, "dust.png", PNG).token
+        theirs = stage_upload(session, clock, tmp_path, OTHER_CHAT, "secret.pdf", b"%PDF-1.4 theirs").token
+    grievance = file(demo, clock)
+    with demo.sessions.begin() as session:
+        case = session.get_one(Grievance, grievance.id)
+        attached = claim_uploads(session, clock, case, CHAT, [mine, theirs, mine])
+        assert [a.filename for a in attached] == ["dust.png"]
+        path = attachment_path(tmp_path, attached[0])
+    with demo.sessions.begin() as session:  # a retried filing attaches nothing twice
+        assert claim_uploads(session, clock, session.get_one(Grievance, grievance.id), CHAT, [mine]) == []
+    assert path.read_bytes() == PNG
+    assert count(demo, Attachment, grievance_id=grievance.id) == 1
+    assert count(demo, Upload) == 1  # the other conversation's file is still theirs
+
+
+def test_a_conversation_holds_a_few_files_and_a_grievance_takes_a_few(
+    demo: Store, clock: FakeClock, tmp_path: Path
+) -> None:
+    tokens = []
+    with demo.sessions.begin() as session:
+        for number in range(MAX_CITIZEN_FILES):
+            tokens.append(
+                stage_upload(session, clock, tmp_path, CHAT, f"{number}.txt", f"note {number}".encode()).token
+            )
+        with pytest.raises(InvalidInput, match="at most"):
+            stage_upload(session, clock, tmp_path, CHAT, "one-more.txt", b"one more")
+    grievance = file(demo, clock)
+    with demo.sessions.begin() as session:
+        claim_uploads(session, clock, session.get_one(Grievance, grievance.id), CHAT, tokens)
+    with demo.sessions.begin() as session:
+        extra = stage_upload(session, clock, tmp_path, CHAT, "late.txt", b"a late note").token
+        with pytest.raises(InvalidInput, match="at most"):
+            claim_uploads(session, clock, session.get_one(Grievance, grievance.id), CHAT, [extra])
+
+
+def test_unclaimed_files_expire(demo: Store, clock: FakeClock, tmp_path: Path) -> None:
+    with demo.sessions.begin() as session:
+        stage_upload(session, clock, tmp_path, CHAT, "old.txt", b"an old note")
+    clock.advance(seconds=UPLOAD_TTL.total_seconds())
+    with demo.sessions.begin() as session:
+        stage_upload(session, clock, tmp_path, OTHER_CHAT, "new.txt", b"a new note")
+    assert count(demo, Upload) == 1
+
+
+@pytest.fixture
+def client(demo: Store) -> FlaskClient:
+    return make_app(demo).test_client()
+
+
+def post_file(
+    client: FlaskClient, content: bytes, name: str = "dust.png", **headers: str
+) -> tuple[int, dict[str, Any]]:
+    response = client.post(
+        "/chat/upload",
+        data={"session_id": CHAT, "file": (io.BytesIO(content), name)},
+        content_type="multipart/form-data",
+        headers=headers,
+    )
+    return response.status_code, response.get_json()
+
+
+def test_the_chat_page_posts_a_file_and_gets_its_token(client: FlaskClient, demo: Store) -> None:
+    status, answer = post_file(client, PNG, "../../dust.png", Origin="http://localhost")
+    assert status == 201 and answer["name"] == "dust.png" and answer["type"] == "image/png"
+    with demo.sessions() as session:
+        upload = staged_upload(session, SystemClock(), CHAT, answer["token"])
+        assert upload is not None and upload.size_bytes == len(PNG)
+
+
+@pytest.mark.parametrize(
+    ("content", "headers", "status", "message"),
+    [
+        (b"MZ\x90\x00\x03\x00", {}, 422, "only photos, PDF documents"),
+        (b"", {}, 422, "empty"),
+        (PNG, {"Origin": "https://elsewhere.example"}, 403, "chat page"),
+    ],
+)
+def test_a_refused_file_gets_a_reason(
+    client: FlaskClient, demo: Store, content: bytes, headers: dict[str, str], status: int, message: str
+) -> None:
+    code, answer = post_file(client, content, **headers)
+    assert code == status and message in answer["error"]
+    assert count(demo, Upload) == 0
+
+
+def test_a_file_without_its_chat_or_too_large_is_refused(client: FlaskClient, demo: Store) -> None:
+    response = client.post(
+        "/chat/upload", data={"file": (io.BytesIO(PNG), "a.png")}, content_type="multipart/form-data"
+    )
+    assert response.status_code == 400 and "error" in response.get_json()
+    status, answer = post_file(client, PNG + bytes(MAX_BYTES))
+    assert status == 422 and "16 MB" in answer["error"]
+    status, answer = post_file(client, PNG + bytes(MAX_BYTES + 100_000))  # stopped before it is read
+    assert status == 413 and "16 MB" in answer["error"]
+    assert count(demo, Upload) == 0
