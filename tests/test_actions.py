@@ -10,13 +10,15 @@ import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+import actions.grievance
 from actions.common import use_store
-from actions.grievance import ActionBeginGrievance, ActionSubmitGrievance, ValidateGrievanceForm
+from actions.grievance import ActionAskConfirmed, ActionBeginGrievance, ActionSubmitGrievance, ValidateGrievanceForm
 from actions.status import ActionCheckStatus
 from tests.helpers import BAGMATI, HETAUDA, MAKWANPUR, FakeClock, file
 from ticketing.config import PROJECT_ROOT
 from ticketing.db import Store
 from ticketing.models import Grievance, Priority
+from ticketing.triage import BackgroundTriager
 
 DOMAIN: dict[str, Any] = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())
 FORM = ValidateGrievanceForm()
@@ -174,3 +176,32 @@ async def test_a_lookup_tells_the_same_not_found_for_any_wrong_half(actions_stor
         events = await ActionCheckStatus().run(dispatcher, tracker(reference=reference, lookup_phone=phone), DOMAIN)
         outcomes.append((said(dispatcher), {e["name"]: e["value"] for e in events}["lookup_outcome"]))
     assert outcomes == [(["utter_not_found"], "not_found")] * 2
+
+
+async def test_without_triage_the_recap_shows_the_citizens_words_and_the_case_waits_for_triage(
+    actions_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(actions.grievance, "TRIAGE", BackgroundTriager())  # never loaded, as after a failure
+    answers: dict[str, Any] = {
+        "project_code": "KKR-01",
+        "project_name": "Kathmandu-Kulekhani Road Upgrading",
+        "details": "Water from the new drain floods the school yard.",
+        "complainant_name": "Asha Magar",
+        "phone": "+9779812345671",
+        "province": BAGMATI,
+        "district": MAKWANPUR,
+        "municipality": HETAUDA,
+        "ward": 3,
+        "email": "",
+        "category_choice": "ai",
+        "submission_key": "chat:test-untriaged",
+    }
+    dispatcher = CollectingDispatcher()
+    events = await ActionAskConfirmed().run(dispatcher, tracker(**answers), DOMAIN)
+    recap = dispatcher.messages[0]
+    assert events == [] and recap["response"] == "utter_recap"
+    assert recap["summary"] == answers["details"] and recap["category"] == "(the officer will decide)"
+    await ActionSubmitGrievance().run(CollectingDispatcher(), tracker(**answers), DOMAIN)
+    with actions_store.sessions() as session:
+        filed = session.query(Grievance).filter_by(idempotency_key="chat:test-untriaged").one()
+        assert filed.needs_triage and filed.summary is None and filed.category_id is None
