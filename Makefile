@@ -13,7 +13,7 @@ MODEL := models/grm.tar.gz
 RASA_SOURCES := config.yml domain.yml $(shell find data/nlu data/rules data/stories -name '*.yml' 2>/dev/null)
 CHROMIUM := /usr/bin/chromium
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
-CODE := ticketing actions admin_app tests bench
+CODE := ticketing actions admin_app bot tests bench
 
 .PHONY: help install run test bench
 
@@ -61,5 +61,5 @@ test: install $(MODEL) $(CHROMIUM)
 
 bench: install $(MODEL)
 	$(APP) bench/store.py
-	$(APP) bench/conversations.py
+	$(APP) bench/conversations.py --warmup 60
 	$(APP) bench/triage.py

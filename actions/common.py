@@ -95,6 +95,24 @@ def _officer_examples() -> list[Example]:
         return officer_examples(session)
 
 
+def warm_up_triage() -> None:
+    """Begin loading triage as the action server starts, not when the first citizen arrives.
+
+    Runs on a thread: an unreachable store only postpones the load to the first catalog read.
+    """
+
+    def load() -> None:
+        try:
+            with store().sessions() as session:
+                config = catalog(session)
+        except STORE_UNAVAILABLE:
+            logger.warning("the ticket store is unreachable; triage loads once it answers")
+            return
+        TRIAGE.start(labels_from_catalog(config), _officer_examples)
+
+    threading.Thread(target=load, name="triage-warm-up", daemon=True).start()
+
+
 async def choose_project(dispatcher: CollectingDispatcher, typed: str) -> tuple[Catalog, ProjectInfo | None]:
     """The one project a citizen's words name; otherwise offer the candidates, or say none matched."""
     config = await current_catalog()

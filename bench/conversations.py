@@ -582,6 +582,16 @@ LESSONS = [
         " and the policies. Actions that set only the slots that change keep conversations short."
     ),
     (
+        "- The tracker store in bot/ keeps each recent conversation's tracker in memory and reuses it while one"
+        " COUNT query finds the database unchanged: every turn but a conversation's first two hits it. On the same"
+        " hour's machine it took Rasa from 37 to 33 ms a turn, 153 to 169 grievances a minute, and p95 from 1,045"
+        " to 872 ms; saving the events, DIET and the policies remain."
+    ),
+    (
+        "- AI triage runs in the action server at the recap (about 50 ms a grievance) and loads for about 15 s at"
+        " start-up on a thread of its own: the warm-up (--warmup 60 here) covers that load."
+    ),
+    (
         "- One Rasa process keeps one core busy and leaves the other nearly idle. Several workers need a shared"
         " lock store (`--rasa-workers 2 --redis ...`): then both cores are busy, and the CPU a turn costs Rasa, times"
         " about ten turns a grievance, sets the ceiling on this machine."

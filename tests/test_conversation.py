@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import func, select
 
-from tests.bot import Bot, Citizen, buttons, reference_in
+from tests.bot import Bot, Citizen, buttons, log_of, reference_in
 from tests.helpers import HETAUDA, MAKWANPUR
 from ticketing.attachments import stage_upload
 from ticketing.citizen import MAX_FAILURES_PER_REQUESTER, answer_link_token
@@ -401,3 +402,23 @@ def test_the_recap_shows_triage_and_the_category_can_be_corrected_in_words(bot: 
     )
     assert filed.summary and filed.summary.startswith("Dust from the crusher trucks")
     assert filed.ai_categories and filed.ai_categories[0]["code"] == "environment.dust"
+
+
+def test_conversations_are_kept_in_the_tracker_database(bot: Bot) -> None:
+    """Rasa loads the tracker store named in endpoints.yml, or would silently keep conversations in memory."""
+    citizen = bot.citizen(**QR)
+    citizen.say("/greet")
+    citizen.say("/menu")
+    path = bot.store.settings.var_dir / "conversations.sqlite3"
+    with sqlite3.connect(path) as connection:
+        (stored,) = connection.execute("SELECT count(*) FROM events WHERE sender_id = ?", (citizen.sender,)).fetchone()
+    assert stored >= 6
+    assert "InMemoryTrackerStore" not in log_of(bot, "Rasa").read_text()
+
+
+def test_triage_loads_as_the_action_server_starts(bot: Bot) -> None:
+    log = log_of(bot, "action server")
+    deadline = time.monotonic() + 120
+    while "triage loaded: 24 categories" not in log.read_text() and time.monotonic() < deadline:
+        time.sleep(1)
+    assert "triage loaded: 24 categories" in log.read_text()

@@ -163,7 +163,8 @@ def services(
     actions = Service(
         "action server",
         [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(ports.actions)],
-        common,
+        # Triage loads (about 15 s) while Rasa starts, so the first recap finds it ready.
+        {**common, "GRM_TRIAGE_AT_START": "1"},
         f"http://{LOCALHOST}:{ports.actions}/health",
         logs / "actions.log",
     )
@@ -180,6 +181,8 @@ def services(
             **tracker_store_environment(settings),
             **lock_store_environment(rasa_workers, redis_url),
             "GRM_ACTIONS_URL": f"http://{LOCALHOST}:{ports.actions}/webhook",
+            # endpoints.yml names the tracker store in bot/, which Rasa imports from here.
+            "PYTHONPATH": str(PROJECT_ROOT),
             # Rasa phones home by default; the GRM runs without network access.
             "RASA_TELEMETRY_ENABLED": "false",
         },

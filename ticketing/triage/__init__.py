@@ -130,6 +130,7 @@ class BackgroundTriager:
         with self._lock:
             if future is self._loading:
                 self._ready = future.result()
+                logger.info("triage loaded: %d categories", len(self._ready.labels))
 
     def triage(self, text: str, timeout: float) -> Triage | None:
         """Triage with the loaded triager (waiting for the first load), or None after `timeout` seconds in all."""
