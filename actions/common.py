@@ -85,9 +85,13 @@ async def current_catalog() -> Catalog:
         if _last_catalog is None:
             raise
         logger.warning("the ticket store is unreachable; using the configuration read before")
-    # Nothing to do when this category tree is loaded already; a changed tree is loaded anew.
-    TRIAGE.start(labels_from_catalog(_last_catalog), _officer_examples)
+    _start_triage(_last_catalog)
     return _last_catalog
+
+
+def _start_triage(config: Catalog) -> None:
+    """Load triage for this category tree; nothing to do when it is loaded already, a changed tree is loaded anew."""
+    TRIAGE.start(labels_from_catalog(config), _officer_examples)
 
 
 def _officer_examples() -> list[Example]:
@@ -108,7 +112,7 @@ def warm_up_triage() -> None:
         except STORE_UNAVAILABLE:
             logger.warning("the ticket store is unreachable; triage loads once it answers")
             return
-        TRIAGE.start(labels_from_catalog(config), _officer_examples)
+        _start_triage(config)
 
     threading.Thread(target=load, name="triage-warm-up", daemon=True).start()
 

@@ -85,17 +85,11 @@ class Classifier:
         self._vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True)
         self._by_grams = _regression(self._vectorizer.fit_transform(texts), classes)
 
-    def _spread(self, model: LogisticRegression, probabilities: np.ndarray) -> np.ndarray:
-        """One score per label, in label order (every label has at least its own prototypes)."""
-        scores = np.zeros(len(self.labels), dtype=np.float32)
-        scores[model.classes_] = probabilities[0]
-        return scores
-
     def scores(self, text: str, language: Language) -> np.ndarray:
         """One score per label (summing to one), for a grievance in `language`."""
-        by_grams = self._spread(self._by_grams, self._by_grams.predict_proba(self._vectorizer.transform([text])))
+        # Every label has prototypes of its own, so the regressions' classes are the labels, in order.
+        by_grams = self._by_grams.predict_proba(self._vectorizer.transform([text]))[0]
         if language.is_nepali and not self.encoder.multilingual:
-            return by_grams
-        vector = self.encoder.embed([text])
-        by_meaning = self._spread(self._by_meaning, self._by_meaning.predict_proba(vector))
+            return np.asarray(by_grams, dtype=np.float32)
+        by_meaning = self._by_meaning.predict_proba(self.encoder.embed([text]))[0]
         return np.asarray((1 - NGRAM_WEIGHT) * by_meaning + NGRAM_WEIGHT * by_grams, dtype=np.float32)

@@ -97,7 +97,7 @@ class Triager:
         lead = float(scores[order[0]])
         kept = [order[0]] + [i for i in order[1:MAX_CATEGORIES] if scores[i] >= SECOND_CATEGORY_SHARE * lead]
         runner_up = float(scores[order[1]]) if len(order) > 1 else 0.0
-        summary = summarise(text, lambda parts: self.encoder.embed(parts), self.summariser)
+        summary = summarise(text, self.encoder.embed, self.summariser)
         return Triage(
             summary=summary.text,
             summary_method=summary.method,
