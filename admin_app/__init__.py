@@ -31,6 +31,8 @@ def settings_from_environment(environ: Mapping[str, str] | None = None) -> dict[
         "GRM_RASA_PORT": _port(env.get("GRM_RASA_PORT")),
         # Base URL printed in QR codes; unset means the URL the request came in on.
         "GRM_PUBLIC_URL": env.get("GRM_PUBLIC_URL") or None,
+        # Checks the signature of Twilio's delivery reports (admin_app.hooks).
+        "TWILIO_AUTH_TOKEN": env.get("TWILIO_AUTH_TOKEN") or None,
     }
 
 
@@ -67,9 +69,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     # Imported here, as in the Flask tutorial: blueprint modules import current_store from
     # this package, which must be fully loaded first.
+    from admin_app.hooks import hooks
     from admin_app.public import public
 
     app.register_blueprint(public)
+    app.register_blueprint(hooks)
     return app
 
 

@@ -122,8 +122,9 @@ def chat(project_code: str | None) -> Response:
     """The webchat page, bound to a project when opened from its QR code."""
     project = None if project_code is None else find_project(project_code)
     rasa = rasa_endpoint()
-    # The resolution message links here with ?answer=<signed token>; the bot checks the token.
-    answer = request.args.get("answer", "")
+    # The resolution message links here with ?resume=<signed token>, which starts with the
+    # case's reference; the bot checks the token and resumes at the resolution question.
+    answer = request.args.get("resume", "")
     answer = answer if _ANSWER_TOKEN.fullmatch(answer) else ""
     response = Response(
         render_template(

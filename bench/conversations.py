@@ -430,12 +430,12 @@ def grm_bot(scratch: Path, workers: int, redis_url: str | None) -> Iterator[tupl
         nearby = select(Municipality.name_en, Municipality.wards).where(Municipality.district_id == district)
         wards = dict(session.execute(nearby).tuples().all())
     ports = Ports(rasa=free_port(), actions=free_port())
-    running = services(settings, ports, web=False, rasa_workers=workers, redis_url=redis_url)
+    running = services(settings, ports, web=False, scheduler=False, rasa_workers=workers, redis_url=redis_url)
     rasa = next(s for s in running if s.name == "Rasa")
     print(f"starting the GRM bot (logs in {rasa.log.parent})...", flush=True)
     try:
         start_all(running, STARTUP_SECONDS)
-        url = rasa.ready_url.rstrip("/") + "/webhooks/rest/webhook"
+        url = f"http://{LOCALHOST}:{ports.rasa}/webhooks/rest/webhook"
         yield Bot("GRM", url, {"project": PROJECT}, FileGrievance(wards), running), store
     finally:
         stop_all(running)

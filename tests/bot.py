@@ -98,7 +98,7 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bot]:
     with store.sessions.begin() as session:
         seed_demo(session, FakeClock(), "test-password")
     ports = Ports(rasa=free_port(), actions=free_port(), web=free_port())
-    running = services(settings, ports, web=False)
+    running = services(settings, ports, web=False, scheduler=False)
     start_all(running)
     try:
         yield Bot(f"http://127.0.0.1:{ports.rasa}", store, running, ports)

@@ -22,7 +22,7 @@ from ticketing.db import Store
 from ticketing.errors import ConfigurationError
 
 KKR_NAME = "Kathmandu-Kulekhani Road Upgrading"
-UNSET = {"GRM_RASA_URL": None, "GRM_PUBLIC_URL": None, "GRM_RASA_PORT": 5005}
+UNSET = {"GRM_RASA_URL": None, "GRM_PUBLIC_URL": None, "GRM_RASA_PORT": 5005, "TWILIO_AUTH_TOKEN": None}
 
 
 def make_app(store: Store, **config: Any) -> Flask:
@@ -81,8 +81,8 @@ def test_a_lowercase_code_finds_the_project_and_the_widget_gets_the_canonical_co
 
 def test_the_resolution_links_token_is_handed_to_the_widget_and_nothing_else(client: FlaskClient) -> None:
     token = "GR-7K3P-9QXD.6a1b2c3d.q9-_Zx"
-    assert widget_settings(client.get(f"/chat/KKR-01?answer={token}").get_data(as_text=True))["answer"] == token
-    forged = client.get('/chat/KKR-01?answer="><script>x</script>').get_data(as_text=True)
+    assert widget_settings(client.get(f"/chat/KKR-01?resume={token}").get_data(as_text=True))["answer"] == token
+    forged = client.get('/chat/KKR-01?resume="><script>x</script>').get_data(as_text=True)
     assert widget_settings(forged)["answer"] == "" and "<script>x" not in forged
 
 
@@ -141,12 +141,18 @@ def test_a_rasa_url_with_a_path_puts_the_path_in_front_of_socket_io(demo: Store)
 
 def test_settings_come_from_the_environment() -> None:
     settings = settings_from_environment(
-        {"GRM_RASA_URL": "http://10.0.0.5:5005", "GRM_RASA_PORT": "7007", "GRM_PUBLIC_URL": "https://grm.example.org"}
+        {
+            "GRM_RASA_URL": "http://10.0.0.5:5005",
+            "GRM_RASA_PORT": "7007",
+            "GRM_PUBLIC_URL": "https://grm.example.org",
+            "TWILIO_AUTH_TOKEN": "secret",
+        }
     )
     assert settings == {
         "GRM_RASA_URL": "http://10.0.0.5:5005",
         "GRM_RASA_PORT": 7007,
         "GRM_PUBLIC_URL": "https://grm.example.org",
+        "TWILIO_AUTH_TOKEN": "secret",
     }
     assert settings_from_environment({}) == UNSET
 

@@ -20,6 +20,8 @@ class Settings:
     encryption_keys: str | None
     # Key of the HMAC that makes phone numbers searchable without decrypting them.
     phone_hash_key: str | None
+    # Where citizens and officers reach the web app; links in notifications start with it.
+    public_url: str = "http://localhost:5000"
 
     @property
     def attachments_dir(self) -> Path:
@@ -49,4 +51,5 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         var_dir=var_dir,
         encryption_keys=env.get("GRM_ENCRYPTION_KEYS") or None,
         phone_hash_key=env.get("GRM_PHONE_HASH_KEY") or None,
+        public_url=(env.get("GRM_PUBLIC_URL") or f"http://localhost:{env.get('GRM_WEB_PORT') or 5000}").rstrip("/"),
     )

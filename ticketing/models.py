@@ -7,7 +7,22 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, cast
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, MetaData, String, Table, Text, event, text, update
+from sqlalchemy import (
+    JSON,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    Unicode,
+    event,
+    text,
+    update,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, ORMExecuteState, Session, mapped_column, relationship
 
 from ticketing.errors import HistoryIsAppendOnly
@@ -73,6 +88,12 @@ class NotificationStatus(StrEnum):
     SENT = "sent"
     FAILED = "failed"
     CANCELLED = "cancelled"
+
+
+class Audience(StrEnum):
+    OFFICER = "officer"
+    CITIZEN = "citizen"
+    ADDRESS = "address"
 
 
 class NotificationChannel(StrEnum):
@@ -261,6 +282,8 @@ class Complainant(Base):
     phone_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     email: Mapped[str | None] = mapped_column(EncryptedText)
     address: Mapped[str | None] = mapped_column(EncryptedText)
+    # The citizen's last WhatsApp message: free-form replies are allowed for 24 h after it.
+    whatsapp_inbound_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -302,6 +325,12 @@ class Grievance(LocatedMixin, Base):
     satisfaction: Mapped[int | None]
     close_reason: Mapped[CloseReason | None] = mapped_column(text_enum(CloseReason))
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("grievance.id"))
+    # Set by every lifecycle move, in its own transaction; the scheduler then turns the status
+    # changes after `notified_change_id` into notifications and clears it (ticketing.notifications).
+    notify_pending: Mapped[bool] = mapped_column(default=True)
+    notified_change_id: Mapped[int] = mapped_column(default=0)
+    # The deadline the officers were last warned about, so each deadline is announced once.
+    warned_due_at: Mapped[datetime | None]
     # Optimistic lock: a write based on a stale read fails instead of overwriting.
     version: Mapped[int] = mapped_column(default=1)
 
@@ -321,6 +350,13 @@ class Grievance(LocatedMixin, Base):
             "resolved_at",
             postgresql_where=text("status = 'resolved'"),
             sqlite_where=text("status = 'resolved'"),
+        ),
+        # Few cases wait for their notifications at any time; the index holds only those.
+        Index(
+            "ix_grievance_notify_pending",
+            "notify_pending",
+            postgresql_where=text("notify_pending"),
+            sqlite_where=text("notify_pending"),
         ),
     )
 
@@ -398,23 +434,39 @@ class Upload(StoredFileMixin, Base):
 
 
 class Notification(Base):
-    """An outbox row: written with the change it announces, sent later, never twice."""
+    """An outbox row: one message to one person about one event, queued once, sent later.
+
+    Officers and citizens are named by reference (`officer_id`, or the grievance's
+    complainant) and their address is read when the message is sent, so the outbox keeps no
+    copy of anyone's contact details; `recipient` holds an address only for messages to
+    configured addresses (the monthly report).
+    """
 
     __tablename__ = "notification"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # (ticket, event occurrence, level, recipient, channel): a repeated run queues nothing twice.
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
     grievance_id: Mapped[int | None] = mapped_column(ForeignKey("grievance.id"), index=True)
     created_at: Mapped[datetime]
     channel: Mapped[NotificationChannel] = mapped_column(text_enum(NotificationChannel))
-    recipient: Mapped[str] = mapped_column(EncryptedText)
+    audience: Mapped[Audience] = mapped_column(text_enum(Audience))
+    officer_id: Mapped[int | None] = mapped_column(ForeignKey("officer.id"))
+    recipient: Mapped[str | None] = mapped_column(EncryptedText)
+    # The event, which names the message template (ticketing.messages).
     template: Mapped[str] = mapped_column(String(80))
+    level: Mapped[int | None]
+    for_action: Mapped[bool] = mapped_column(default=False)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     status: Mapped[NotificationStatus] = mapped_column(text_enum(NotificationStatus))
     attempts: Mapped[int] = mapped_column(default=0)
-    next_attempt_at: Mapped[datetime | None]
+    # When a pending row may next be tried; a claimed row is pushed ahead by a lease.
+    next_attempt_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+    # The provider's id for the message (Twilio's MessageSid) and its delivery reports.
+    provider_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    delivery_status: Mapped[str | None] = mapped_column(String(24))
 
     __table_args__ = (Index("ix_notification_status_next_attempt_at", "status", "next_attempt_at"),)
 
@@ -447,6 +499,17 @@ class LookupFailure(Base):
     at: Mapped[datetime]
 
     __table_args__ = (Index("ix_lookup_failure_key_digest_at", "key_digest", "at"),)
+
+
+# APScheduler's job store (ticketing.scheduler), declared here so that migrations create it
+# like every other table; the columns are those APScheduler 3 expects.
+scheduler_job = Table(
+    "scheduler_job",
+    Base.metadata,
+    Column("id", Unicode(191), primary_key=True),
+    Column("next_run_time", Float(25), index=True),
+    Column("job_state", LargeBinary, nullable=False),
+)
 
 
 def table(model: type[Base]) -> Table:

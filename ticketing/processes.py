@@ -27,6 +27,7 @@ RASA = PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"
 MODEL = PROJECT_ROOT / "models" / "grm.tar.gz"
 LOCALHOST = "127.0.0.1"
 STARTUP_SECONDS = 180.0
+SCHEDULER_READY = "scheduler ready"
 
 
 def free_port() -> int:
@@ -83,17 +84,22 @@ def lock_store_environment(workers: int, redis_url: str | None) -> dict[str, str
 
 @dataclass
 class Service:
-    """One process: its command, environment and the URL that answers once it is ready."""
+    """One process: its command, environment, and how it shows it is ready: a URL that
+    answers, or (for a process without HTTP) a line in its log."""
 
     name: str
     command: Sequence[str]
     environment: Mapping[str, str]
-    ready_url: str
+    ready_url: str | None
     log: Path
+    ready_line: str | None = None
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    # Where this run's part of the (appended) log begins.
+    _log_offset: int = field(default=0, repr=False)
 
     def start(self) -> None:
         self.log.parent.mkdir(parents=True, exist_ok=True)
+        self._log_offset = self.log.stat().st_size if self.log.exists() else 0
         with self.log.open("ab") as output:
             self.process = subprocess.Popen(
                 self.command,
@@ -108,6 +114,11 @@ class Service:
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
                 raise RuntimeError(f"{self.name} exited with {self.process.returncode}:\n{self.tail()}")
+            if self.ready_url is None:
+                if self.ready_line is not None and self.ready_line in self._this_run_log():
+                    return
+                time.sleep(0.3)
+                continue
             try:
                 with urllib.request.urlopen(self.ready_url, timeout=2):
                     return
@@ -115,7 +126,12 @@ class Service:
                 return  # it answers, even if not with 200
             except OSError:
                 time.sleep(0.3)
-        raise TimeoutError(f"{self.name} did not answer at {self.ready_url}:\n{self.tail()}")
+        raise TimeoutError(f"{self.name} was not ready ({self.ready_url or self.ready_line}):\n{self.tail()}")
+
+    def _this_run_log(self) -> str:
+        with self.log.open("rb") as log:
+            log.seek(self._log_offset)
+            return log.read().decode(errors="replace")
 
     def tail(self, lines: int = 40) -> str:
         text = self.log.read_text(errors="replace") if self.log.exists() else ""
@@ -140,6 +156,7 @@ def services(
     rasa_token: str | None = None,
     model: Path = MODEL,
     web: bool = True,
+    scheduler: bool = True,
     environment: Mapping[str, str] | None = None,
     rasa_workers: int = 1,
     redis_url: str | None = None,
@@ -190,6 +207,17 @@ def services(
         logs / "rasa.log",
     )
     started = [actions, rasa]
+    if scheduler:
+        started.append(
+            Service(
+                "scheduler",
+                [sys.executable, "-m", "ticketing.scheduler"],
+                common,
+                None,
+                logs / "scheduler.log",
+                ready_line=SCHEDULER_READY,
+            )
+        )
     if web:
         started.append(
             Service(

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, Table, bindparam, insert, select, text
+from sqlalchemy import Integer, Table, and_, bindparam, insert, or_, select, text
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.sql.selectable import TextualSelect
 
@@ -19,7 +19,7 @@ from ticketing.catalog import Catalog, catalog
 from ticketing.clock import Clock
 from ticketing.crypto import keyring
 from ticketing.errors import ConcurrentChange, GrievanceNotFound, IllegalTransition, InvalidInput, NotFound
-from ticketing.lifecycle import OPEN_STATUSES, Action, Status, next_level, next_status
+from ticketing.lifecycle import OPEN_STATUSES, TOP_LEVEL, Action, Status, next_level, next_status
 from ticketing.locations import Place, resolve_place
 from ticketing.models import (
     ActorKind,
@@ -186,6 +186,7 @@ def _move(
     grievance.status = next_status(from_status, action, from_level)
     grievance.level = next_level(action, from_level)
     grievance.updated_at = now
+    grievance.notify_pending = True
     if grievance.level != from_level:
         grievance.level_entered_at = now
         _route_again(session, config, grievance)
@@ -254,7 +255,15 @@ def _save_complainant(session: Session, now: datetime, submission: Submission, p
             raise InvalidInput("phone", "is required")
     if email is not None and not EMAIL.match(email):
         raise InvalidInput("email", "not a valid email address")
-    values = {"name": name, "phone": phone, "email": email, "address": address, "created_at": now, "updated_at": now}
+    values = {
+        "name": name,
+        "phone": phone,
+        "email": email,
+        "address": address,
+        "whatsapp_inbound_at": None,
+        "created_at": now,
+        "updated_at": now,
+    }
     if phone is None:
         anonymous = Complainant(**values)
         session.add(anonymous)
@@ -344,6 +353,9 @@ def file_grievance(session: Session, clock: Clock, submission: Submission, actor
         "satisfaction": None,
         "close_reason": None,
         "duplicate_of_id": None,
+        "notify_pending": True,
+        "notified_change_id": 0,
+        "warned_due_at": None,
         "version": 1,
     }
     for _ in range(_REFERENCE_ATTEMPTS):
@@ -416,6 +428,53 @@ def escalate(
     return grievance
 
 
+def _lock_due(session: Session, limit: int, oldest_first: Any, *conditions: Any) -> list[Grievance]:
+    """Up to `limit` cases matching `conditions`, locked for this unit of work; rows another
+    sweep holds are skipped (SKIP LOCKED), and the conditions are checked again on the locked
+    rows, so two schedulers never move one case twice."""
+    query = select(Grievance).where(*conditions).order_by(oldest_first, Grievance.id).limit(limit)
+    return list(
+        session.scalars(query.with_for_update(skip_locked=True, of=Grievance).execution_options(populate_existing=True))
+    )
+
+
+def escalate_overdue(session: Session, clock: Clock, limit: int = 500) -> list[Grievance]:
+    """Escalate up to `limit` open cases whose deadline has passed (none at level 4, which has none)."""
+    now = clock.now()
+    overdue = _lock_due(
+        session,
+        limit,
+        Grievance.due_at,
+        Grievance.due_at <= now,
+        Grievance.status.in_(OPEN_STATUSES),
+        Grievance.level < TOP_LEVEL,
+    )
+    for grievance in overdue:
+        if grievance.status is Status.NEW:
+            reason = f"no response within {catalog(session).deadlines(grievance.project_id).response_hours} hours"
+        else:
+            reason = f"level {grievance.level} deadline passed"
+        _move(session, clock, grievance, Action.ESCALATE, SYSTEM, reason)
+    return overdue
+
+
+def close_silent_resolutions(session: Session, clock: Clock, limit: int = 500) -> list[Grievance]:
+    """Close up to `limit` resolved cases whose citizen stayed silent for their project's period."""
+    now = clock.now()
+    projects_by_wait: dict[int, list[int]] = {}
+    for project in catalog(session).projects.values():
+        projects_by_wait.setdefault(project.deadlines.auto_close_days, []).append(project.id)
+    silent_long_enough = or_(
+        *(
+            and_(Grievance.project_id.in_(ids), Grievance.resolved_at <= now - timedelta(days=days))
+            for days, ids in projects_by_wait.items()
+        )
+    )
+    waiting = _lock_due(session, limit, Grievance.resolved_at, Grievance.status == Status.RESOLVED, silent_long_enough)
+    closed = [grievance for grievance in waiting if _close_if_silent(session, clock, grievance)]
+    return closed
+
+
 def resolve(session: Session, clock: Clock, grievance_id: int, actor: Actor, resolution: str) -> Grievance:
     """Record the resolution; the citizen is then asked whether it satisfies them."""
     resolution = _required_text(resolution, "resolution")
@@ -445,17 +504,24 @@ def record_citizen_answer(
     return grievance
 
 
-def close_unanswered(session: Session, clock: Clock, grievance_id: int) -> Grievance:
+def _close_if_silent(session: Session, clock: Clock, grievance: Grievance) -> bool:
     """Close a resolved case whose citizen stayed silent for the project's auto-close period."""
-    grievance = _lock(session, grievance_id)
-    if grievance.status is not Status.RESOLVED or grievance.resolved_at is None:
-        raise IllegalTransition(grievance.status.value, Action.AUTO_CLOSE.value)
     waited = timedelta(days=catalog(session).deadlines(grievance.project_id).auto_close_days)
+    if grievance.status is not Status.RESOLVED or grievance.resolved_at is None:
+        return False
     if clock.now() < grievance.resolved_at + waited:
-        raise IllegalTransition(grievance.status.value, Action.AUTO_CLOSE.value)
+        return False
     note = f"no answer {waited.days} days after the resolution"
     grievance.closed_at = _move(session, clock, grievance, Action.AUTO_CLOSE, SYSTEM, note)
     grievance.close_reason = CloseReason.NO_ANSWER
+    return True
+
+
+def close_unanswered(session: Session, clock: Clock, grievance_id: int) -> Grievance:
+    """Close one resolved case whose citizen stayed silent for the project's auto-close period."""
+    grievance = _lock(session, grievance_id)
+    if not _close_if_silent(session, clock, grievance):
+        raise IllegalTransition(grievance.status.value, Action.AUTO_CLOSE.value)
     return grievance
 
 

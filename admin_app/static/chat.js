@@ -64,7 +64,7 @@
 
   var project = root.getAttribute("data-project") || "";
   var language = root.getAttribute("data-language") || "en";
-  // A resolution message's link (?answer=<token>) always opens a conversation of its own,
+  // A resolution message's link (?resume=<token>) always opens a conversation of its own,
   // since Rasa reads the token when a session starts; the address is then cleaned, so that
   // a reload continues that conversation instead of starting another.
   var answerToken = root.getAttribute("data-answer") || "";

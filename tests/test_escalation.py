@@ -1,0 +1,261 @@
+"""The scheduler's jobs under a fake clock: cases climb the levels on their own, resolutions
+close after a silent week, and each event reaches the people of seed 000 section 5.3, once."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import select, update
+
+from tests.helpers import FakeClock, count, file, history
+from ticketing.channels import FileSender
+from ticketing.db import Store
+from ticketing.lifecycle import Action, Status
+from ticketing.models import Audience, Grievance, Notification, NotificationChannel, NotificationStatus, Officer
+from ticketing.outbox import WhatsAppRules
+from ticketing.scheduler import INTERVALS, Jobs, SchedulerSettings
+from ticketing.services import SYSTEM, Actor, acknowledge, record_citizen_answer, resolve
+
+HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
+SITE, PIU, GRC, LEGAL = "site.kkr@grm.example", "piu.kkr@grm.example", "grc@grm.example", "legal@grm.example"
+
+
+def outbox_file(store: Store) -> Path:
+    return store.settings.var_dir / "sent.jsonl"
+
+
+def make_jobs(store: Store, clock: FakeClock, warn_hours: float = 24, **senders: object) -> Jobs:
+    file_sender = FileSender(outbox_file(store))
+    chosen = {channel: senders.get(channel.value, file_sender) for channel in NotificationChannel}
+    settings = SchedulerSettings(INTERVALS, timedelta(hours=warn_hours), [], WhatsAppRules())
+    return Jobs(store, clock, chosen, settings)  # type: ignore[arg-type]
+
+
+def queued(store: Store, template: str | None = None) -> set[tuple[str, str, str, bool]]:
+    """(event, recipient, channel, for action) of every queued row, officers by email address."""
+    with store.sessions() as session:
+        emails = dict(session.execute(select(Officer.id, Officer.email)).tuples().all())
+        rows = session.scalars(select(Notification).order_by(Notification.id)).all()
+        return {
+            (
+                row.template,
+                emails[row.officer_id] if row.officer_id else row.audience.value,
+                row.channel.value,
+                row.for_action,
+            )
+            for row in rows
+            if template is None or row.template == template
+        }
+
+
+def officer_by_email(store: Store, email: str) -> int:
+    with store.sessions() as session:
+        officer_id = session.scalar(select(Officer.id).where(Officer.email == email))
+        assert officer_id is not None
+        return officer_id
+
+
+def test_a_silent_case_climbs_every_level_and_the_right_people_are_told(demo: Store, clock: FakeClock) -> None:
+    jobs = make_jobs(demo, clock)
+    grievance = file(demo, clock)
+    assert jobs.plan() == 1
+    assert queued(demo, "received") == {
+        ("received", SITE, "email", True),
+        ("received", PIU, "email", False),
+    }
+
+    clock.advance(hours=24, seconds=-1)
+    assert jobs.escalate() == 0
+    clock.advance(seconds=1)
+    assert jobs.escalate() == 1
+    jobs.plan()
+    assert queued(demo, "escalated") == {
+        ("escalated", PIU, "email", True),
+        ("escalated", SITE, "email", False),
+        ("escalated", GRC, "email", False),
+        ("escalated", LEGAL, "email", False),
+        ("escalated", "citizen", "sms", False),
+    }
+
+    clock.advance(days=7)
+    assert jobs.escalate() == 1
+    clock.advance(days=15)
+    assert jobs.escalate() == 1
+    clock.advance(days=365)
+    assert jobs.escalate() == 0  # level 4, the legal route, has no timeline
+    jobs.plan()
+
+    steps = [(c.action, c.to_level, c.actor_kind.value, c.note) for c in history(demo, grievance.id)]
+    assert steps == [
+        (Action.FILE, 1, "citizen", None),
+        (Action.ESCALATE, 2, "system", "no response within 24 hours"),
+        (Action.ESCALATE, 3, "system", "level 2 deadline passed"),
+        (Action.ESCALATE, 4, "system", "level 3 deadline passed"),
+    ]
+    with demo.sessions() as session:
+        case = session.get_one(Grievance, grievance.id)
+        assert (case.status, case.level, case.due_at, case.notify_pending) == (Status.ESCALATED, 4, None, False)
+        assert case.assignee is not None and case.assignee.email == LEGAL
+        levels_told = session.execute(
+            select(Notification.level, Notification.for_action, Officer.email)
+            .join(Officer, Officer.id == Notification.officer_id)
+            .where(Notification.template == "escalated", Notification.for_action)
+        ).all()
+    # Each escalation: the new level's officer for action, once.
+    assert sorted(levels_told) == [(2, True, PIU), (3, True, GRC), (4, True, LEGAL)]
+    assert count(demo, Notification, template="escalated", audience=Audience.CITIZEN) == 3
+
+
+def test_runs_repeated_or_after_a_crash_queue_nothing_twice(demo: Store, clock: FakeClock) -> None:
+    jobs = make_jobs(demo, clock)
+    file(demo, clock)
+    # A planning run that dies before committing leaves the case waiting, as if never run.
+    with demo.sessions() as session:
+        from ticketing.notifications import plan_notifications
+
+        assert plan_notifications(session, clock) == 1
+        session.rollback()
+    assert count(demo, Notification) == 0
+    assert jobs.plan() == 1
+    assert jobs.plan() == 0
+    # Even a case flagged again by hand (a crash between queueing and clearing) queues nothing new.
+    with demo.sessions.begin() as session:
+        session.execute(update(Grievance).values(notify_pending=True, notified_change_id=0))
+    assert jobs.plan() == 1
+    assert count(demo, Notification) == 2
+
+
+def test_officers_with_a_phone_also_get_an_sms_for_action(demo: Store, clock: FakeClock) -> None:
+    with demo.sessions.begin() as session:
+        session.execute(update(Officer).where(Officer.email.in_([SITE, PIU])).values(phone="+9779851000001"))
+    jobs = make_jobs(demo, clock)
+    file(demo, clock)
+    jobs.plan()
+    assert queued(demo) == {
+        ("received", SITE, "email", True),
+        ("received", SITE, "sms", True),
+        ("received", PIU, "email", False),  # information comes by email only
+    }
+
+
+def test_verification_tells_the_officers_and_the_citizen(demo: Store, clock: FakeClock) -> None:
+    jobs = make_jobs(demo, clock)
+    grievance = file(demo, clock)
+    site = officer_by_email(demo, SITE)
+    with demo.sessions.begin() as session:
+        acknowledge(session, clock, grievance.id, Actor.officer(site), "checked the photos")
+    jobs.plan()
+    # The officer who verified it is not told of their own action.
+    assert queued(demo, "assigned") == {("assigned", PIU, "email", False), ("assigned", "citizen", "sms", False)}
+
+
+def test_a_deadline_is_announced_once_before_it_passes(demo: Store, clock: FakeClock) -> None:
+    jobs = make_jobs(demo, clock, warn_hours=24)
+    grievance = file(demo, clock)
+    assert jobs.warn() == 1  # the 24 h response time leaves no day of notice: seen, not announced
+    assert count(demo, Notification, template="deadline") == 0
+    with demo.sessions.begin() as session:
+        acknowledge(session, clock, grievance.id, SYSTEM)  # level 1 now has 48 h
+    clock.advance(hours=23)
+    assert jobs.warn() == 0
+    clock.advance(hours=2)
+    assert jobs.warn() == 1
+    assert queued(demo, "deadline") == {("deadline", SITE, "email", True)}
+    clock.advance(hours=1)
+    assert jobs.warn() == 0
+    assert count(demo, Notification, template="deadline") == 1
+
+
+def test_a_silent_resolution_closes_after_seven_days_and_the_citizen_is_told(demo: Store, clock: FakeClock) -> None:
+    jobs = make_jobs(demo, clock)
+    grievance = file(demo, clock)
+    site = officer_by_email(demo, SITE)
+    with demo.sessions.begin() as session:
+        acknowledge(session, clock, grievance.id, Actor.officer(site))
+        resolve(session, clock, grievance.id, Actor.officer(site), "The contractor now waters the road twice a day.")
+    jobs.plan()
+    assert queued(demo, "resolved") == {("resolved", PIU, "email", False), ("resolved", "citizen", "sms", False)}
+
+    clock.advance(days=7, seconds=-1)
+    assert jobs.close() == 0
+    clock.advance(seconds=1)
+    assert jobs.close() == 1
+    assert jobs.close() == 0
+    jobs.plan()
+    assert queued(demo, "closed") == {("closed", SITE, "email", False), ("closed", "citizen", "sms", False)}
+    with demo.sessions() as session:
+        case = session.get_one(Grievance, grievance.id)
+        assert (case.status, case.close_reason) == (Status.CLOSED, "no_answer")
+
+    jobs.dispatch()
+    sent = [json.loads(line) for line in outbox_file(demo).read_text().splitlines()]
+    # Several messages go out at once, in no set order.
+    to_citizen = {m["subject"]: m["body"] for m in sent if m["to"] == "+9779841234567"}
+    assert set(to_citizen) == {
+        f"Grievance {grievance.reference} is being handled",
+        f"Grievance {grievance.reference} resolved - are you satisfied?",
+        f"Grievance {grievance.reference} closed",
+    }
+    resolved = to_citizen[f"Grievance {grievance.reference} resolved - are you satisfied?"]
+    assert "waters the road twice a day" in resolved and "/chat?resume=" + grievance.reference in resolved
+    assert "within 7 days" in resolved
+
+
+def test_a_refusal_escalates_and_the_next_level_acts(demo: Store, clock: FakeClock) -> None:
+    jobs = make_jobs(demo, clock)
+    grievance = file(demo, clock)
+    site = officer_by_email(demo, SITE)
+    with demo.sessions.begin() as session:
+        acknowledge(session, clock, grievance.id, Actor.officer(site))
+        resolve(session, clock, grievance.id, Actor.officer(site), "Sprinkled once.")
+    clock.advance(days=1)
+    with demo.sessions.begin() as session:
+        from ticketing.services import CITIZEN
+
+        record_citizen_answer(session, clock, grievance.id, CITIZEN, accepted=False, reason="Still dusty.")
+    jobs.plan()
+    escalated = queued(demo, "escalated")
+    assert ("escalated", PIU, "email", True) in escalated
+    assert not any(who == "citizen" for _, who, _, _ in escalated)  # they refused in this very conversation
+    with demo.sessions() as session:
+        assert session.get_one(Grievance, grievance.id).status is Status.ESCALATED
+
+
+def test_gender_cases_never_carry_details_or_names(demo: Store, clock: FakeClock) -> None:
+    jobs = make_jobs(demo, clock)
+    details = "Bikram the camp supervisor follows my daughter Maya home every evening."
+    grievance = file(demo, clock, details=details, category_code="gender.harassment", name="Kamala Shrestha")
+    clock.advance(hours=25)
+    jobs.escalate()
+    with demo.sessions.begin() as session:
+        gender_officer = officer_by_email(demo, PIU)
+        acknowledge(session, clock, grievance.id, Actor.officer(gender_officer))
+        resolve(session, clock, grievance.id, Actor.officer(gender_officer), "Bikram was moved to another site.")
+    jobs.plan()
+    jobs.dispatch()
+    sent = outbox_file(demo).read_text()
+    assert grievance.reference in sent
+    for secret in ("Bikram", "Maya", "Kamala", "daughter", "supervisor"):
+        assert secret not in sent
+    # Only officers cleared for gender cases are told at all.
+    with demo.sessions() as session:
+        told = session.scalars(
+            select(Officer.gender_cleared).join(Notification, Notification.officer_id == Officer.id)
+        ).all()
+    assert told and all(told)
+
+
+def test_an_undeliverable_row_is_kept_visible_and_blocks_nothing(demo: Store, clock: FakeClock) -> None:
+    jobs = make_jobs(demo, clock)
+    file(demo, clock)
+    jobs.plan()
+    with demo.sessions.begin() as session:
+        session.execute(update(Officer).where(Officer.email == SITE).values(active=False))
+    assert jobs.dispatch() == 1
+    with demo.sessions() as session:
+        rows = {r.officer_id: (r.status, r.last_error) for r in session.scalars(select(Notification))}
+    assert rows[officer_by_email(demo, SITE)] == (NotificationStatus.CANCELLED, "the officer is no longer active")
+    assert rows[officer_by_email(demo, PIU)] == (NotificationStatus.SENT, None)

@@ -1,0 +1,264 @@
+"""The monthly report of seed 000 section 6.2, as a spreadsheet and a PDF sent by email.
+
+Per project and priority: grievances received, resolved and escalated (by the level they
+went to) during the month, and the escalated grievances still unresolved when the report
+is made. Months are Nepal's calendar months (Asia/Kathmandu), counted from the history.
+Gender cases are counted like the others; the list shows references, never details.
+"""
+
+from __future__ import annotations
+
+import io
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4, landscape
+from reportlab.lib.styles import getSampleStyleSheet
+from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ticketing.catalog import catalog
+from ticketing.crypto import keyring
+from ticketing.lifecycle import OPEN_STATUSES, TOP_LEVEL, Action
+from ticketing.messages import NEPAL
+from ticketing.models import Audience, Grievance, NotificationChannel, Officer, Priority, Role, StatusChange
+from ticketing.notifications import outbox_row, queue
+
+ESCALATION_LEVELS = tuple(range(2, TOP_LEVEL + 1))
+PERFORMANCE_HEADER = (
+    "Project",
+    "Priority level",
+    "Received",
+    "Resolved",
+    *(f"Escalated to level {level}" for level in ESCALATION_LEVELS),
+)
+REPORT = "monthly_report"
+EMAIL = NotificationChannel.EMAIL
+UNRESOLVED_HEADER = ("Reference", "Project", "Priority level", "Level", "Status", "Filed", "Due", "Held by")
+
+
+@dataclass(frozen=True)
+class ReportLine:
+    project: str
+    priority: Priority
+    received: int
+    resolved: int
+    escalated: tuple[int, ...]  # to levels 2, 3, 4
+
+    def cells(self) -> tuple[Any, ...]:
+        return (self.project, self.priority.value, self.received, self.resolved, *self.escalated)
+
+
+@dataclass(frozen=True)
+class MonthlyReport:
+    month: date  # the first day
+    made_at: datetime
+    lines: list[ReportLine]
+    unresolved: list[tuple[str, ...]]
+
+    @property
+    def label(self) -> str:
+        return self.month.strftime("%Y-%m")
+
+
+def previous_month(now: datetime) -> date:
+    """The calendar month before `now`'s, in Nepal."""
+    first_of_this = now.astimezone(NEPAL).date().replace(day=1)
+    return (first_of_this - timedelta(days=1)).replace(day=1)
+
+
+def month_bounds(month: date) -> tuple[datetime, datetime]:
+    """The month's first and next month's first instants, Nepal time."""
+    start = datetime(month.year, month.month, 1, tzinfo=NEPAL)
+    following = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return start, datetime(following.year, following.month, 1, tzinfo=NEPAL)
+
+
+def _shown(moment: datetime | None) -> str:
+    return "" if moment is None else moment.astimezone(NEPAL).strftime("%Y-%m-%d %H:%M")
+
+
+def build_report(session: Session, month: date, now: datetime) -> MonthlyReport:
+    """Count the month's history, per project and priority, and list the open escalated cases."""
+    start, end = month_bounds(month)
+    config = catalog(session)
+    key = (Grievance.project_id, Grievance.priority)
+    received = Counter(
+        {
+            (project, priority): n
+            for project, priority, n in session.execute(
+                select(*key, func.count())
+                .where(Grievance.created_at >= start, Grievance.created_at < end)
+                .group_by(*key)
+            ).tuples()
+        }
+    )
+    moves = session.execute(
+        select(*key, StatusChange.action, StatusChange.to_level, func.count())
+        .join(Grievance, Grievance.id == StatusChange.grievance_id)
+        .where(
+            StatusChange.at >= start,
+            StatusChange.at < end,
+            StatusChange.action.in_((Action.RESOLVE, Action.ESCALATE, Action.REFUSE)),
+        )
+        .group_by(*key, StatusChange.action, StatusChange.to_level)
+    ).tuples()
+    resolved: Counter[tuple[int, Priority]] = Counter()
+    escalated: Counter[tuple[int, Priority, int]] = Counter()
+    for project, priority, action, to_level, n in moves:
+        if action is Action.RESOLVE:
+            resolved[(project, priority)] += n
+        else:
+            escalated[(project, priority, to_level)] += n
+    lines = [
+        ReportLine(
+            project.code,
+            priority,
+            received[(project.id, priority)],
+            resolved[(project.id, priority)],
+            tuple(escalated[(project.id, priority, level)] for level in ESCALATION_LEVELS),
+        )
+        for project in sorted(config.projects.values(), key=lambda p: p.code)
+        for priority in Priority
+    ]
+    officers = dict(session.execute(select(Officer.id, Officer.name)).tuples().all())
+    unresolved: list[tuple[str, ...]] = [
+        (
+            row.reference,
+            config.projects_by_id[row.project_id].code,
+            row.priority.value,
+            str(row.level),
+            row.status.value,
+            _shown(row.created_at),
+            _shown(row.due_at),
+            officers.get(row.assignee_id, "") if row.assignee_id else "",
+        )
+        for row in session.execute(
+            select(
+                Grievance.reference,
+                Grievance.project_id,
+                Grievance.priority,
+                Grievance.level,
+                Grievance.status,
+                Grievance.created_at,
+                Grievance.due_at,
+                Grievance.assignee_id,
+            )
+            .where(Grievance.status.in_(OPEN_STATUSES), Grievance.level > 1)
+            .order_by(Grievance.level.desc(), Grievance.created_at)
+        )
+    ]
+    return MonthlyReport(month, now, lines, unresolved)
+
+
+def to_xlsx(report: MonthlyReport) -> bytes:
+    book = Workbook()
+    performance = book.active
+    assert performance is not None
+    performance.title = "Performance"
+    performance.append((f"Grievance redress - monthly report {report.label}",))
+    performance.append((f"Made {_shown(report.made_at)} (Nepal time)",))
+    performance.append(())
+    performance.append(PERFORMANCE_HEADER)
+    for line in report.lines:
+        performance.append(line.cells())
+    unresolved = book.create_sheet("Unresolved escalated")
+    unresolved.append(UNRESOLVED_HEADER)
+    for row in report.unresolved:
+        unresolved.append(row)
+    for sheet, header_row in ((performance, 4), (unresolved, 1)):
+        for cell in sheet[header_row]:
+            cell.font = Font(bold=True)
+        for index, column in enumerate(sheet.iter_cols(min_row=header_row), start=1):
+            widest = max(len(str(cell.value or "")) for cell in column)
+            sheet.column_dimensions[get_column_letter(index)].width = max(12, widest + 2)
+    output = io.BytesIO()
+    book.save(output)
+    return output.getvalue()
+
+
+def to_pdf(report: MonthlyReport) -> bytes:
+    styles = getSampleStyleSheet()
+    grid = TableStyle(
+        [
+            ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
+            ("BACKGROUND", (0, 0), (-1, 0), colors.lightgrey),
+            ("FONTNAME", (0, 0), (-1, 0), "Helvetica-Bold"),
+            ("FONTSIZE", (0, 0), (-1, -1), 8),
+        ]
+    )
+    performance = Table([PERFORMANCE_HEADER, *(line.cells() for line in report.lines)], repeatRows=1)
+    performance.setStyle(grid)
+    unresolved = Table([UNRESOLVED_HEADER, *report.unresolved], repeatRows=1)
+    unresolved.setStyle(grid)
+    output = io.BytesIO()
+    document = SimpleDocTemplate(output, pagesize=landscape(A4), title=f"GRM monthly report {report.label}")
+    document.build(
+        [
+            Paragraph(f"Grievance redress - monthly report {report.label}", styles["Title"]),
+            Paragraph(f"Made {_shown(report.made_at)} (Nepal time)", styles["Normal"]),
+            Spacer(1, 12),
+            Paragraph("Performance per project and priority level", styles["Heading2"]),
+            performance,
+            Spacer(1, 12),
+            Paragraph(f"Escalated grievances not yet resolved ({len(report.unresolved)})", styles["Heading2"]),
+            unresolved,
+        ]
+    )
+    return output.getvalue()
+
+
+def write_report(report: MonthlyReport, directory: Path) -> list[Path]:
+    """The report's spreadsheet and PDF under `directory`; a second run rewrites the same files."""
+    directory.mkdir(parents=True, exist_ok=True)
+    files = []
+    for suffix, content in ((".xlsx", to_xlsx(report)), (".pdf", to_pdf(report))):
+        path = directory / f"grm-report-{report.label}{suffix}"
+        path.write_bytes(content)
+        files.append(path)
+    return files
+
+
+REPORT_ROLES = (Role.SUPER_ADMIN, Role.PROJECT_DIRECTOR, Role.BANK_VIEWER)
+
+
+def queue_report(
+    session: Session, now: datetime, report: MonthlyReport, files: list[Path], addresses: list[str]
+) -> None:
+    """Queue the report's email to the officers who oversee every project and to `addresses`
+    (a repeated run for the same month queues nothing new)."""
+    payload = {"month": report.label, "attachments": [str(path) for path in files]}
+    officers = session.scalars(select(Officer.id).where(Officer.active, Officer.role.in_(REPORT_ROLES))).all()
+    rows = [
+        outbox_row(
+            f"report:{report.label}:o{officer_id}:email",
+            now,
+            EMAIL,
+            Audience.OFFICER,
+            REPORT,
+            payload,
+            officer_id=officer_id,
+        )
+        for officer_id in officers
+    ]
+    rows += [
+        outbox_row(
+            f"report:{report.label}:a{keyring().digest('report', address.lower()).hex()[:24]}:email",
+            now,
+            EMAIL,
+            Audience.ADDRESS,
+            REPORT,
+            payload,
+            recipient=address,
+        )
+        for address in addresses
+    ]
+    queue(session, rows)
