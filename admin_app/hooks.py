@@ -21,17 +21,18 @@ def twilio_status() -> Response:
     token = current_app.config.get("TWILIO_AUTH_TOKEN")
     if not token:
         abort(404)  # Twilio is not configured here
-    store = current_store()
-    # The URL Twilio was given (the outbox builds it from GRM_PUBLIC_URL), not the one a proxy passed on.
+    # Twilio signs the URL it was given (the outbox builds it from GRM_PUBLIC_URL), which a
+    # proxy in front of this app may have rewritten.
+    base = (current_app.config.get("GRM_PUBLIC_URL") or request.host_url).rstrip("/")
     query = request.query_string.decode()
-    url = store.settings.public_url + request.path + (f"?{query}" if query else "")
+    url = base + request.path + (f"?{query}" if query else "")
     signature = request.headers.get("X-Twilio-Signature", "")
     if not RequestValidator(token).validate(url, request.form.to_dict(), signature):
         abort(403)
     sid, state = request.form.get("MessageSid", ""), request.form.get("MessageStatus", "")
     if not sid or not state:
         abort(400)
-    with store.sessions.begin() as session:
+    with current_store().sessions.begin() as session:
         record_delivery(session, sid, state, request.form.get("ErrorCode") or None)
     # Twilio only needs a 2xx; an unknown id (a message sent by another system) is not an error.
     return Response(status=204)

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
 
+from ticketing.channels import FileSender, Sender
 from ticketing.db import Store
-from ticketing.models import Channel, Grievance, StatusChange
+from ticketing.models import Channel, Grievance, NotificationChannel, Officer, StatusChange
+from ticketing.outbox import WhatsAppRules
+from ticketing.scheduler import INTERVALS, Jobs, SchedulerSettings
 from ticketing.services import Submission, file_grievance
 
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -71,3 +76,33 @@ def count(store: Store, model: type, **where: Any) -> int:
         for column, value in where.items():
             query = query.where(getattr(model, column) == value)
         return session.scalar(query) or 0
+
+
+def outbox_file(store: Store) -> Path:
+    return store.settings.var_dir / "sent.jsonl"
+
+
+def make_jobs(
+    store: Store,
+    clock: FakeClock,
+    senders: Mapping[NotificationChannel, Sender] | None = None,
+    *,
+    warn_hours: float = 24,
+    whatsapp_template: str | None = None,
+    report_addresses: Sequence[str] = (),
+) -> Jobs:
+    """The scheduler's jobs on a fake clock; channels not given write to `outbox_file`."""
+    file_sender = FileSender(outbox_file(store))
+    chosen: dict[NotificationChannel, Sender] = {channel: file_sender for channel in NotificationChannel}
+    chosen |= senders or {}
+    settings = SchedulerSettings(
+        INTERVALS, timedelta(hours=warn_hours), list(report_addresses), WhatsAppRules(whatsapp_template)
+    )
+    return Jobs(store, clock, chosen, settings)
+
+
+def officer_by_email(store: Store, email: str) -> int:
+    with store.sessions() as session:
+        officer_id = session.scalar(select(Officer.id).where(Officer.email == email))
+        assert officer_id is not None
+        return officer_id

@@ -5,33 +5,18 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from pathlib import Path
 
 from sqlalchemy import select, update
 
-from tests.helpers import FakeClock, count, file, history
-from ticketing.channels import FileSender
+from tests.helpers import FakeClock, count, file, history, make_jobs, officer_by_email, outbox_file
 from ticketing.db import Store
 from ticketing.lifecycle import Action, Status
-from ticketing.models import Audience, Grievance, Notification, NotificationChannel, NotificationStatus, Officer
-from ticketing.outbox import WhatsAppRules
-from ticketing.scheduler import INTERVALS, Jobs, SchedulerSettings
+from ticketing.models import Audience, Grievance, Notification, NotificationStatus, Officer
 from ticketing.services import SYSTEM, Actor, acknowledge, record_citizen_answer, resolve
 
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
 SITE, PIU, GRC, LEGAL = "site.kkr@grm.example", "piu.kkr@grm.example", "grc@grm.example", "legal@grm.example"
-
-
-def outbox_file(store: Store) -> Path:
-    return store.settings.var_dir / "sent.jsonl"
-
-
-def make_jobs(store: Store, clock: FakeClock, warn_hours: float = 24, **senders: object) -> Jobs:
-    file_sender = FileSender(outbox_file(store))
-    chosen = {channel: senders.get(channel.value, file_sender) for channel in NotificationChannel}
-    settings = SchedulerSettings(INTERVALS, timedelta(hours=warn_hours), [], WhatsAppRules())
-    return Jobs(store, clock, chosen, settings)  # type: ignore[arg-type]
 
 
 def queued(store: Store, template: str | None = None) -> set[tuple[str, str, str, bool]]:
@@ -49,13 +34,6 @@ def queued(store: Store, template: str | None = None) -> set[tuple[str, str, str
             for row in rows
             if template is None or row.template == template
         }
-
-
-def officer_by_email(store: Store, email: str) -> int:
-    with store.sessions() as session:
-        officer_id = session.scalar(select(Officer.id).where(Officer.email == email))
-        assert officer_id is not None
-        return officer_id
 
 
 def test_a_silent_case_climbs_every_level_and_the_right_people_are_told(demo: Store, clock: FakeClock) -> None:
