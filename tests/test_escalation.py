@@ -237,3 +237,19 @@ def test_an_undeliverable_row_is_kept_visible_and_blocks_nothing(demo: Store, cl
         rows = {r.officer_id: (r.status, r.last_error) for r in session.scalars(select(Notification))}
     assert rows[officer_by_email(demo, SITE)] == (NotificationStatus.CANCELLED, "the officer is no longer active")
     assert rows[officer_by_email(demo, PIU)] == (NotificationStatus.SENT, None)
+
+
+def test_events_planned_late_reach_the_officers_of_their_own_level(demo: Store, clock: FakeClock) -> None:
+    jobs = make_jobs(demo, clock)
+    file(demo, clock)
+    clock.advance(hours=25)
+    jobs.escalate()  # filed and escalated before any planning run
+    jobs.plan()
+    assert queued(demo, "received") == {("received", SITE, "email", True), ("received", PIU, "email", False)}
+    assert ("escalated", PIU, "email", True) in queued(demo, "escalated")
+    with demo.sessions() as session:
+        received_due = session.scalars(
+            select(Notification.payload).where(Notification.template == "received")
+        ).all()
+    # Only the latest change knows the deadline the case has now.
+    assert all("due_at" not in payload for payload in received_due)

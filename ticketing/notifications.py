@@ -179,9 +179,12 @@ def citizen_channel(case: Case, contacts: Contacts) -> NotificationChannel | Non
     return None  # an anonymous gender case with no contact: nobody to tell
 
 
-def level_officer(session: Session, config: Catalog, case: Case, level: int, holder: int | None) -> int | None:
-    """The officer who answers for `level` of this case: its holder at its level, else routing's choice."""
-    if level == case.level and holder is not None:
+def level_officer(
+    session: Session, config: Catalog, case: Case, level: int, event_level: int, holder: int | None
+) -> int | None:
+    """The officer who answers for `level` of this case: the one who held it at the event's
+    level (the case may have moved since), else routing's choice for that level."""
+    if level == event_level and holder is not None:
         return holder
     return route(session, config, case.project_id, level, case.place, case.category_id, case.priority)
 
@@ -203,7 +206,7 @@ def rows_for(
     level = payload["level"]
     officers: dict[int, bool] = {}
     for wanted in sorted(told_.action | told_.info):
-        officer_id = level_officer(session, config, case, wanted, holder)
+        officer_id = level_officer(session, config, case, wanted, level, holder)
         if officer_id is None or officer_id == actor_officer_id or officer_id not in contacts.active_officers:
             continue
         # Someone at two levels (a GRC secretary also covering legal) hears it once, for action if either is.

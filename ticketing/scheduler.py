@@ -50,7 +50,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("ticketing.scheduler")
 
-BATCH = 500
 # Seconds between runs of each interval job (GRM_SCHEDULER_TICK_SECONDS sets them all, for demos and tests).
 INTERVALS = {"plan": 15, "dispatch": 10, "escalate": 60, "warn": 300, "close": 3600, "triage": 300}
 
@@ -61,6 +60,8 @@ class SchedulerSettings:
     warn_before: timedelta
     report_addresses: list[str]
     whatsapp: WhatsAppRules
+    # Rows a transaction takes at most: short transactions keep row locks brief.
+    batch: int = 500
 
     @classmethod
     def from_environment(cls, env: Mapping[str, str]) -> SchedulerSettings:
@@ -70,6 +71,7 @@ class SchedulerSettings:
             warn_before=timedelta(hours=float(env.get("GRM_WARN_BEFORE_HOURS") or 24)),
             report_addresses=[a.strip() for a in (env.get("GRM_REPORT_EMAILS") or "").split(",") if a.strip()],
             whatsapp=WhatsAppRules(env.get("GRM_WHATSAPP_TEMPLATE_SID") or None),
+            batch=int(env.get("GRM_SCHEDULER_BATCH") or 500),
         )
 
 
@@ -86,34 +88,34 @@ class Jobs:
         self.store, self.clock, self.senders, self.settings = store, clock, senders, settings
         self._triager: Triager | None = None
 
-    def _batches(self, step: Callable[[Session], int]) -> int:
+    def _batches(self, step: Callable[[Session, int], int]) -> int:
         done = 0
         while True:
             with self.store.sessions.begin() as session:
-                count = step(session)
+                count = step(session, self.settings.batch)
             done += count
-            if count < BATCH:
+            if count < self.settings.batch:
                 return done
 
     def escalate(self) -> int:
-        return self._batches(lambda session: len(escalate_overdue(session, self.clock, BATCH)))
+        return self._batches(lambda session, limit: len(escalate_overdue(session, self.clock, limit)))
 
     def warn(self) -> int:
         lead = self.settings.warn_before
-        return self._batches(lambda session: queue_deadline_warnings(session, self.clock, lead, BATCH))
+        return self._batches(lambda session, limit: queue_deadline_warnings(session, self.clock, lead, limit))
 
     def close(self) -> int:
-        return self._batches(lambda session: len(close_silent_resolutions(session, self.clock, BATCH)))
+        return self._batches(lambda session, limit: len(close_silent_resolutions(session, self.clock, limit)))
 
     def plan(self) -> int:
-        return self._batches(lambda session: plan_notifications(session, self.clock, BATCH))
+        return self._batches(lambda session, limit: plan_notifications(session, self.clock, limit))
 
     def dispatch(self) -> int:
-        sent = 0
+        sent, limit = 0, self.settings.batch
         while True:
-            outcome: Dispatched = dispatch(self.store, self.clock, self.senders, self.settings.whatsapp, BATCH)
+            outcome: Dispatched = dispatch(self.store, self.clock, self.senders, self.settings.whatsapp, limit)
             sent += outcome.sent
-            if outcome.sent + outcome.retried + outcome.failed < BATCH:
+            if outcome.sent + outcome.retried + outcome.failed < limit:
                 return sent
 
     def triage(self) -> int:
@@ -129,7 +131,7 @@ class Jobs:
             if self._triager is None or self._triager.labels != labels:
                 self._triager = build_triager(labels, officer_examples(session))
         triager = self._triager
-        return self._batches(lambda session: triage_backlog(session, self.clock, triager, BATCH))
+        return self._batches(lambda session, limit: triage_backlog(session, self.clock, triager, limit))
 
     def report(self, month: date | None = None, email: bool = True) -> list[str]:
         """Write the month's report (the last month by default) and queue its email."""
@@ -188,6 +190,9 @@ def main(argv: list[str] | None = None, clock: Clock | None = None) -> int:
     report.add_argument("--no-email", action="store_true", help="write the files only")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Each request and each run would otherwise fill the log; what the jobs did is logged here.
+    logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
 
     store = open_store(load_settings())
     env = os.environ

@@ -1,0 +1,98 @@
+"""Two real scheduler processes over one PostgreSQL database and a burst of overdue cases:
+every case climbs exactly once, and every person is told exactly once, through Twilio's
+API (a local stand-in) and SMTP (a local server)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from tests.conftest import TEST_KEYS, private_postgres_database, settings_for
+from tests.fakes import ACCOUNT_SID, AUTH_TOKEN, fake_smtp, fake_twilio
+from tests.helpers import FakeClock, submission
+from ticketing.bootstrap import prepare, seed_demo
+from ticketing.db import open_store
+from ticketing.lifecycle import Action
+from ticketing.models import Grievance, Notification, NotificationStatus, StatusChange, scheduler_job
+from ticketing.processes import SCHEDULER_READY, Service, start_all, stop_all
+from ticketing.services import file_grievance
+
+BURST = 60
+SETTLE_SECONDS = 120
+
+
+def test_two_schedulers_escalate_and_tell_each_case_once(tmp_path: Path) -> None:
+    with private_postgres_database("schedulers") as url, fake_twilio() as twilio, fake_smtp() as smtp:
+        store = open_store(settings_for(url, tmp_path))
+        prepare(store)
+        # Filed two days ago: every response deadline has passed.
+        clock = FakeClock(datetime.now(UTC) - timedelta(days=2))
+        with store.sessions.begin() as session:
+            seed_demo(session, clock, "pw")
+            references = [
+                file_grievance(session, clock, submission(phone=f"98412{n:05d}")).reference for n in range(BURST)
+            ]
+        environment = {
+            "DATABASE_URL": url,
+            "GRM_VAR_DIR": str(tmp_path),
+            **TEST_KEYS,
+            "GRM_SCHEDULER_TICK_SECONDS": "1",
+            # Small batches, so that the two processes take turns over the burst.
+            "GRM_SCHEDULER_BATCH": "7",
+            "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+            "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+            "GRM_TWILIO_SMS_FROM": "+15005550006",
+            "GRM_TWILIO_API_URL": twilio.url,
+            "GRM_SMTP_HOST": "127.0.0.1",
+            "GRM_SMTP_PORT": str(smtp.port),
+        }
+        schedulers = [
+            Service(
+                f"scheduler {n}",
+                [sys.executable, "-m", "ticketing.scheduler"],
+                environment,
+                None,
+                tmp_path / f"scheduler-{n}.log",
+                ready_line=SCHEDULER_READY,
+            )
+            for n in (1, 2)
+        ]
+        # Each case: received (2 officers), escalated (4 officers and the citizen).
+        expected_rows = BURST * 7
+        start_all(schedulers)
+        try:
+            deadline = time.monotonic() + SETTLE_SECONDS
+            while time.monotonic() < deadline:
+                with store.sessions() as session:
+                    sent = session.scalar(select(func.count()).where(Notification.status == NotificationStatus.SENT))
+                if sent == expected_rows:
+                    break
+                time.sleep(0.5)
+            time.sleep(3)  # a few more ticks: nothing more may happen
+        finally:
+            stop_all(schedulers)
+
+        with store.sessions() as session:
+            escalations = Counter(
+                session.scalars(select(StatusChange.grievance_id).where(StatusChange.action == Action.ESCALATE))
+            )
+            levels = set(session.scalars(select(Grievance.level)))
+            rows = Counter(session.scalars(select(Notification.status)))
+            job_ids = set(session.scalars(select(scheduler_job.c.id)))
+        assert sorted(escalations.values()) == [1] * BURST and levels == {2}
+        assert rows == {NotificationStatus.SENT: expected_rows}
+        sms = Counter(message["To"] for message in twilio.messages)
+        assert len(sms) == BURST and set(sms.values()) == {1}
+        assert {ref for ref in references if any(ref in m["Body"] for m in twilio.messages)} == set(references)
+        emails = Counter((str(m["To"]), str(m["Subject"])) for m in smtp.messages)
+        assert sum(emails.values()) == BURST * 6 and set(emails.values()) == {1}
+        assert job_ids == {"plan", "dispatch", "escalate", "warn", "close", "triage", "monthly_report"}
+        # Both processes did part of the work.
+        for scheduler in schedulers:
+            assert "escalate:" in scheduler.log.read_text() or "dispatch:" in scheduler.log.read_text()
+        store.engine.dispose()
