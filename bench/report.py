@@ -8,11 +8,40 @@ from __future__ import annotations
 
 import os
 import platform
+import sys
 from pathlib import Path
 
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from ticketing.config import normalise_database_url
+
 BENCHMARKS = ROOT / "docs" / "benchmarks.md"
 HEADER = "# Benchmarks\n\nWritten by `make bench` (`bench/store.py`, `bench/conversations.py`, `bench/triage.py`); do not edit by hand.\n"
+
+
+def fresh_postgres_database(name: str) -> str | None:
+    """A new, empty database `name` on the PostgreSQL server of BENCH_DATABASE_URL or
+    TEST_DATABASE_URL (this machine's by default), or None when no server answers."""
+    server = normalise_database_url(
+        os.environ.get("BENCH_DATABASE_URL")
+        or os.environ.get("TEST_DATABASE_URL")
+        or "postgresql://postgres@127.0.0.1/test"
+    )
+    try:
+        admin = create_engine(server, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+    except OperationalError as error:  # no server here: the report says so
+        print(f"PostgreSQL not reachable ({error.__class__.__name__}); skipping it", flush=True)
+        return None
+    return make_url(server).set(database=name).render_as_string(hide_password=False)
 
 
 def machine() -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
-import os
 import random
 import statistics
 import sys
@@ -21,17 +20,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from report import BENCHMARKS, machine, percentile, verdict, write_section
+from report import BENCHMARKS, fresh_postgres_database, machine, percentile, verdict, write_section
 
 from ticketing.bootstrap import prepare, seed_demo
-from ticketing.config import Settings, normalise_database_url
+from ticketing.config import Settings
 from ticketing.crypto import generate_key_material
 from ticketing.db import Store, open_store
 from ticketing.errors import GrievanceNotFound
@@ -291,20 +288,6 @@ def run_backend(backend: str, url: str, var_dir: Path, tickets: int, workers: in
     )
 
 
-def fresh_postgres_database(server: str) -> str | None:
-    name = "grm_bench"
-    try:
-        admin = create_engine(server, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        admin.dispose()
-    except OperationalError as error:  # no server here: the report says so
-        print(f"PostgreSQL not reachable ({error.__class__.__name__}); skipping it", flush=True)
-        return None
-    return make_url(server).set(database=name).render_as_string(hide_password=False)
-
-
 def report(results: list[Result], tickets: int) -> str:
     lines = [
         "## Ticket store (`bench/store.py`)",
@@ -395,12 +378,7 @@ def main() -> None:
         var_dir = Path(scratch)
         # SQLite has one writer at a time: a second process only adds lock waits.
         results.append(run_backend("sqlite", f"sqlite:///{var_dir / 'bench.sqlite3'}", var_dir, args.tickets, 1))
-        server = (
-            os.environ.get("BENCH_DATABASE_URL")
-            or os.environ.get("TEST_DATABASE_URL")
-            or "postgresql://postgres@127.0.0.1/test"
-        )
-        url = fresh_postgres_database(normalise_database_url(server))
+        url = fresh_postgres_database("grm_bench")
         if url is not None:
             results.append(run_backend("postgresql", url, var_dir, args.tickets, args.workers))
     text_ = report(results, args.tickets)

@@ -76,6 +76,7 @@ def test_a_silent_case_climbs_every_level_and_the_right_people_are_told(demo: St
     with demo.sessions() as session:
         case = session.get_one(Grievance, grievance.id)
         assert (case.status, case.level, case.due_at, case.notify_pending) == (Status.ESCALATED, 4, None, False)
+        assert case.version == 4  # each sweep bumped the optimistic lock, as an officer's change would
         assert case.assignee is not None and case.assignee.email == LEGAL
         levels_told = session.execute(
             select(Notification.level, Notification.for_action, Officer.email)

@@ -27,7 +27,8 @@ def setup(store: Store, demo: bool) -> None:
 
 
 def run(store: Store) -> int:
-    """Start Rasa, the action server and the web app; stop them all when one stops or on Ctrl-C."""
+    """Start Rasa, the action server, the scheduler and the web app; stop them all when one
+    stops or on Ctrl-C."""
     host = os.environ.get("GRM_HOST", LOCALHOST)
     ports = Ports(
         rasa=int(os.environ.get("GRM_RASA_PORT", "5005")),
@@ -42,12 +43,15 @@ def run(store: Store) -> int:
         rasa_workers=int(os.environ.get("GRM_RASA_WORKERS", "1")),
         redis_url=os.environ.get("GRM_REDIS_URL") or None,
     )
-    print("Starting the action server, Rasa and the web app (Rasa takes a minute to load)...", flush=True)
+    print("Starting the action server, Rasa, the scheduler and the web app (Rasa takes a minute)...", flush=True)
     start_all(started)
     shown = "localhost" if host == LOCALHOST else host
     print(f"\n  Webchat:      http://{shown}:{ports.web}/chat/KKR-01   (or /chat for any project)")
     print(f"  QR code:      http://{shown}:{ports.web}/qr/KKR-01.png")
     print(f"  Logs:         {store.settings.var_dir / 'logs'}")
+    if not os.environ.get("TWILIO_ACCOUNT_SID") or not os.environ.get("GRM_SMTP_HOST"):
+        print(f"  Messages:     {store.settings.var_dir / 'notifications.jsonl'}   (SMS, WhatsApp and email")
+        print("                without TWILIO_* or GRM_SMTP_* settings are written here; see .env.example)")
     print("\nPress Ctrl-C to stop.", flush=True)
     # Stop everything on Ctrl-C even when started from a shell that ignores SIGINT, and on SIGTERM.
     signal.signal(signal.SIGINT, signal.default_int_handler)

@@ -145,7 +145,9 @@ class Jobs:
 
 
 # APScheduler stores a job as a reference to a module-level function and its arguments; the
-# process's Jobs object is set once by `build_scheduler`.
+# process's Jobs object is set once by `build_scheduler`. The reference is built from
+# __name__, so that under `python -m` it names this very module object (__main__), whose
+# `_jobs` is the one set, rather than a second import of ticketing.scheduler.
 _jobs: Jobs | None = None
 
 
@@ -167,7 +169,12 @@ def build_scheduler(jobs: Jobs) -> BlockingScheduler:
     )
     for name, seconds in jobs.settings.intervals.items():
         scheduler.add_job(
-            f"{__name__}:run_job", IntervalTrigger(seconds=seconds), args=[name], id=name, replace_existing=True
+            f"{__name__}:run_job",
+            IntervalTrigger(seconds=seconds),
+            args=[name],
+            id=name,
+            name=name,
+            replace_existing=True,
         )
     # The 1st of each month, 06:00 in Nepal: the report of the month just ended.
     scheduler.add_job(
@@ -175,6 +182,7 @@ def build_scheduler(jobs: Jobs) -> BlockingScheduler:
         CronTrigger(day=1, hour=6, timezone=NEPAL),
         args=["report"],
         id="monthly_report",
+        name="monthly_report",
         replace_existing=True,
     )
     return scheduler

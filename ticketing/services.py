@@ -7,11 +7,12 @@ here writes its status change and audit row inside that same transaction.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, Table, and_, bindparam, insert, or_, select, text
+from sqlalchemy import Integer, Table, and_, bindparam, insert, or_, select, text, update
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.sql.selectable import TextualSelect
 
@@ -108,6 +109,21 @@ def _optional_text(value: str | None) -> str | None:
     return text or None
 
 
+def _audit_row(
+    now: datetime, actor: Actor, action: str, grievance: Grievance, detail: dict[str, Any] | None
+) -> dict[str, Any]:
+    return {
+        "at": now,
+        "actor_kind": actor.kind,
+        "actor_officer_id": actor.officer_id,
+        "action": action,
+        "entity": "grievance",
+        "entity_id": grievance.id,
+        "grievance_id": grievance.id,
+        "detail": detail,
+    }
+
+
 def audit(
     session: Session,
     now: datetime,
@@ -119,19 +135,24 @@ def audit(
     """Append an audit row about `grievance`."""
     # A plain INSERT on the connection rather than an ORM object: history is written, never
     # read back here, and filing is the hot path (see docs/benchmarks.md).
-    session.connection().execute(
-        insert(table(AuditLog)),
-        {
-            "at": now,
-            "actor_kind": actor.kind,
-            "actor_officer_id": actor.officer_id,
-            "action": action,
-            "entity": "grievance",
-            "entity_id": grievance.id,
-            "grievance_id": grievance.id,
-            "detail": detail,
-        },
-    )
+    session.connection().execute(insert(table(AuditLog)), _audit_row(now, actor, action, grievance, detail))
+
+
+@dataclass
+class History:
+    """Status changes and audit rows gathered over many moves, then inserted with one
+    statement each: what lets a sweep move thousands of cases in seconds."""
+
+    changes: list[dict[str, Any]] = field(default_factory=list)
+    audits: list[dict[str, Any]] = field(default_factory=list)
+
+    def write(self, session: Session) -> None:
+        connection = session.connection()
+        if self.changes:
+            connection.execute(insert(table(StatusChange)), self.changes)
+        if self.audits:
+            connection.execute(insert(table(AuditLog)), self.audits)
+        self.changes, self.audits = [], []
 
 
 def _place(grievance: Grievance) -> Place:
@@ -147,10 +168,15 @@ def _record(
     from_status: Status | None,
     from_level: int | None,
     note: str | None,
+    history: History | None = None,
 ) -> None:
-    """Append the status change and the audit row that every lifecycle move leaves behind."""
-    session.connection().execute(
-        insert(table(StatusChange)),
+    """Append the status change and the audit row that every lifecycle move leaves behind;
+    into `history` when given (its owner writes it), else at once."""
+    detail: dict[str, Any] = {"from": from_status, "to": grievance.status, "level": grievance.level}
+    if note:
+        detail["note"] = note
+    gathered = history if history is not None else History()
+    gathered.changes.append(
         {
             "grievance_id": grievance.id,
             "at": now,
@@ -163,12 +189,11 @@ def _record(
             "actor_officer_id": actor.officer_id,
             "assignee_id": grievance.assignee_id,
             "note": note,
-        },
+        }
     )
-    detail: dict[str, Any] = {"from": from_status, "to": grievance.status, "level": grievance.level}
-    if note:
-        detail["note"] = note
-    audit(session, now, actor, action.value, grievance, detail)
+    gathered.audits.append(_audit_row(now, actor, action.value, grievance, detail))
+    if history is None:
+        gathered.write(session)
 
 
 def _move(
@@ -178,6 +203,7 @@ def _move(
     action: Action,
     actor: Actor,
     note: str | None = None,
+    history: History | None = None,
 ) -> datetime:
     """Apply one move of the transition table, re-route on a level change, reset the deadline."""
     now = clock.now()
@@ -191,7 +217,7 @@ def _move(
         grievance.level_entered_at = now
         _route_again(session, config, grievance)
     _reset_deadline(config, grievance)
-    _record(session, now, grievance, action, actor, from_status, from_level, note)
+    _record(session, now, grievance, action, actor, from_status, from_level, note, history)
     return now
 
 
@@ -438,6 +464,44 @@ def _lock_due(session: Session, limit: int, oldest_first: Any, *conditions: Any)
     )
 
 
+# What a lifecycle move may change on a case (see _move, _close_if_silent).
+_MOVED_COLUMNS = (
+    "status",
+    "level",
+    "updated_at",
+    "notify_pending",
+    "level_entered_at",
+    "assignee_id",
+    "due_at",
+    "closed_at",
+    "close_reason",
+)
+
+
+def _write_moved(session: Session, moved: Sequence[Grievance]) -> None:
+    """Write the cases a sweep moved with one executemany UPDATE, and let the session forget
+    them. The ORM sends one UPDATE per row of a versioned table (it must read each row
+    count); here the rows are locked by this transaction, so the version is bumped as the
+    ORM would, and checked, in one batch: a third of the sweep's time on PostgreSQL."""
+    if not moved:
+        return
+    grievances = table(Grievance)
+    statement = (
+        update(grievances)
+        .where(grievances.c.id == bindparam("case_id"), grievances.c.version == bindparam("seen_version"))
+        .values({name: bindparam(f"new_{name}") for name in _MOVED_COLUMNS} | {"version": grievances.c.version + 1})
+    )
+    rows = [
+        {"case_id": g.id, "seen_version": g.version} | {f"new_{name}": getattr(g, name) for name in _MOVED_COLUMNS}
+        for g in moved
+    ]
+    written = session.connection().execute(statement, rows).rowcount
+    if written != len(rows):
+        raise ConcurrentChange("a swept case", "it changed while locked")
+    for grievance in moved:
+        session.expunge(grievance)
+
+
 def escalate_overdue(session: Session, clock: Clock, limit: int = 500) -> list[Grievance]:
     """Escalate up to `limit` open cases whose deadline has passed (none at level 4, which has none)."""
     now = clock.now()
@@ -449,12 +513,18 @@ def escalate_overdue(session: Session, clock: Clock, limit: int = 500) -> list[G
         Grievance.status.in_(OPEN_STATUSES),
         Grievance.level < TOP_LEVEL,
     )
-    for grievance in overdue:
-        if grievance.status is Status.NEW:
-            reason = f"no response within {catalog(session).deadlines(grievance.project_id).response_hours} hours"
-        else:
-            reason = f"level {grievance.level} deadline passed"
-        _move(session, clock, grievance, Action.ESCALATE, SYSTEM, reason)
+    history = History()
+    # No autoflush: the moved rows are written by _write_moved, not one by one by the ORM.
+    with session.no_autoflush:
+        for grievance in overdue:
+            if grievance.status is Status.NEW:
+                hours = catalog(session).deadlines(grievance.project_id).response_hours
+                reason = f"no response within {hours} hours"
+            else:
+                reason = f"level {grievance.level} deadline passed"
+            _move(session, clock, grievance, Action.ESCALATE, SYSTEM, reason, history)
+    _write_moved(session, overdue)
+    history.write(session)
     return overdue
 
 
@@ -471,7 +541,11 @@ def close_silent_resolutions(session: Session, clock: Clock, limit: int = 500) -
         )
     )
     waiting = _lock_due(session, limit, Grievance.resolved_at, Grievance.status == Status.RESOLVED, silent_long_enough)
-    closed = [grievance for grievance in waiting if _close_if_silent(session, clock, grievance)]
+    history = History()
+    with session.no_autoflush:
+        closed = [grievance for grievance in waiting if _close_if_silent(session, clock, grievance, history)]
+    _write_moved(session, closed)
+    history.write(session)
     return closed
 
 
@@ -504,7 +578,7 @@ def record_citizen_answer(
     return grievance
 
 
-def _close_if_silent(session: Session, clock: Clock, grievance: Grievance) -> bool:
+def _close_if_silent(session: Session, clock: Clock, grievance: Grievance, history: History | None = None) -> bool:
     """Close a resolved case whose citizen stayed silent for the project's auto-close period."""
     waited = timedelta(days=catalog(session).deadlines(grievance.project_id).auto_close_days)
     if grievance.status is not Status.RESOLVED or grievance.resolved_at is None:
@@ -512,7 +586,7 @@ def _close_if_silent(session: Session, clock: Clock, grievance: Grievance) -> bo
     if clock.now() < grievance.resolved_at + waited:
         return False
     note = f"no answer {waited.days} days after the resolution"
-    grievance.closed_at = _move(session, clock, grievance, Action.AUTO_CLOSE, SYSTEM, note)
+    grievance.closed_at = _move(session, clock, grievance, Action.AUTO_CLOSE, SYSTEM, note, history)
     grievance.close_reason = CloseReason.NO_ANSWER
     return True
 
