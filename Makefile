@@ -63,3 +63,4 @@ bench: install $(MODEL)
 	$(APP) bench/store.py
 	$(APP) bench/conversations.py --warmup 60
 	$(APP) bench/triage.py
+	$(APP) bench/escalation.py

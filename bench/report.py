@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 from ticketing.config import normalise_database_url
 
 BENCHMARKS = ROOT / "docs" / "benchmarks.md"
-HEADER = "# Benchmarks\n\nWritten by `make bench` (`bench/store.py`, `bench/conversations.py`, `bench/triage.py`); do not edit by hand.\n"
+HEADER = "# Benchmarks\n\nWritten by `make bench` (`bench/store.py`, `bench/conversations.py`, `bench/triage.py`, `bench/escalation.py`); do not edit by hand.\n"
 
 
 def fresh_postgres_database(name: str) -> str | None:

@@ -25,7 +25,7 @@ from ticketing.models import (
     NotificationChannel,
     NotificationStatus,
 )
-from ticketing.outbox import MAX_ATTEMPTS
+from ticketing.outbox import MAX_ATTEMPTS, claim
 from ticketing.scheduler import Jobs
 
 CITIZEN_PHONE = "+9779841234567"
@@ -215,3 +215,19 @@ def test_twilio_delivery_reports_update_the_row_when_signed(demo: Store, clock: 
 def test_the_delivery_hook_is_closed_without_twilio(demo: Store) -> None:
     client = create_app({"GRM_STORE": demo, "TWILIO_AUTH_TOKEN": None}).test_client()
     assert client.post(TWILIO_STATUS_PATH, data={"MessageSid": "SM1", "MessageStatus": "delivered"}).status_code == 404
+
+
+def test_a_dispatcher_that_dies_after_claiming_delays_its_rows_by_the_lease(
+    demo: Store, clock: FakeClock, twilio: FakeTwilio
+) -> None:
+    jobs = twilio_jobs(demo, clock, twilio)
+    escalate_one(demo, clock, jobs)
+    with demo.sessions.begin() as session:
+        claimed = claim(session, clock.now(), 100)  # ... and the process is killed here
+        assert len(claimed) == 7  # received (2 officers), escalated (4 and the citizen)
+    assert jobs.dispatch() == 0  # another dispatcher leaves the claimed rows alone
+    clock.advance(minutes=5)
+    assert jobs.dispatch() == 7
+    assert len(twilio.messages) == 1
+    [row] = citizen_rows(demo)
+    assert (row.status, row.attempts) == (NotificationStatus.SENT, 2)

@@ -249,8 +249,6 @@ def test_events_planned_late_reach_the_officers_of_their_own_level(demo: Store, 
     assert queued(demo, "received") == {("received", SITE, "email", True), ("received", PIU, "email", False)}
     assert ("escalated", PIU, "email", True) in queued(demo, "escalated")
     with demo.sessions() as session:
-        received_due = session.scalars(
-            select(Notification.payload).where(Notification.template == "received")
-        ).all()
+        received_due = session.scalars(select(Notification.payload).where(Notification.template == "received")).all()
     # Only the latest change knows the deadline the case has now.
     assert all("due_at" not in payload for payload in received_due)

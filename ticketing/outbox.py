@@ -84,7 +84,9 @@ def backoff(attempts: int) -> timedelta:
     return min(wait, LAST_RETRY)
 
 
-def _claim(session: Session, now: datetime, limit: int) -> list[Notification]:
+def claim(session: Session, now: datetime, limit: int) -> list[Notification]:
+    """Take up to `limit` due rows for this dispatcher: each is pushed a lease ahead and
+    counted as an attempt, so that once committed no other dispatcher takes it."""
     due = (
         select(Notification)
         .where(Notification.status == NotificationStatus.PENDING, Notification.next_attempt_at <= now)
@@ -228,7 +230,7 @@ def dispatch(
     attempts: list[_Attempt] = []
     with store.sessions.begin() as session:
         now = clock.now()
-        for row in _claim(session, now, limit):
+        for row in claim(session, now, limit):
             try:
                 attempts.append(_Attempt(row.id, row.attempts, compose(session, row, store.settings, whatsapp, now)))
             except Undeliverable as reason:
