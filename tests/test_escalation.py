@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from tests.helpers import FakeClock, count, file, history, make_jobs, officer_by_email, outbox_file
 from ticketing.db import Store
 from ticketing.lifecycle import Action, Status
-from ticketing.models import Audience, Grievance, Notification, NotificationStatus, Officer
+from ticketing.models import Audience, Category, Grievance, Notification, NotificationStatus, Officer, SlaPolicy
 from ticketing.services import SYSTEM, Actor, acknowledge, record_citizen_answer, resolve
 
 HOUR = timedelta(hours=1)
@@ -252,3 +252,21 @@ def test_events_planned_late_reach_the_officers_of_their_own_level(demo: Store, 
         received_due = session.scalars(select(Notification.payload).where(Notification.template == "received")).all()
     # Only the latest change knows the deadline the case has now.
     assert all("due_at" not in payload for payload in received_due)
+
+
+def test_deadlines_follow_the_category_and_the_project_where_configured(demo: Store, clock: FakeClock) -> None:
+    with demo.sessions.begin() as session:
+        session.execute(update(Category).where(Category.code == "environment.dust").values(level_1_hours=12))
+        session.execute(update(SlaPolicy).values(level_2_hours=72))
+    jobs = make_jobs(demo, clock)
+    grievance = file(demo, clock)
+    with demo.sessions.begin() as session:
+        acknowledge(session, clock, grievance.id, SYSTEM)
+    clock.advance(hours=12, seconds=-1)
+    assert jobs.escalate() == 0
+    clock.advance(seconds=1)
+    assert jobs.escalate() == 1  # the category's 12 hours, not the default 48
+    clock.advance(hours=72)
+    assert jobs.escalate() == 1  # the project's 3 days at level 2, not the default 7
+    with demo.sessions() as session:
+        assert session.get_one(Grievance, grievance.id).level == 3
