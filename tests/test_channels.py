@@ -22,6 +22,7 @@ from ticketing.models import (
     Channel,
     Complainant,
     Notification,
+    NotificationAttempt,
     NotificationChannel,
     NotificationStatus,
 )
@@ -139,6 +140,19 @@ def test_failures_are_retried_with_growing_waits(demo: Store, clock: FakeClock, 
     [row] = citizen_rows(demo)
     assert (row.status, row.attempts, row.last_error) == (NotificationStatus.SENT, 3, None)
     assert len(twilio.messages) == 1
+    with demo.sessions() as session:
+        tries = session.execute(
+            select(NotificationAttempt.outcome, NotificationAttempt.provider_id, NotificationAttempt.error)
+            .where(NotificationAttempt.notification_id == row.id)
+            .order_by(NotificationAttempt.id)
+        ).all()
+    # Every try is on record, with what came of it.
+    assert [(outcome, provider_id) for outcome, provider_id, _ in tries] == [
+        ("retry", None),
+        ("retry", None),
+        ("sent", twilio.messages[0]["Sid"]),
+    ]
+    assert "503" in (tries[0].error or "") and tries[2].error is None
 
 
 def test_a_message_that_keeps_failing_becomes_a_dead_letter(demo: Store, clock: FakeClock, twilio: FakeTwilio) -> None:

@@ -471,6 +471,21 @@ class Notification(Base):
     __table_args__ = (Index("ix_notification_status_next_attempt_at", "status", "next_attempt_at"),)
 
 
+class NotificationAttempt(Base):
+    """One try at sending an outbox row, whatever came of it. Append-only."""
+
+    __tablename__ = "notification_attempt"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notification_id: Mapped[int] = mapped_column(ForeignKey("notification.id"), index=True)
+    at: Mapped[datetime]
+    # sent, retry (a failure that will be tried again), failed (for good) or cancelled
+    outcome: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[NotificationChannel] = mapped_column(text_enum(NotificationChannel))
+    provider_id: Mapped[str | None] = mapped_column(String(64))
+    error: Mapped[str | None] = mapped_column(Text)
+
+
 class AuditLog(Base):
     """Who did what to which record, and when. Append-only."""
 
@@ -517,7 +532,7 @@ def table(model: type[Base]) -> Table:
     return cast(Table, model.__table__)
 
 
-APPEND_ONLY = (StatusChange, AuditLog)
+APPEND_ONLY = (StatusChange, AuditLog, NotificationAttempt)
 CONFIG_MODELS = (Project, SlaPolicy, Category, Officer, RoutingRule, Province, District, Municipality)
 
 

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from ticketing.catalog import catalog
@@ -43,10 +43,12 @@ from ticketing.models import (
     Complainant,
     Grievance,
     Notification,
+    NotificationAttempt,
     NotificationChannel,
     NotificationStatus,
     Officer,
     Priority,
+    table,
 )
 
 logger = logging.getLogger(__name__)
@@ -219,6 +221,24 @@ def _send(senders: Mapping[NotificationChannel, Sender], attempt: _Attempt) -> _
     return attempt
 
 
+def _attempt_row(row: Notification, now: datetime, outcome: str, provider_id: str | None) -> dict[str, Any]:
+    error = None if outcome == NotificationStatus.SENT.value else row.last_error
+    return {
+        "notification_id": row.id,
+        "at": now,
+        "outcome": outcome,
+        "channel": row.channel,
+        "provider_id": provider_id,
+        "error": error,
+    }
+
+
+def _record_attempts(session: Session, tries: list[dict[str, Any]]) -> None:
+    if tries:
+        session.flush()
+        session.connection().execute(insert(table(NotificationAttempt)), tries)
+
+
 def dispatch(
     store: Store,
     clock: Clock,
@@ -230,14 +250,18 @@ def dispatch(
     attempts: list[_Attempt] = []
     with store.sessions.begin() as session:
         now = clock.now()
+        unsendable: list[dict[str, Any]] = []
         for row in claim(session, now, limit):
             try:
                 attempts.append(_Attempt(row.id, row.attempts, compose(session, row, store.settings, whatsapp, now)))
+                continue
             except Undeliverable as reason:
                 row.status, row.last_error = NotificationStatus.CANCELLED, str(reason)
             except Exception as error:  # a row that cannot be worded must not block the ones after it
                 logger.exception("notification %s could not be composed", row.id)
                 row.status, row.last_error = NotificationStatus.FAILED, f"could not be composed: {error!r}"
+            unsendable.append(_attempt_row(row, now, row.status.value, None))
+        _record_attempts(session, unsendable)
     # Sending waits on the network: a few at once, outside any transaction.
     with ThreadPoolExecutor(max_workers=SEND_THREADS) as pool:
         done = list(pool.map(lambda attempt: _send(senders, attempt), attempts))
@@ -248,6 +272,7 @@ def dispatch(
             row.id: row
             for row in session.scalars(select(Notification).where(Notification.id.in_([a.id for a in done])))
         }
+        tries: list[dict[str, Any]] = []
         for attempt in done:
             row = rows[attempt.id]
             if attempt.error is None:
@@ -260,6 +285,9 @@ def dispatch(
             else:
                 row.next_attempt_at, row.last_error = now + backoff(attempt.attempts), str(attempt.error)
                 retried += 1
+            outcome = "retry" if row.status is NotificationStatus.PENDING else row.status.value
+            tries.append(_attempt_row(row, now, outcome, attempt.provider_id))
+        _record_attempts(session, tries)
     return Dispatched(sent, retried, failed)
 
 

@@ -1,5 +1,5 @@
 """notifications: outbox rows name their recipient, provider ids and delivery reports;
-cases carry their notification watermark; APScheduler's job table
+every sending attempt; cases carry their notification watermark; APScheduler's job table
 
 Revision ID: 0005
 Revises: 0004
@@ -53,6 +53,27 @@ def upgrade() -> None:
         batch_op.alter_column("for_action", existing_type=sa.Boolean(), server_default=None)
 
     op.create_table(
+        "notification_attempt",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("notification_id", sa.Integer(), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("outcome", sa.String(length=16), nullable=False),
+        sa.Column(
+            "channel",
+            sa.Enum("sms", "whatsapp", "email", "console", name="notificationchannel", native_enum=False, length=24),
+            nullable=False,
+        ),
+        sa.Column("provider_id", sa.String(length=64), nullable=True),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["notification_id"], ["notification.id"], name=op.f("fk_notification_attempt_notification_id_notification")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_notification_attempt")),
+    )
+    with op.batch_alter_table("notification_attempt", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_notification_attempt_notification_id"), ["notification_id"], unique=False)
+
+    op.create_table(
         "scheduler_job",
         sa.Column("id", sa.Unicode(length=191), nullable=False),
         sa.Column("next_run_time", sa.Float(precision=25), nullable=True),
@@ -67,6 +88,9 @@ def downgrade() -> None:
     with op.batch_alter_table("scheduler_job", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_scheduler_job_next_run_time"))
     op.drop_table("scheduler_job")
+    with op.batch_alter_table("notification_attempt", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_notification_attempt_notification_id"))
+    op.drop_table("notification_attempt")
     with op.batch_alter_table("notification", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_notification_provider_id"))
         batch_op.drop_constraint(batch_op.f("fk_notification_officer_id_officer"), type_="foreignkey")
