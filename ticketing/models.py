@@ -235,6 +235,14 @@ class Officer(LocatedMixin, Base):
     gender_cleared: Mapped[bool] = mapped_column(default=False)
     active: Mapped[bool] = mapped_column(default=True)
     password_hash: Mapped[str | None] = mapped_column(String(255))
+    password_changed_at: Mapped[datetime | None]
+    # Failed sign-ins in a row; reaching the limit locks the account until locked_until.
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
+    # Part of the session cookie's identity: replacing it ends every session of the officer.
+    session_token: Mapped[str | None] = mapped_column(String(32))
+    # The second factor's shared secret, when the officer has turned TOTP on.
+    totp_secret: Mapped[str | None] = mapped_column(EncryptedText)
     created_at: Mapped[datetime]
 
     projects: Mapped[list[Project]] = relationship(secondary=officer_project)

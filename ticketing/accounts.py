@@ -1,0 +1,124 @@
+"""Officers' accounts: signing in with lock-out, the password policy, and the optional second
+factor (TOTP). Every sign-in, failure and lock-out is written to the audit log.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+import pyotp
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ticketing.clock import Clock
+from ticketing.errors import InvalidInput
+from ticketing.models import ActorKind, AuditLog, Officer, table
+
+MAX_FAILED_LOGINS = 5
+LOCK_OUT = timedelta(minutes=15)
+MIN_PASSWORD_CHARS = 12
+# The passwords most often tried first by anyone guessing; the length rule stops the rest.
+COMMON_PASSWORDS = frozenset(
+    {
+        "123456789012",
+        "password1234",
+        "passwordpassword",
+        "qwertyuiopas",
+        "administrator",
+        "letmeinletmein",
+        "iloveyou1234",
+        "nepal1234567",
+        "kathmandu123",
+        "welcome12345",
+        "changeme1234",
+    }
+)
+# A hash to compare against when the email is unknown, so that both cases take as long.
+_DUMMY_HASH = generate_password_hash(secrets.token_urlsafe(16))
+
+
+# Wrong email or password, a locked or inactive account, a wrong code: one answer for all,
+# so that nobody learns which accounts exist.
+LOGIN_REFUSED = "The email, password or code is not right, or the account is locked for a while."
+
+
+def _log(session: Session, now: datetime, officer_id: int | None, action: str, detail: dict[str, Any]) -> None:
+    session.connection().execute(
+        insert(table(AuditLog)),
+        {
+            "at": now,
+            "actor_kind": ActorKind.OFFICER if officer_id else ActorKind.SYSTEM,
+            "actor_officer_id": officer_id,
+            "action": action,
+            "entity": "officer",
+            "entity_id": officer_id,
+            "grievance_id": None,
+            "detail": detail,
+        },
+    )
+
+
+def check_password_policy(password: str, officer: Officer) -> None:
+    """Long enough, not a common password, not the officer's own email or name."""
+    folded = password.casefold()
+    if len(password) < MIN_PASSWORD_CHARS:
+        raise InvalidInput("password", f"must be at least {MIN_PASSWORD_CHARS} characters")
+    if folded in COMMON_PASSWORDS or len(set(folded)) < 4:
+        raise InvalidInput("password", "is too easy to guess")
+    personal = [officer.email.split("@")[0].casefold(), *officer.name.casefold().split()]
+    if any(len(part) >= 4 and part in folded for part in personal):
+        raise InvalidInput("password", "must not contain your name or email")
+
+
+def set_password(session: Session, clock: Clock, officer: Officer, password: str) -> None:
+    """A new password (checked against the policy); every other session of the officer ends."""
+    check_password_policy(password, officer)
+    officer.password_hash = generate_password_hash(password)
+    officer.password_changed_at = clock.now()
+    officer.session_token = secrets.token_hex(16)
+    _log(session, clock.now(), officer.id, "password_changed", {})
+
+
+def authenticate(session: Session, clock: Clock, email: str, password: str, code: str | None = None) -> Officer | None:
+    """The officer these credentials open, or None. A refusal is recorded (failure count,
+    lock-out, audit) in the caller's unit of work, which must commit it: hence no exception."""
+    now = clock.now()
+    officer = session.scalar(
+        select(Officer).where(func.lower(Officer.email) == email.strip().lower()).with_for_update()
+    )
+    if officer is None:
+        check_password_hash(_DUMMY_HASH, password)
+        _log(session, now, None, "login_failed", {"email": email.strip().lower()[:254]})
+        return None
+    if officer.locked_until is not None and officer.locked_until > now:
+        _log(session, now, officer.id, "login_refused_locked", {})
+        return None
+    password_ok = officer.password_hash is not None and check_password_hash(officer.password_hash, password)
+    code_ok = officer.totp_secret is None or (
+        code is not None and pyotp.TOTP(officer.totp_secret).verify(code, for_time=now, valid_window=1)
+    )
+    if not (password_ok and code_ok and officer.active):
+        officer.failed_logins += 1
+        detail: dict[str, Any] = {"failures": officer.failed_logins}
+        if officer.failed_logins >= MAX_FAILED_LOGINS:
+            officer.locked_until, officer.failed_logins = now + LOCK_OUT, 0
+            detail["locked_until"] = officer.locked_until.isoformat()
+        _log(session, now, officer.id, "login_failed", detail)
+        return None
+    officer.failed_logins, officer.locked_until = 0, None
+    if officer.session_token is None:
+        officer.session_token = secrets.token_hex(16)
+    _log(session, now, officer.id, "login", {})
+    return officer
+
+
+def new_totp_secret() -> str:
+    return pyotp.random_base32()
+
+
+def totp_uri(officer: Officer, secret: str) -> str:
+    """What an authenticator app scans to add the account."""
+    return pyotp.TOTP(secret).provisioning_uri(name=officer.email, issuer_name="GRM")
