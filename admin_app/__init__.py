@@ -8,17 +8,21 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app
+from flask_wtf.csrf import CSRFProtect
 
 from ticketing.attachments import MAX_BYTES
 from ticketing.config import load_settings
+from ticketing.crypto import keyring
 from ticketing.db import Store, open_store
 from ticketing.errors import ConfigurationError
 
 STORE_EXTENSION = "grm_store"
+csrf = CSRFProtect()
 DEFAULT_RASA_PORT = 5005
 
 
@@ -33,6 +37,10 @@ def settings_from_environment(environ: Mapping[str, str] | None = None) -> dict[
         "GRM_PUBLIC_URL": env.get("GRM_PUBLIC_URL") or None,
         # Checks the signature of Twilio's delivery reports (admin_app.hooks).
         "TWILIO_AUTH_TOKEN": env.get("TWILIO_AUTH_TOKEN") or None,
+        # Signs the officers' session cookies; unset, it is derived from the store's keys.
+        "SECRET_KEY": env.get("GRM_SECRET_KEY") or None,
+        # An officer's session ends after this long without a request.
+        "PERMANENT_SESSION_LIFETIME": timedelta(minutes=int(env.get("GRM_SESSION_MINUTES") or 30)),
     }
 
 
@@ -65,15 +73,30 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         _check_web_url(app, key)
 
     store = app.config.get("GRM_STORE")
-    app.extensions[STORE_EXTENSION] = store if store is not None else open_store(load_settings())
+    if store is None:
+        store = open_store(load_settings())
+    app.extensions[STORE_EXTENSION] = store
+    if not app.config.get("SECRET_KEY"):
+        # Stable across processes and restarts, and never stored apart from the keys it comes from.
+        app.config["SECRET_KEY"] = keyring().digest("flask-session", "v1").hex()
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.config["SESSION_COOKIE_SECURE"] = str(app.config.get("GRM_PUBLIC_URL") or "").startswith("https://")
 
     # Imported here, as in the Flask tutorial: blueprint modules import current_store from
     # this package, which must be fully loaded first.
+    from admin_app.auth import init_auth
+    from admin_app.backoffice import init_backoffice
     from admin_app.hooks import hooks
     from admin_app.public import public
 
+    csrf.init_app(app)
     app.register_blueprint(public)
+    # Twilio signs its requests, and the chat upload checks its Origin: no CSRF token there.
+    csrf.exempt(hooks)
+    csrf.exempt("admin_app.public.upload")
     app.register_blueprint(hooks)
+    init_auth(app)
+    init_backoffice(app, store)
     return app
 
 

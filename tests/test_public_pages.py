@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 import socket
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 from xml.etree import ElementTree
@@ -22,7 +23,14 @@ from ticketing.db import Store
 from ticketing.errors import ConfigurationError
 
 KKR_NAME = "Kathmandu-Kulekhani Road Upgrading"
-UNSET = {"GRM_RASA_URL": None, "GRM_PUBLIC_URL": None, "GRM_RASA_PORT": 5005, "TWILIO_AUTH_TOKEN": None}
+UNSET = {
+    "GRM_RASA_URL": None,
+    "GRM_PUBLIC_URL": None,
+    "GRM_RASA_PORT": 5005,
+    "TWILIO_AUTH_TOKEN": None,
+    "SECRET_KEY": None,
+    "PERMANENT_SESSION_LIFETIME": timedelta(minutes=30),
+}
 
 
 def make_app(store: Store, **config: Any) -> Flask:
@@ -146,6 +154,8 @@ def test_settings_come_from_the_environment() -> None:
             "GRM_RASA_PORT": "7007",
             "GRM_PUBLIC_URL": "https://grm.example.org",
             "TWILIO_AUTH_TOKEN": "secret",
+            "GRM_SECRET_KEY": "cookie-key",
+            "GRM_SESSION_MINUTES": "10",
         }
     )
     assert settings == {
@@ -153,6 +163,8 @@ def test_settings_come_from_the_environment() -> None:
         "GRM_RASA_PORT": 7007,
         "GRM_PUBLIC_URL": "https://grm.example.org",
         "TWILIO_AUTH_TOKEN": "secret",
+        "SECRET_KEY": "cookie-key",
+        "PERMANENT_SESSION_LIFETIME": timedelta(minutes=10),
     }
     assert settings_from_environment({}) == UNSET
 

@@ -48,6 +48,7 @@ def run(store: Store) -> int:
     shown = "localhost" if host == LOCALHOST else host
     print(f"\n  Webchat:      http://{shown}:{ports.web}/chat/KKR-01   (or /chat for any project)")
     print(f"  QR code:      http://{shown}:{ports.web}/qr/KKR-01.png")
+    print(f"  Backoffice:   http://{shown}:{ports.web}/admin/   (sign in with the demo login above)")
     print(f"  Logs:         {store.settings.var_dir / 'logs'}")
     if not os.environ.get("TWILIO_ACCOUNT_SID") or not os.environ.get("GRM_SMTP_HOST"):
         print(f"  Messages:     {store.settings.var_dir / 'notifications.jsonl'}   (SMS, WhatsApp and email")
