@@ -10,21 +10,31 @@ found, whether reached by the menu, a typed URL or an export.
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, ClassVar
 
-from flask import Flask, abort, redirect, request, url_for
+from flask import Flask, abort, flash, redirect, request, url_for
 from flask_admin import Admin, AdminIndexView, expose
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.theme import Bootstrap4Theme
 from flask_login import current_user
+from markupsafe import Markup, escape
 from sqlalchemy import select
-from sqlalchemy.orm import Query, scoped_session
+from sqlalchemy.orm import Query, Session, scoped_session
 from werkzeug.wrappers import Response as BaseResponse
 
+from admin_app import current_store
 from admin_app.auth import viewer
+from ticketing.catalog import catalog
+from ticketing.clock import Clock, SystemClock
 from ticketing.db import Store
-from ticketing.models import Grievance
+from ticketing.errors import GrmError, InvalidInput
+from ticketing.models import Grievance, NoteVisibility, Officer
 from ticketing.permissions import Permission, visible
+from ticketing.services import Actor, acknowledge, add_note, assign, close_invalid, escalate, resolve
+from ticketing.timeline import timeline
 
 SESSION_EXTENSION = "grm_request_session"
 
@@ -69,6 +79,13 @@ class GrievanceView(Guarded, ModelView):  # type: ignore[misc]
         "created_at",
     )
     column_default_sort = ("created_at", True)
+    column_labels: ClassVar[dict[str, str]] = {"due_at": "SLA"}
+    column_formatters: ClassVar[dict[str, Callable[..., object]]] = {
+        "reference": lambda view, context, case, name: Markup(
+            f'<a href="{url_for(".case", case_id=case.id)}">{escape(case.reference)}</a>'
+        ),
+        "due_at": lambda view, context, case, name: sla_state(case, SystemClock().now()),
+    }
     column_searchable_list = ("reference",)
     column_filters = ("status", "level", "priority")
     column_details_exclude_list = ("idempotency_key", "version", "notify_pending", "notified_change_id")
@@ -81,12 +98,147 @@ class GrievanceView(Guarded, ModelView):  # type: ignore[misc]
         query: Query[Any] = super().get_count_query()
         return query.filter(visible(viewer()))
 
+    def _visible_case(self, case_id: int) -> Grievance:
+        case = self.get_one(case_id)
+        if case is None:
+            abort(404)
+        return case
+
+    @expose("/case/<int:case_id>")
+    def case(self, case_id: int) -> str:
+        """Every field, the timeline, and the moves this officer may make."""
+        grievance = self._visible_case(case_id)
+        me = viewer()
+        officers = self.session.scalars(
+            select(Officer).where(Officer.active, Officer.level.is_not(None)).order_by(Officer.level, Officer.name)
+        ).all()
+        page: str = self.render(
+            "backoffice/case.html",
+            case=grievance,
+            complainant=grievance.complainant,
+            timeline=timeline(self.session, grievance.id),
+            moves={name: move for name, move in MOVES.items() if me.can(move.permission)},
+            officers=officers,
+            catalog=catalog(self.session),
+            due=sla_state(grievance, SystemClock().now()),
+        )
+        return page
+
+    @expose("/case/<int:case_id>/<move_name>", methods=("POST",))
+    def act(self, case_id: int, move_name: str) -> BaseResponse:
+        """Apply one move through the ticketing services; the form carries the note it needs."""
+        move = MOVES.get(move_name)
+        if move is None:
+            abort(404)
+        if not viewer().can(move.permission):
+            abort(403)
+        store = current_store()
+        try:
+            with store.sessions.begin() as db:
+                if db.scalar(select(Grievance.id).where(Grievance.id == case_id, visible(viewer()))) is None:
+                    abort(404)
+                move.apply(db, SystemClock(), case_id, Actor.officer(viewer().id), request.form)
+            flash(move.done, "success")
+        except GrmError as error:
+            flash(f"Not done: {error}", "error")
+        return redirect(url_for(".case", case_id=case_id))
+
     def get_one(self, id: Any) -> Grievance | None:
         # The detail page of a case outside the officer's scope is "not found".
         found: Grievance | None = self.session.scalar(
             select(Grievance).where(Grievance.id == int(id), visible(viewer()))
         )
         return found
+
+
+@dataclass(frozen=True)
+class Move:
+    """A workflow button: who may press it, what it calls, what it says when done."""
+
+    permission: Permission
+    label: str
+    done: str
+    apply: Callable[[Session, Clock, int, Actor, Mapping[str, str]], object]
+    # The text field the move needs (a note, a reason, the resolution), if any.
+    text: str | None = None
+
+
+def _officer_id(form: Mapping[str, str]) -> int:
+    value = form.get("officer_id", "")
+    if not value.isdigit():
+        raise InvalidInput("officer_id", "choose an officer")
+    return int(value)
+
+
+def _current_level(db: Session, case_id: int) -> int:
+    return db.get_one(Grievance, case_id).level
+
+
+MOVES: dict[str, Move] = {
+    "acknowledge": Move(
+        Permission.UPDATE_STATUS,
+        "Acknowledge",
+        "Acknowledged: the case is in progress.",
+        lambda db, clock, case_id, actor, form: acknowledge(db, clock, case_id, actor, form.get("text")),
+        "Note (optional)",
+    ),
+    "assign": Move(
+        Permission.ASSIGN,
+        "Assign",
+        "Assigned.",
+        lambda db, clock, case_id, actor, form: assign(db, clock, case_id, actor, _officer_id(form), form.get("text")),
+        "Note (optional)",
+    ),
+    "escalate": Move(
+        Permission.UPDATE_STATUS,
+        "Escalate",
+        "Escalated to the next level.",
+        lambda db, clock, case_id, actor, form: escalate(
+            db, clock, case_id, actor, form.get("text", ""), _current_level(db, case_id)
+        ),
+        "Reason",
+    ),
+    "resolve": Move(
+        Permission.UPDATE_STATUS,
+        "Resolve",
+        "Resolved: the citizen is asked whether it satisfies them.",
+        lambda db, clock, case_id, actor, form: resolve(db, clock, case_id, actor, form.get("text", "")),
+        "Resolution (the citizen reads it)",
+    ),
+    "close_invalid": Move(
+        Permission.UPDATE_STATUS,
+        "Close as invalid",
+        "Closed.",
+        lambda db, clock, case_id, actor, form: close_invalid(
+            db, clock, case_id, actor, form.get("text", ""), form.get("duplicate_of") or None
+        ),
+        "Reason",
+    ),
+    "note": Move(
+        Permission.COMMENT,
+        "Add note",
+        "Note added.",
+        lambda db, clock, case_id, actor, form: add_note(
+            db,
+            clock,
+            case_id,
+            actor,
+            form.get("text", ""),
+            NoteVisibility.PUBLIC if form.get("visibility") == "public" else NoteVisibility.INTERNAL,
+        ),
+        "Note",
+    ),
+}
+
+
+def sla_state(grievance: Grievance, now: datetime) -> str:
+    """ "due in 5 h", "overdue by 2 d", or "no deadline": what an officer reads at a glance."""
+    if grievance.due_at is None:
+        return "no deadline"
+    left = grievance.due_at - now
+    hours = abs(left.total_seconds()) / 3600
+    span = f"{hours:.0f} h" if hours < 48 else f"{hours / 24:.0f} d"
+    return f"due in {span}" if left.total_seconds() >= 0 else f"overdue by {span}"
 
 
 def init_backoffice(app: Flask, store: Store) -> None:

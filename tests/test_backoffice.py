@@ -92,3 +92,50 @@ def test_officers_see_only_the_cases_they_may(demo: Store, clock: FakeClock) -> 
     cleared = client_for(demo)
     assert sign_in(cleared, "gender.kkr@grm.example") == 302
     assert gender.reference in cleared.get("/admin/grievance/").get_data(as_text=True)
+
+
+def post_move(client: FlaskClient, case_id: int, move: str, **form: str) -> str:
+    page = f"/admin/grievance/case/{case_id}"
+    token = csrf_token(client, page)
+    response = client.post(f"{page}/{move}", data={"csrf_token": token, **form}, follow_redirects=True)
+    assert response.status_code == 200, response.status_code
+    return response.get_data(as_text=True)
+
+
+def test_an_officer_acts_on_a_case_from_its_page(demo: Store, clock: FakeClock) -> None:
+    case = file(demo, clock)
+    client = client_for(demo)
+    assert sign_in(client, "site.kkr@grm.example") == 302
+    page = client.get(f"/admin/grievance/case/{case.id}").get_data(as_text=True)
+    assert "Dust from the trucks" in page and "Sunita Tamang" in page and 'data-testid="move-resolve"' in page
+    assert "Acknowledged" in post_move(client, case.id, "acknowledge", text="Photos checked")
+    answer = post_move(client, case.id, "resolve", text="")
+    assert "Not done: resolution: is required" in answer
+    answer = post_move(client, case.id, "resolve", text="Water sprayed twice a day.")
+    assert "Resolved" in answer and 'data-testid="case-status">resolved' in answer
+    assert "Photos checked" in answer and "Water sprayed twice a day." in answer  # in the timeline
+    assert "Note added" in post_move(client, case.id, "note", text="Called the citizen", visibility="public")
+    # The list shows the case with its SLA state and links to its page.
+    listing = client.get("/admin/grievance/").get_data(as_text=True)
+    assert f'href="/admin/grievance/case/{case.id}"' in listing and "no deadline" in listing
+
+
+def test_moves_outside_a_role_or_a_scope_are_refused(demo: Store, clock: FakeClock) -> None:
+    case = file(demo, clock)
+    gender = file(demo, clock, category_code="gender.harassment", details="A worker follows my daughter.")
+    viewer_client = client_for(demo)
+    assert sign_in(viewer_client, "bank@grm.example") == 302
+    page = viewer_client.get(f"/admin/grievance/case/{case.id}").get_data(as_text=True)
+    assert "move-acknowledge" not in page  # the bank views, it does not act
+    token = csrf_token(viewer_client, f"/admin/grievance/case/{case.id}")
+    refused = viewer_client.post(f"/admin/grievance/case/{case.id}/acknowledge", data={"csrf_token": token})
+    assert refused.status_code == 403
+    site = client_for(demo)
+    assert sign_in(site, "site.kkr@grm.example") == 302
+    assert site.get(f"/admin/grievance/case/{gender.id}").status_code == 404
+    token = csrf_token(site, f"/admin/grievance/case/{case.id}")
+    assert (
+        site.post(f"/admin/grievance/case/{gender.id}/resolve", data={"csrf_token": token, "text": "x"}).status_code
+        == 404
+    )
+    assert site.post(f"/admin/grievance/case/{case.id}/acknowledge", data={}).status_code == 400  # no CSRF token
