@@ -9,7 +9,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, inspect, text
 
 from tests.conftest import private_postgres_database
 from ticketing.db import alembic_config, make_engine, upgrade_to_head
@@ -44,3 +44,21 @@ def test_downgrade_to_nothing_and_up_again(empty_engine: Engine) -> None:
     upgrade_to_head(empty_engine)
     upgrade_to_head(empty_engine)  # a second run finds nothing to do
     assert "grievance" in inspect(empty_engine).get_table_names()
+
+
+def test_upgrading_a_store_with_data_keeps_every_row(empty_engine: Engine) -> None:
+    # Up to the revision before the officer table was rebuilt (SQLite rebuilds it by copy),
+    # with officers that routing rules and audit rows point to.
+    command.upgrade(alembic_config(empty_engine), "0005")
+    with empty_engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO officer (id, name, email, role, all_projects, gender_cleared, active, created_at)"
+                " VALUES (1, 'Ram', 'ram@grm.example', 'focal_person', true, false, true, '2026-01-01')"
+            )
+        )
+        connection.execute(text("INSERT INTO routing_rule (level, officer_id, active) VALUES (1, 1, true)"))
+    upgrade_to_head(empty_engine)
+    with empty_engine.connect() as connection:
+        assert connection.execute(text("SELECT email, failed_logins FROM officer")).all() == [("ram@grm.example", 0)]
+        assert connection.execute(text("SELECT officer_id FROM routing_rule")).scalars().all() == [1]
