@@ -31,6 +31,8 @@ from ticketing.catalog import catalog
 from ticketing.clock import Clock, SystemClock
 from ticketing.db import Store
 from ticketing.errors import GrmError, InvalidInput
+from ticketing.lifecycle import TRANSITIONS, Action, Status
+from ticketing.messages import NEPAL
 from ticketing.models import Grievance, NoteVisibility, Officer
 from ticketing.permissions import Permission, visible
 from ticketing.services import Actor, acknowledge, add_note, assign, close_invalid, escalate, resolve
@@ -79,12 +81,18 @@ class GrievanceView(Guarded, ModelView):  # type: ignore[misc]
         "created_at",
     )
     column_default_sort = ("created_at", True)
-    column_labels: ClassVar[dict[str, str]] = {"due_at": "SLA"}
+    column_labels: ClassVar[dict[str, str]] = {"due_at": "SLA", "created_at": "Filed (Nepal)", "assignee": "Held by"}
     column_formatters: ClassVar[dict[str, Callable[..., object]]] = {
         "reference": lambda view, context, case, name: Markup(
             f'<a href="{url_for(".case", case_id=case.id)}">{escape(case.reference)}</a>'
         ),
         "due_at": lambda view, context, case, name: sla_state(case, SystemClock().now()),
+        "created_at": lambda view, context, case, name: case.created_at.astimezone(NEPAL).strftime("%Y-%m-%d %H:%M"),
+        "project": lambda view, context, case, name: case.project.code,
+        "category": lambda view, context, case, name: case.category.name_en if case.category else "",
+        "assignee": lambda view, context, case, name: case.assignee.name if case.assignee else "nobody",
+        "status": lambda view, context, case, name: case.status.value.replace("_", " "),
+        "priority": lambda view, context, case, name: case.priority.value,
     }
     column_searchable_list = ("reference",)
     column_filters = ("status", "level", "priority")
@@ -117,7 +125,11 @@ class GrievanceView(Guarded, ModelView):  # type: ignore[misc]
             case=grievance,
             complainant=grievance.complainant,
             timeline=timeline(self.session, grievance.id),
-            moves={name: move for name, move in MOVES.items() if me.can(move.permission)},
+            moves={
+                name: move
+                for name, move in MOVES.items()
+                if me.can(move.permission) and move.allowed_from(grievance.status)
+            },
             officers=officers,
             catalog=catalog(self.session),
             due=sla_state(grievance, SystemClock().now()),
@@ -161,6 +173,11 @@ class Move:
     apply: Callable[[Session, Clock, int, Actor, Mapping[str, str]], object]
     # The text field the move needs (a note, a reason, the resolution), if any.
     text: str | None = None
+    # The lifecycle action it performs; None for notes, which any open or closed case takes.
+    action: Action | None = None
+
+    def allowed_from(self, status: Status) -> bool:
+        return self.action is None or (status, self.action) in TRANSITIONS
 
 
 def _officer_id(form: Mapping[str, str]) -> int:
@@ -181,6 +198,7 @@ MOVES: dict[str, Move] = {
         "Acknowledged: the case is in progress.",
         lambda db, clock, case_id, actor, form: acknowledge(db, clock, case_id, actor, form.get("text")),
         "Note (optional)",
+        Action.ACKNOWLEDGE,
     ),
     "assign": Move(
         Permission.ASSIGN,
@@ -188,6 +206,7 @@ MOVES: dict[str, Move] = {
         "Assigned.",
         lambda db, clock, case_id, actor, form: assign(db, clock, case_id, actor, _officer_id(form), form.get("text")),
         "Note (optional)",
+        Action.ASSIGN,
     ),
     "escalate": Move(
         Permission.UPDATE_STATUS,
@@ -197,6 +216,7 @@ MOVES: dict[str, Move] = {
             db, clock, case_id, actor, form.get("text", ""), _current_level(db, case_id)
         ),
         "Reason",
+        Action.ESCALATE,
     ),
     "resolve": Move(
         Permission.UPDATE_STATUS,
@@ -204,6 +224,7 @@ MOVES: dict[str, Move] = {
         "Resolved: the citizen is asked whether it satisfies them.",
         lambda db, clock, case_id, actor, form: resolve(db, clock, case_id, actor, form.get("text", "")),
         "Resolution (the citizen reads it)",
+        Action.RESOLVE,
     ),
     "close_invalid": Move(
         Permission.UPDATE_STATUS,
@@ -213,6 +234,7 @@ MOVES: dict[str, Move] = {
             db, clock, case_id, actor, form.get("text", ""), form.get("duplicate_of") or None
         ),
         "Reason",
+        Action.CLOSE_INVALID,
     ),
     "note": Move(
         Permission.COMMENT,

@@ -107,12 +107,14 @@ def test_an_officer_acts_on_a_case_from_its_page(demo: Store, clock: FakeClock) 
     client = client_for(demo)
     assert sign_in(client, "site.kkr@grm.example") == 302
     page = client.get(f"/admin/grievance/case/{case.id}").get_data(as_text=True)
-    assert "Dust from the trucks" in page and "Sunita Tamang" in page and 'data-testid="move-resolve"' in page
+    assert "Dust from the trucks" in page and "Sunita Tamang" in page and 'data-testid="move-acknowledge"' in page
+    assert 'data-testid="move-resolve"' not in page  # a new case is acknowledged first
     assert "Acknowledged" in post_move(client, case.id, "acknowledge", text="Photos checked")
     answer = post_move(client, case.id, "resolve", text="")
     assert "Not done: resolution: is required" in answer
     answer = post_move(client, case.id, "resolve", text="Water sprayed twice a day.")
     assert "Resolved" in answer and 'data-testid="case-status">resolved' in answer
+    assert 'data-testid="move-resolve"' not in answer and 'data-testid="move-note"' in answer  # what the status allows
     assert "Photos checked" in answer and "Water sprayed twice a day." in answer  # in the timeline
     assert "Note added" in post_move(client, case.id, "note", text="Called the citizen", visibility="public")
     # The list shows the case with its SLA state and links to its page.
