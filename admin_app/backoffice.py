@@ -17,11 +17,13 @@ from typing import Any, ClassVar
 
 from flask import Flask, abort, flash, redirect, request, url_for
 from flask_admin import Admin, AdminIndexView, expose
+from flask_admin.actions import action
 from flask_admin.contrib.sqla import ModelView
+from flask_admin.contrib.sqla.filters import BaseSQLAFilter, DateTimeBetweenFilter, FilterEqual, FilterLike
 from flask_admin.theme import Bootstrap4Theme
 from flask_login import current_user
 from markupsafe import Markup, escape
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Query, Session, scoped_session
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -61,6 +63,18 @@ class HomeView(Guarded, AdminIndexView):  # type: ignore[misc]
         return redirect(url_for("grievance.index_view"))
 
 
+class Overdue(BaseSQLAFilter):  # type: ignore[misc]
+    """Cases whose deadline has passed (or not yet)."""
+
+    def apply(self, query: Query[Any], value: str, alias: Any = None) -> Query[Any]:
+        now = SystemClock().now()
+        late = and_(Grievance.due_at.is_not(None), Grievance.due_at < now)
+        return query.filter(late if value == "yes" else ~late)
+
+    def operation(self) -> str:
+        return "is"
+
+
 class GrievanceView(Guarded, ModelView):  # type: ignore[misc]
     """The case list and detail, scoped to what the officer may see."""
 
@@ -78,7 +92,7 @@ class GrievanceView(Guarded, ModelView):  # type: ignore[misc]
         "category",
         "assignee",
         "due_at",
-        "created_at",
+        DateTimeBetweenFilter(Grievance.created_at, "Filed between"),
     )
     column_default_sort = ("created_at", True)
     column_labels: ClassVar[dict[str, str]] = {"due_at": "SLA", "created_at": "Filed (Nepal)", "assignee": "Held by"}
@@ -94,8 +108,34 @@ class GrievanceView(Guarded, ModelView):  # type: ignore[misc]
         "status": lambda view, context, case, name: case.status.value.replace("_", " "),
         "priority": lambda view, context, case, name: case.priority.value,
     }
-    column_searchable_list = ("reference",)
-    column_filters = ("status", "level", "priority")
+    # A substring of the reference, the summary or the citizen's own words.
+    column_searchable_list = ("reference", "summary", "details")
+    column_filters = (
+        "status",
+        "level",
+        "priority",
+        FilterEqual("project.code", "Project"),
+        FilterLike("category.name_en", "Category"),
+        FilterLike("assignee.name", "Held by"),
+        FilterEqual(Grievance.district_id, "District (id)"),
+        Overdue(Grievance.due_at, "Overdue", options=(("yes", "yes"), ("no", "no"))),
+        DateTimeBetweenFilter(Grievance.created_at, "Filed between"),
+    )
+    # Readable filter URLs (?flt0_overdue_is=yes), which officers can bookmark and share.
+    named_filter_urls = True
+    can_export = True
+    export_types = ("csv",)
+    column_export_list = (
+        "reference",
+        "project",
+        "status",
+        "level",
+        "priority",
+        "category",
+        "assignee",
+        "due_at",
+        DateTimeBetweenFilter(Grievance.created_at, "Filed between"),
+    )
     column_details_exclude_list = ("idempotency_key", "version", "notify_pending", "notified_change_id")
 
     def get_query(self) -> Query[Any]:
@@ -105,6 +145,34 @@ class GrievanceView(Guarded, ModelView):  # type: ignore[misc]
     def get_count_query(self) -> Query[Any]:
         query: Query[Any] = super().get_count_query()
         return query.filter(visible(viewer()))
+
+    def is_action_allowed(self, name: str) -> bool:
+        move = MOVES.get(name)
+        return move is not None and viewer().can(move.permission)
+
+    @action("acknowledge", "Acknowledge", "Acknowledge the selected cases?")
+    def action_acknowledge(self, ids: list[str]) -> None:
+        self._act_on_many("acknowledge", ids)
+
+    @action("assign", "Assign to me", "Take the selected cases?")
+    def action_assign(self, ids: list[str]) -> None:
+        self._act_on_many("assign", ids, {"officer_id": str(viewer().id)})
+
+    def _act_on_many(self, name: str, ids: list[str], form: Mapping[str, str] | None = None) -> None:
+        """One move on each selected case the officer may see, each in its own unit of work."""
+        move, done, refused = MOVES[name], 0, []
+        for case_id in (int(value) for value in ids if value.isdigit()):
+            try:
+                with current_store().sessions.begin() as db:
+                    if db.scalar(select(Grievance.id).where(Grievance.id == case_id, visible(viewer()))) is None:
+                        continue
+                    move.apply(db, SystemClock(), case_id, Actor.officer(viewer().id), form or {})
+                done += 1
+            except GrmError as error:
+                refused.append(str(error))
+        flash(
+            f"{move.label}: {done} done" + (f", {len(refused)} not possible ({refused[0]})" if refused else ""), "info"
+        )
 
     def _visible_case(self, case_id: int) -> Grievance:
         case = self.get_one(case_id)

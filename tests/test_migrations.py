@@ -60,5 +60,6 @@ def test_upgrading_a_store_with_data_keeps_every_row(empty_engine: Engine) -> No
         connection.execute(text("INSERT INTO routing_rule (level, officer_id, active) VALUES (1, 1, true)"))
     upgrade_to_head(empty_engine)
     with empty_engine.connect() as connection:
-        assert connection.execute(text("SELECT email, failed_logins FROM officer")).all() == [("ram@grm.example", 0)]
+        officers = [tuple(row) for row in connection.execute(text("SELECT email, failed_logins FROM officer"))]
+        assert officers == [("ram@grm.example", 0)]
         assert connection.execute(text("SELECT officer_id FROM routing_rule")).scalars().all() == [1]
