@@ -11,8 +11,17 @@ from sqlalchemy import select, update
 from tests.helpers import FakeClock, count, file, history, make_jobs, officer_by_email, outbox_file
 from ticketing.db import Store
 from ticketing.lifecycle import Action, Status
-from ticketing.models import Audience, Category, Grievance, Notification, NotificationStatus, Officer, SlaPolicy
-from ticketing.services import SYSTEM, Actor, acknowledge, record_citizen_answer, resolve
+from ticketing.models import (
+    Audience,
+    Category,
+    Grievance,
+    NoteVisibility,
+    Notification,
+    NotificationStatus,
+    Officer,
+    SlaPolicy,
+)
+from ticketing.services import SYSTEM, Actor, acknowledge, add_note, record_citizen_answer, resolve
 
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
@@ -270,3 +279,34 @@ def test_deadlines_follow_the_category_and_the_project_where_configured(demo: St
     assert jobs.escalate() == 1  # the project's 3 days at level 2, not the default 7
     with demo.sessions() as session:
         assert session.get_one(Grievance, grievance.id).level == 3
+
+
+def test_a_public_note_goes_to_the_citizen_and_an_internal_one_does_not(demo: Store, clock: FakeClock) -> None:
+    jobs = make_jobs(demo, clock)
+    plain = file(demo, clock)
+    gender = file(demo, clock, category_code="gender.harassment", details="A worker follows my sister.")
+    site = Actor.officer(officer_by_email(demo, SITE))
+    with demo.sessions.begin() as session:
+        add_note(session, clock, plain.id, site, "Checked with the contractor", NoteVisibility.INTERNAL)
+        add_note(session, clock, plain.id, site, "The water truck comes tomorrow at 7.", NoteVisibility.PUBLIC)
+        add_note(session, clock, gender.id, SYSTEM, "The supervisor was moved away.", NoteVisibility.PUBLIC)
+    assert queued(demo, "note") == {("note", "citizen", "sms", False)}
+    assert count(demo, Notification, template="note") == 2
+    jobs.dispatch()
+    sent = outbox_file(demo).read_text()
+    assert f"About your grievance {plain.reference}: The water truck comes tomorrow at 7." in sent
+    assert "Checked with the contractor" not in sent and "supervisor" not in sent
+    assert f"About your grievance {gender.reference}: an officer has news for you" in sent
+
+
+def test_citizens_are_written_to_in_their_grievances_language(demo: Store, clock: FakeClock) -> None:
+    jobs = make_jobs(demo, clock)
+    grievance = file(demo, clock, language="ne")
+    clock.advance(hours=25)
+    jobs.escalate()
+    jobs.plan()
+    jobs.dispatch()
+    [to_citizen] = [line for line in outbox_file(demo).read_text().splitlines() if '"sms"' in line]
+    message = json.loads(to_citizen)
+    assert message["subject"] == f"गुनासो {grievance.reference} तह 2 मा पठाइयो"
+    assert "आयोजना कार्यान्वयन इकाइको सम्पर्क व्यक्ति" in message["body"]

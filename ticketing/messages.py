@@ -102,6 +102,7 @@ CITIZEN: dict[str, dict[str, Template]] = {
             "Grievance {reference} closed",
             "Your grievance {reference} is now closed ({close_reason}). Thank you.",
         ),
+        "note": Template("Update on grievance {reference}", "About your grievance {reference}: {note}"),
     },
     "ne": {
         "assigned": Template(
@@ -122,6 +123,7 @@ CITIZEN: dict[str, dict[str, Template]] = {
             "गुनासो {reference} बन्द भयो",
             "तपाईंको गुनासो {reference} अब बन्द भएको छ ({close_reason})। धन्यवाद।",
         ),
+        "note": Template("गुनासो {reference} बारे जानकारी", "तपाईंको गुनासो {reference} बारे: {note}"),
     },
 }
 
@@ -150,6 +152,11 @@ CLOSE_REASONS = {
 PRIVATE_RESOLUTION = {
     "en": "(open the link below to read it)",
     "ne": "(पढ्न तलको लिङ्क खोल्नुहोस्)",
+}
+# Nor does an officer's note to a gender case's citizen travel in the message itself.
+PRIVATE_NOTE = {
+    "en": "an officer has news for you. Please contact the project's grievance desk.",
+    "ne": "अधिकारीसँग तपाईंका लागि जानकारी छ। कृपया आयोजनाको गुनासो डेस्कमा सम्पर्क गर्नुहोस्।",
 }
 
 PURPOSE = {True: "For action", False: "For information"}

@@ -369,3 +369,27 @@ def queue_deadline_warnings(session: Session, clock: Clock, lead: timedelta, lim
         [{"case_id": row.id, "due": row.due_at} for row in cases],
     )
     return len(cases)
+
+
+def queue_public_note(session: Session, now: datetime, grievance: Grievance, note_id: int) -> None:
+    """Queue a public note to the citizen, in the same unit of work as the note."""
+    session.flush()
+    case = Case(
+        grievance.id,
+        grievance.project_id,
+        grievance.level,
+        grievance.assignee_id,
+        grievance.category_id,
+        grievance.priority,
+        grievance.channel,
+        Place(grievance.province_id, grievance.district_id, grievance.municipality_id),
+        grievance.complainant_id,
+        grievance.due_at,
+    )
+    contacts = Contacts.load(session, [grievance.complainant_id])
+    citizen_only = Told(frozenset(), frozenset(), citizen=True)
+    payload = {"level": grievance.level, "note": note_id}
+    queue(
+        session,
+        rows_for(session, catalog(session), contacts, now, case, "note", f"n{note_id}", citizen_only, payload, None),
+    )

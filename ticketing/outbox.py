@@ -32,6 +32,7 @@ from ticketing.messages import (
     HOW_TO_ANSWER,
     LEVEL_NAMES,
     OFFICER,
+    PRIVATE_NOTE,
     PRIVATE_RESOLUTION,
     PURPOSE,
     citizen_language,
@@ -42,6 +43,7 @@ from ticketing.models import (
     Audience,
     Complainant,
     Grievance,
+    Note,
     Notification,
     NotificationAttempt,
     NotificationChannel,
@@ -157,6 +159,9 @@ def _case_values(
         link = f"{settings.public_url}/chat?resume={answer_link_token(grievance.reference, now)}"
         values["how_to_answer"] = HOW_TO_ANSWER[language].format(link=link)
         values["resolution"] = PRIVATE_RESOLUTION[language] if gender else grievance.resolution or ""
+        if "note" in row.payload:
+            note = session.get(Note, row.payload["note"])
+            values["note"] = PRIVATE_NOTE[language] if gender or note is None else note.body
     elif gender:
         values["info"] = "\nGender priority: the details are in the backoffice only."
         values["resolution"] = "see the backoffice"

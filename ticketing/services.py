@@ -35,6 +35,7 @@ from ticketing.models import (
     StatusChange,
     table,
 )
+from ticketing.notifications import queue_public_note
 from ticketing.phones import normalise_phone
 from ticketing.references import new_reference, normalise_reference
 from ticketing.routing import route
@@ -644,6 +645,9 @@ def add_note(
     )
     session.add(note)
     audit(session, now, actor, "add_note", grievance, {"visibility": visibility.value})
+    if visibility is NoteVisibility.PUBLIC:
+        session.flush()
+        queue_public_note(session, now, grievance, note.id)
     return note
 
 
