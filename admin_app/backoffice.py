@@ -35,7 +35,8 @@ from ticketing.db import Store
 from ticketing.errors import GrmError, InvalidInput
 from ticketing.lifecycle import TRANSITIONS, Action, Status
 from ticketing.messages import NEPAL
-from ticketing.models import Grievance, NoteVisibility, Officer
+from ticketing.models import AuditLog, Grievance, NoteVisibility, Notification, Officer
+from ticketing.outbox import retry_failed
 from ticketing.permissions import Permission, visible
 from ticketing.services import Actor, acknowledge, add_note, assign, close_invalid, escalate, resolve
 from ticketing.timeline import timeline
@@ -331,6 +332,55 @@ def sla_state(grievance: Grievance, now: datetime) -> str:
     return f"due in {span}" if left.total_seconds() >= 0 else f"overdue by {span}"
 
 
+class ReadOnly(Guarded, ModelView):  # type: ignore[misc]
+    can_create = False
+    can_edit = False
+    can_delete = False
+    can_view_details = True
+    page_size = 50
+
+
+class OutboxView(ReadOnly):
+    """Every queued message and its fate; a dead letter can be sent again."""
+
+    permission = Permission.CONFIGURE
+    column_list = (
+        "id",
+        "created_at",
+        "template",
+        "audience",
+        "channel",
+        "level",
+        "status",
+        "attempts",
+        "delivery_status",
+        "last_error",
+    )
+    column_default_sort = ("id", True)
+    column_filters = ("status", "channel", "template")
+    column_details_exclude_list = ("recipient",)
+
+    def is_action_allowed(self, name: str) -> bool:
+        return name == "retry" and viewer().can(Permission.CONFIGURE)
+
+    @action("retry", "Send again", "Send the selected failed messages again?")
+    def action_retry(self, ids: list[str]) -> None:
+        with current_store().sessions.begin() as db:
+            count = retry_failed(db, SystemClock().now(), [int(value) for value in ids if value.isdigit()])
+        flash(f"{count} message(s) queued again.", "info")
+
+
+class AuditView(ReadOnly):
+    """Who did what, when: read-only, newest first."""
+
+    permission = Permission.AUDIT
+    column_list = ("at", "actor_kind", "actor_officer_id", "action", "entity", "entity_id", "detail")
+    column_default_sort = ("id", True)
+    column_filters = ("action", "entity", "actor_kind")
+    can_export = True
+    export_types = ("csv",)
+
+
 def init_backoffice(app: Flask, store: Store) -> None:
     sessions = scoped_session(store.sessions)
     app.extensions[SESSION_EXTENSION] = sessions
@@ -347,3 +397,5 @@ def init_backoffice(app: Flask, store: Store) -> None:
         # of its own without the store's SQLite settings; a scoped session still works in 2.x.
         warnings.filterwarnings("ignore", "Passing a session object directly", DeprecationWarning)
         admin.add_view(GrievanceView(Grievance, sessions, name="Grievances", endpoint="grievance"))
+        admin.add_view(OutboxView(Notification, sessions, name="Outbox", endpoint="outbox", category="Admin"))
+        admin.add_view(AuditView(AuditLog, sessions, name="Audit log", endpoint="audit", category="Admin"))

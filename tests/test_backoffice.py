@@ -7,11 +7,13 @@ import re
 from datetime import UTC, datetime, timedelta
 
 from flask.testing import FlaskClient
+from sqlalchemy import select, update
 
 from admin_app import create_app
-from tests.helpers import FakeClock, file
+from tests.helpers import FakeClock, file, make_jobs
 from ticketing.accounts import MAX_FAILED_LOGINS
 from ticketing.db import Store
+from ticketing.models import Notification, NotificationStatus
 
 PASSWORD = "test-password"  # the demo fixture's
 
@@ -185,3 +187,31 @@ def test_the_list_filters_searches_acts_in_bulk_and_exports_within_scope(demo: S
         follow_redirects=True,
     )
     assert "Acknowledge: 0 done" in response.get_data(as_text=True)
+
+
+def test_administrators_see_the_outbox_and_audit_log_and_send_a_dead_letter_again(
+    demo: Store, clock: FakeClock
+) -> None:
+    file(demo, clock)
+    jobs = make_jobs(demo, clock)
+    jobs.plan()
+    with demo.sessions.begin() as session:
+        session.execute(update(Notification).values(status=NotificationStatus.FAILED, last_error="SMTP 550"))
+        dead = session.scalars(select(Notification.id)).all()
+    manager = client_for(demo)
+    assert sign_in(manager, "manager.kkr@grm.example") == 302
+    assert manager.get("/admin/outbox/").status_code == 403
+    assert manager.get("/admin/audit/").status_code == 403
+    admin = client_for(demo)
+    assert sign_in(admin, "admin@grm.example") == 302
+    assert "SMTP 550" in admin.get("/admin/outbox/").get_data(as_text=True)
+    assert "login" in admin.get("/admin/audit/").get_data(as_text=True)
+    token = csrf_token(admin, "/admin/outbox/")
+    response = admin.post(
+        "/admin/outbox/action/",
+        data={"csrf_token": token, "action": "retry", "rowid": [str(row_id) for row_id in dead]},
+        follow_redirects=True,
+    )
+    assert f"{len(dead)} message(s) queued again" in response.get_data(as_text=True)
+    clock.current = datetime.now(UTC)  # queued again as of the wall clock
+    assert jobs.dispatch() == len(dead)

@@ -296,6 +296,18 @@ def dispatch(
     return Dispatched(sent, retried, failed)
 
 
+def retry_failed(session: Session, now: datetime, ids: list[int]) -> int:
+    """Queue failed (dead-letter) rows again, with a fresh count of attempts; returns how many."""
+    rows = session.scalars(
+        select(Notification).where(Notification.id.in_(ids), Notification.status == NotificationStatus.FAILED)
+    ).all()
+    for row in rows:
+        row.status, row.attempts, row.next_attempt_at = NotificationStatus.PENDING, 0, now
+        # A new send gets a new provider id and its own delivery reports.
+        row.provider_id, row.delivery_status = None, None
+    return len(rows)
+
+
 # Twilio's message states in the order they can follow one another; reports may arrive out
 # of order, and an earlier state never overwrites a later one.
 DELIVERY_ORDER = {
