@@ -102,7 +102,7 @@ class GrievanceView(Guarded, ModelView):  # type: ignore[misc]
             f'<a href="{url_for(".case", case_id=case.id)}">{escape(case.reference)}</a>'
         ),
         "due_at": lambda view, context, case, name: sla_state(case, SystemClock().now()),
-        "created_at": lambda view, context, case, name: case.created_at.astimezone(NEPAL).strftime("%Y-%m-%d %H:%M"),
+        "created_at": lambda view, context, case, name: nepal_time(case.created_at),
         "project": lambda view, context, case, name: case.project.code,
         "category": lambda view, context, case, name: case.category.name_en if case.category else "",
         "assignee": lambda view, context, case, name: case.assignee.name if case.assignee else "nobody",
@@ -381,7 +381,12 @@ class AuditView(ReadOnly):
     export_types = ("csv",)
 
 
+def nepal_time(moment: datetime) -> str:
+    return moment.astimezone(NEPAL).strftime("%Y-%m-%d %H:%M")
+
+
 def init_backoffice(app: Flask, store: Store) -> None:
+    app.jinja_env.filters["nepal"] = nepal_time
     sessions = scoped_session(store.sessions)
     app.extensions[SESSION_EXTENSION] = sessions
     app.teardown_appcontext(lambda _error: sessions.remove())

@@ -7,9 +7,11 @@ import re
 from datetime import UTC, datetime, timedelta
 
 from flask.testing import FlaskClient
+from playwright.sync_api import Browser
 from sqlalchemy import select, update
 
 from admin_app import create_app
+from tests.browser import Screenshot, live_server
 from tests.helpers import FakeClock, file, make_jobs
 from ticketing.accounts import MAX_FAILED_LOGINS
 from ticketing.db import Store
@@ -215,3 +217,33 @@ def test_administrators_see_the_outbox_and_audit_log_and_send_a_dead_letter_agai
     assert f"{len(dead)} message(s) queued again" in response.get_data(as_text=True)
     clock.current = datetime.now(UTC)  # queued again as of the wall clock
     assert jobs.dispatch() == len(dead)
+
+
+def test_an_officer_works_a_case_in_the_browser(
+    demo: Store, clock: FakeClock, chromium: Browser, screenshot: Screenshot
+) -> None:
+    clock.current = datetime.now(UTC) - timedelta(hours=2)
+    case = file(demo, clock)
+    other = file(demo, clock, details="The compensation for my land was never paid.", category_code="land.compensation")
+    app = create_app({"GRM_STORE": demo, "SECRET_KEY": "test-secret"})
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    with live_server(app) as base_url:
+        page.goto(f"{base_url}/admin/grievance/")
+        page.fill("#email", "site.kkr@grm.example")
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        page.goto(f"{base_url}/admin/grievance/?search=maize")
+        assert page.locator(f"text={case.reference}").count() == 1
+        assert page.locator(f"text={other.reference}").count() == 0
+        screenshot(page, "backoffice-list")
+        page.click(f"text={case.reference}")
+        page.fill("[data-testid=move-acknowledge] textarea", "Photos checked on site")
+        page.click("[data-testid=move-acknowledge] button")
+        assert "in progress" in page.inner_text("[data-testid=case-status]")
+        page.fill("[data-testid=move-resolve] textarea", "The contractor waters the road twice a day.")
+        page.click("[data-testid=move-resolve] button")
+        assert page.inner_text("[data-testid=case-status]") == "resolved"
+        assert "Photos checked on site" in page.inner_text("[data-testid=timeline]")
+        screenshot(page, "backoffice-case")
+    context.close()
