@@ -12,7 +12,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 from flask import Flask, abort, flash, redirect, request, url_for
@@ -31,6 +31,7 @@ from admin_app import current_store
 from admin_app.auth import viewer
 from ticketing.catalog import catalog
 from ticketing.clock import Clock, SystemClock
+from ticketing.dashboard import TREND_WEEKS, build_dashboard
 from ticketing.db import Store
 from ticketing.errors import GrmError, InvalidInput
 from ticketing.lifecycle import TRANSITIONS, Action, Status
@@ -59,9 +60,37 @@ class Guarded:
 
 
 class HomeView(Guarded, AdminIndexView):  # type: ignore[misc]
+    """The dashboard: the officer's own scope, by project and filing dates."""
+
     @expose("/")
-    def index(self) -> BaseResponse:
-        return redirect(url_for("grievance.index_view"))
+    def index(self) -> str:
+        now = SystemClock().now()
+        start = _date_argument("from") or (now - timedelta(weeks=TREND_WEEKS)).replace(hour=0, minute=0, second=0)
+        end = (_date_argument("to") or now) + timedelta(days=1)
+        store = current_store()
+        with store.sessions() as db:
+            config = catalog(db)
+            scope = visible(viewer())
+            project = config.projects.get(request.args.get("project", "").upper())
+            if project is not None:
+                scope = and_(scope, Grievance.project_id == project.id)
+            figures = build_dashboard(db, scope, start, end)
+        page: str = self.render(
+            "backoffice/dashboard.html",
+            figures=figures,
+            projects=sorted(config.projects),
+            chosen_project=project.code if project else "",
+            start=start.date().isoformat(),
+            end=(end - timedelta(days=1)).date().isoformat(),
+        )
+        return page
+
+
+def _date_argument(name: str) -> datetime | None:
+    try:
+        return datetime.strptime(request.args.get(name, ""), "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError:
+        return None
 
 
 class Overdue(BaseSQLAFilter):  # type: ignore[misc]

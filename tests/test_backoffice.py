@@ -12,10 +12,11 @@ from sqlalchemy import select, update
 
 from admin_app import create_app
 from tests.browser import Screenshot, live_server
-from tests.helpers import FakeClock, file, make_jobs
+from tests.helpers import FakeClock, file, make_jobs, officer_by_email
 from ticketing.accounts import MAX_FAILED_LOGINS
 from ticketing.db import Store
 from ticketing.models import Notification, NotificationStatus
+from ticketing.services import Actor, acknowledge, resolve
 
 PASSWORD = "test-password"  # the demo fixture's
 
@@ -247,3 +248,42 @@ def test_an_officer_works_a_case_in_the_browser(
         assert "Photos checked on site" in page.inner_text("[data-testid=timeline]")
         screenshot(page, "backoffice-case")
     context.close()
+
+
+def test_the_dashboard_counts_what_the_officer_may_see(demo: Store, clock: FakeClock) -> None:
+    clock.current = datetime.now(UTC) - timedelta(days=3)
+    on_time = file(demo, clock)
+    late = file(demo, clock, details="The compensation for my land was never paid.", category_code="land.compensation")
+    file(demo, clock, project_code="NBR-02", municipality_id=None, ward=None, district_id=24)
+    site = Actor.officer(officer_by_email(demo, "site.kkr@grm.example"))
+    with demo.sessions.begin() as session:
+        acknowledge(session, clock, on_time.id, site)
+        clock.advance(hours=10)
+        resolve(session, clock, on_time.id, site, "Water sprayed.")
+    clock.advance(hours=20)
+    make_jobs(demo, clock).escalate()  # `late` missed its response time
+    piu = Actor.officer(officer_by_email(demo, "piu.kkr@grm.example"))
+    with demo.sessions.begin() as session:
+        acknowledge(session, clock, late.id, piu)
+        resolve(session, clock, late.id, piu, "Paid in full.")
+
+    def figures(client: FlaskClient, query: str = "") -> dict[str, str]:
+        page = client.get(f"/admin/?{query}").get_data(as_text=True)
+        cards = re.findall(r'<div class="small text-muted">([^<]+)</div><div class="h5 mb-0">([^<]+)</div>', page)
+        return dict(cards)
+
+    admin = client_for(demo)
+    assert sign_in(admin, "admin@grm.example") == 302
+    assert figures(admin) == {
+        "Grievances": "3",
+        "Resolved": "2",
+        "Resolved within SLA": "50%",
+        "Escalations": "2",  # `late` and the NBR-02 case missed their response time
+        "Median response": "15.0 h",
+        "Median resolution": "0.8 d",
+    }
+    assert figures(admin, "project=NBR-02")["Grievances"] == "1"
+    assert figures(admin, "from=2000-01-01&to=2000-12-31")["Grievances"] == "0"
+    manager = client_for(demo)
+    assert sign_in(manager, "manager.kkr@grm.example") == 302
+    assert figures(manager)["Grievances"] == "2"  # only their project's cases

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
+from sqlalchemy.orm import aliased
 
 from ticketing.lifecycle import Action
 from ticketing.models import Grievance, Officer, Priority, Role, StatusChange
@@ -87,11 +88,13 @@ def _in_projects(viewer: Viewer) -> ColumnElement[bool]:
 
 def visible(viewer: Viewer) -> ColumnElement[bool]:
     """The condition on Grievance rows this officer may see."""
+    # An alias, so that the condition also works in queries that join the history themselves.
+    filing = aliased(StatusChange)
     filed_by_them = exists(
-        select(StatusChange.id).where(
-            StatusChange.grievance_id == Grievance.id,
-            StatusChange.action == Action.FILE,
-            StatusChange.actor_officer_id == viewer.id,
+        select(filing.id).where(
+            filing.grievance_id == Grievance.id,
+            filing.action == Action.FILE,
+            filing.actor_officer_id == viewer.id,
         )
     )
     assigned = Grievance.assignee_id == viewer.id
