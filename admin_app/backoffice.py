@@ -423,7 +423,7 @@ def init_backoffice(app: Flask, store: Store) -> None:
         app,
         name="GRM backoffice",
         url="/admin",
-        index_view=HomeView(url="/admin"),
+        index_view=HomeView(name="Dashboard", url="/admin"),
         theme=Bootstrap4Theme(fluid=True),
     )
     with warnings.catch_warnings():

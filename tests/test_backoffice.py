@@ -247,6 +247,9 @@ def test_an_officer_works_a_case_in_the_browser(
         assert page.inner_text("[data-testid=case-status]") == "resolved"
         assert "Photos checked on site" in page.inner_text("[data-testid=timeline]")
         screenshot(page, "backoffice-case")
+        page.goto(f"{base_url}/admin/")
+        assert "Resolved" in page.inner_text("[data-testid=dashboard-figures]")
+        screenshot(page, "backoffice-dashboard")
     context.close()
 
 
