@@ -16,7 +16,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response as BaseResponse
-from wtforms import EmailField, PasswordField, StringField
+from wtforms import EmailField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from admin_app import current_store
@@ -45,7 +45,7 @@ class SignedIn(UserMixin):  # type: ignore[misc]
         return f"{self.viewer.id}:{self.session_token}"
 
 
-def _signed_in(officer: Officer) -> SignedIn:
+def signed_in_as(officer: Officer) -> SignedIn:
     return SignedIn(Viewer.of(officer), officer.name, officer.email, officer.session_token or "")
 
 
@@ -60,7 +60,7 @@ def load_officer(cookie_id: str) -> SignedIn | None:
         )
         if officer is None or not officer.active or officer.session_token != token:
             return None
-        return _signed_in(officer)
+        return signed_in_as(officer)
 
 
 def viewer() -> Viewer:
@@ -90,7 +90,7 @@ def login() -> BaseResponse | str | tuple[str, int]:
         with current_store().sessions.begin() as db:
             email, password = form.email.data or "", form.password.data or ""
             officer = authenticate(db, SystemClock(), email, password, form.code.data or None)
-            signed_in = _signed_in(officer) if officer is not None else None
+            signed_in = signed_in_as(officer) if officer is not None else None
         if signed_in is not None:
             session.clear()  # a fresh session for the signed-in officer (no fixation)
             session.permanent = True
@@ -108,6 +108,16 @@ def logout() -> BaseResponse:
     session.clear()
     flash("You are signed out.", "info")
     return redirect(url_for("auth.login"))
+
+
+class PasswordForm(FlaskForm):  # type: ignore[misc]
+    current = PasswordField("Current password", validators=[DataRequired(), Length(max=200)])
+    new = PasswordField("New password (12 characters or more)", validators=[DataRequired(), Length(max=200)])
+
+
+class TotpForm(FlaskForm):  # type: ignore[misc]
+    secret = HiddenField(validators=[DataRequired(), Length(max=64)])
+    code = StringField("Code shown by your authenticator app", validators=[DataRequired(), Length(max=10)])
 
 
 def init_auth(app: Flask) -> None:

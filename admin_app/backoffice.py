@@ -16,19 +16,20 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 from flask import Flask, abort, flash, redirect, request, url_for
-from flask_admin import Admin, AdminIndexView, expose
+from flask_admin import Admin, AdminIndexView, BaseView, expose
 from flask_admin.actions import action
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter, DateTimeBetweenFilter, FilterEqual, FilterLike
 from flask_admin.theme import Bootstrap4Theme
-from flask_login import current_user
+from flask_login import current_user, login_user
 from markupsafe import Markup, escape
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Query, Session, scoped_session
 from werkzeug.wrappers import Response as BaseResponse
 
 from admin_app import current_store
-from admin_app.auth import viewer
+from admin_app.auth import PasswordForm, TotpForm, signed_in_as, viewer
+from ticketing.accounts import new_totp_secret, password_matches, set_password, totp_uri, turn_on_totp
 from ticketing.catalog import catalog
 from ticketing.clock import Clock, SystemClock
 from ticketing.dashboard import TREND_WEEKS, build_dashboard
@@ -410,6 +411,51 @@ class AuditView(ReadOnly):
     export_types = ("csv",)
 
 
+class AccountView(Guarded, BaseView):  # type: ignore[misc]
+    """My account: change my password, turn on the second factor (TOTP)."""
+
+    @expose("/", methods=("GET", "POST"))
+    def index(self) -> BaseResponse | str:
+        password_form, totp_form = PasswordForm(prefix="password"), TotpForm(prefix="totp")
+        clock = SystemClock()
+        if password_form.validate_on_submit():
+            with current_store().sessions.begin() as db:
+                officer = db.get_one(Officer, viewer().id)
+                if not password_matches(officer, password_form.current.data or ""):
+                    flash("The current password is not right.", "error")
+                else:
+                    try:
+                        set_password(db, clock, officer, password_form.new.data or "")
+                    except InvalidInput as error:
+                        flash(f"Not changed: {error}", "error")
+                    else:
+                        # The new token ends other sessions; this one continues under it.
+                        login_user(signed_in_as(officer))
+                        flash("Password changed; your other sessions are signed out.", "success")
+            return redirect(url_for(".index"))
+        if totp_form.validate_on_submit():
+            with current_store().sessions.begin() as db:
+                officer = db.get_one(Officer, viewer().id)
+                if turn_on_totp(db, clock, officer, totp_form.secret.data or "", totp_form.code.data or ""):
+                    flash("Second factor turned on: sign-ins now ask for a code.", "success")
+                else:
+                    flash("That code does not match; add the key again and retry.", "error")
+            return redirect(url_for(".index"))
+        with current_store().sessions() as db:
+            has_totp = db.get_one(Officer, viewer().id).totp_secret is not None
+        secret = new_totp_secret()
+        totp_form.secret.data = secret
+        page: str = self.render(
+            "backoffice/account.html",
+            password_form=password_form,
+            totp_form=totp_form,
+            has_totp=has_totp,
+            secret=secret,
+            uri=totp_uri(current_user.email, secret),
+        )
+        return page
+
+
 def nepal_time(moment: datetime) -> str:
     return moment.astimezone(NEPAL).strftime("%Y-%m-%d %H:%M")
 
@@ -433,3 +479,4 @@ def init_backoffice(app: Flask, store: Store) -> None:
         admin.add_view(GrievanceView(Grievance, sessions, name="Grievances", endpoint="grievance"))
         admin.add_view(OutboxView(Notification, sessions, name="Outbox", endpoint="outbox", category="Admin"))
         admin.add_view(AuditView(AuditLog, sessions, name="Audit log", endpoint="audit", category="Admin"))
+    admin.add_view(AccountView(name="My account", endpoint="account", url="/admin/account"))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
+import pyotp
 from flask.testing import FlaskClient
 from playwright.sync_api import Browser
 from sqlalchemy import select, update
@@ -290,3 +291,45 @@ def test_the_dashboard_counts_what_the_officer_may_see(demo: Store, clock: FakeC
     manager = client_for(demo)
     assert sign_in(manager, "manager.kkr@grm.example") == 302
     assert figures(manager)["Grievances"] == "2"  # only their project's cases
+
+
+def test_an_officer_changes_their_password_and_turns_on_the_second_factor(demo: Store) -> None:
+    client, other_device = client_for(demo), client_for(demo)
+    assert sign_in(client, "site.kkr@grm.example") == 302
+    assert sign_in(other_device, "site.kkr@grm.example") == 302
+
+    def change(current: str, new: str) -> str:
+        token = csrf_token(client, "/admin/account/")
+        form = {"password-csrf_token": token, "password-current": current, "password-new": new}
+        return client.post("/admin/account/", data=form, follow_redirects=True).get_data(as_text=True)
+
+    assert "current password is not right" in change("wrong", "a-much-better-password")
+    assert "Not changed: password: must be at least 12 characters" in change(PASSWORD, "short")
+    assert "Password changed" in change(PASSWORD, "a-much-better-password")
+    assert client.get("/admin/grievance/").status_code == 200  # this session continues
+    assert other_device.get("/admin/grievance/").status_code == 302  # the other one is signed out
+
+    page = client.get("/admin/account/").get_data(as_text=True)
+    secret = re.search(r'data-testid="totp-secret">([A-Z2-7]+)<', page)
+    assert secret
+    token = csrf_token(client, "/admin/account/")
+    code = pyotp.TOTP(secret.group(1)).now()
+    answer = client.post(
+        "/admin/account/",
+        data={"totp-csrf_token": token, "totp-secret": secret.group(1), "totp-code": code},
+        follow_redirects=True,
+    )
+    assert "Second factor turned on" in answer.get_data(as_text=True)
+    fresh = client_for(demo)
+    assert sign_in(fresh, "site.kkr@grm.example", "a-much-better-password") == 401  # no code
+    token = csrf_token(fresh)
+    response = fresh.post(
+        "/login",
+        data={
+            "csrf_token": token,
+            "email": "site.kkr@grm.example",
+            "password": "a-much-better-password",
+            "code": pyotp.TOTP(secret.group(1)).now(),
+        },
+    )
+    assert response.status_code == 302

@@ -73,6 +73,10 @@ def check_password_policy(password: str, officer: Officer) -> None:
         raise InvalidInput("password", "must not contain your name or email")
 
 
+def password_matches(officer: Officer, password: str) -> bool:
+    return officer.password_hash is not None and check_password_hash(officer.password_hash, password)
+
+
 def set_password(session: Session, clock: Clock, officer: Officer, password: str) -> None:
     """A new password (checked against the policy); every other session of the officer ends."""
     check_password_policy(password, officer)
@@ -96,7 +100,7 @@ def authenticate(session: Session, clock: Clock, email: str, password: str, code
     if officer.locked_until is not None and officer.locked_until > now:
         _log(session, now, officer.id, "login_refused_locked", {})
         return None
-    password_ok = officer.password_hash is not None and check_password_hash(officer.password_hash, password)
+    password_ok = password_matches(officer, password)
     code_ok = officer.totp_secret is None or (
         code is not None and pyotp.TOTP(officer.totp_secret).verify(code, for_time=now, valid_window=1)
     )
@@ -119,6 +123,15 @@ def new_totp_secret() -> str:
     return pyotp.random_base32()
 
 
-def totp_uri(officer: Officer, secret: str) -> str:
-    """What an authenticator app scans to add the account."""
-    return pyotp.TOTP(secret).provisioning_uri(name=officer.email, issuer_name="GRM")
+def totp_uri(email: str, secret: str) -> str:
+    """What an authenticator app scans (or is typed into) to add the account."""
+    return pyotp.TOTP(secret).provisioning_uri(name=email, issuer_name="GRM")
+
+
+def turn_on_totp(session: Session, clock: Clock, officer: Officer, secret: str, code: str) -> bool:
+    """Keep `secret` as the officer's second factor once a code from it proves the app has it."""
+    if not pyotp.TOTP(secret).verify(code.strip(), for_time=clock.now(), valid_window=1):
+        return False
+    officer.totp_secret = secret
+    _log(session, clock.now(), officer.id, "totp_turned_on", {})
+    return True
