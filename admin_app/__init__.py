@@ -84,6 +84,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     # Imported here, as in the Flask tutorial: blueprint modules import current_store from
     # this package, which must be fully loaded first.
+    from admin_app.api import api
     from admin_app.auth import init_auth
     from admin_app.backoffice import init_backoffice
     from admin_app.hooks import hooks
@@ -97,6 +98,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(hooks)
     init_auth(app)
     init_backoffice(app, store)
+    # Bearer tokens, not cookies, authenticate the API: no CSRF token there.
+    csrf.exempt(api)
+    app.register_blueprint(api)
     return app
 
 

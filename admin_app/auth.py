@@ -120,6 +120,10 @@ class TotpForm(FlaskForm):  # type: ignore[misc]
     code = StringField("Code shown by your authenticator app", validators=[DataRequired(), Length(max=10)])
 
 
+class ApiTokenForm(FlaskForm):  # type: ignore[misc]
+    label = StringField("What the token is for", validators=[DataRequired(), Length(max=80)])
+
+
 def init_auth(app: Flask) -> None:
     login_manager.init_app(app)
     app.register_blueprint(auth)

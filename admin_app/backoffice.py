@@ -28,8 +28,8 @@ from sqlalchemy.orm import Query, Session, scoped_session
 from werkzeug.wrappers import Response as BaseResponse
 
 from admin_app import current_store
-from admin_app.auth import PasswordForm, TotpForm, signed_in_as, viewer
-from ticketing.accounts import new_totp_secret, password_matches, set_password, totp_uri, turn_on_totp
+from admin_app.auth import ApiTokenForm, PasswordForm, TotpForm, signed_in_as, viewer
+from ticketing.accounts import issue_api_token, new_totp_secret, password_matches, set_password, totp_uri, turn_on_totp
 from ticketing.catalog import catalog
 from ticketing.clock import Clock, SystemClock
 from ticketing.dashboard import TREND_WEEKS, build_dashboard
@@ -417,7 +417,13 @@ class AccountView(Guarded, BaseView):  # type: ignore[misc]
     @expose("/", methods=("GET", "POST"))
     def index(self) -> BaseResponse | str:
         password_form, totp_form = PasswordForm(prefix="password"), TotpForm(prefix="totp")
+        token_form = ApiTokenForm(prefix="token")
         clock = SystemClock()
+        if token_form.validate_on_submit():
+            with current_store().sessions.begin() as db:
+                token = issue_api_token(db, clock, db.get_one(Officer, viewer().id), token_form.label.data or "")
+            flash(f"Your new API token (shown only now): {token}", "success")
+            return redirect(url_for(".index"))
         if password_form.validate_on_submit():
             with current_store().sessions.begin() as db:
                 officer = db.get_one(Officer, viewer().id)
@@ -449,6 +455,7 @@ class AccountView(Guarded, BaseView):  # type: ignore[misc]
             "backoffice/account.html",
             password_form=password_form,
             totp_form=totp_form,
+            token_form=token_form,
             has_totp=has_totp,
             secret=secret,
             uri=totp_uri(current_user.email, secret),

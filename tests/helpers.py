@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from admin_app import create_app
 from ticketing.channels import FileSender, Sender
 from ticketing.db import Store
 from ticketing.models import Channel, Grievance, NotificationChannel, Officer, StatusChange
@@ -106,3 +109,25 @@ def officer_by_email(store: Store, email: str) -> int:
         officer_id = session.scalar(select(Officer.id).where(Officer.email == email))
         assert officer_id is not None
         return officer_id
+
+
+# --- the backoffice, through Flask's test client ---
+
+PASSWORD = "test-password"  # the demo fixture's
+
+
+def client_for(store: Store) -> FlaskClient:
+    return create_app({"GRM_STORE": store, "SECRET_KEY": "test-secret"}).test_client()
+
+
+def csrf_token(client: FlaskClient, path: str = "/login") -> str:
+    page = client.get(path).get_data(as_text=True)
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+    assert match, page
+    return match.group(1)
+
+
+def sign_in(client: FlaskClient, email: str, password: str = PASSWORD) -> int:
+    token = csrf_token(client)
+    response = client.post("/login", data={"csrf_token": token, "email": email, "password": password})
+    return response.status_code

@@ -13,30 +13,11 @@ from sqlalchemy import select, update
 
 from admin_app import create_app
 from tests.browser import Screenshot, live_server
-from tests.helpers import FakeClock, file, make_jobs, officer_by_email
+from tests.helpers import PASSWORD, FakeClock, client_for, csrf_token, file, make_jobs, officer_by_email, sign_in
 from ticketing.accounts import MAX_FAILED_LOGINS
 from ticketing.db import Store
 from ticketing.models import Notification, NotificationStatus
 from ticketing.services import Actor, acknowledge, resolve
-
-PASSWORD = "test-password"  # the demo fixture's
-
-
-def client_for(store: Store) -> FlaskClient:
-    return create_app({"GRM_STORE": store, "SECRET_KEY": "test-secret"}).test_client()
-
-
-def csrf_token(client: FlaskClient, path: str = "/login") -> str:
-    page = client.get(path).get_data(as_text=True)
-    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
-    assert match, page
-    return match.group(1)
-
-
-def sign_in(client: FlaskClient, email: str, password: str = PASSWORD) -> int:
-    token = csrf_token(client)
-    response = client.post("/login", data={"csrf_token": token, "email": email, "password": password})
-    return response.status_code
 
 
 def test_the_backoffice_asks_to_sign_in(demo: Store) -> None:

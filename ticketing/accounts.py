@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ticketing.clock import Clock
+from ticketing.crypto import keyring
 from ticketing.errors import InvalidInput
-from ticketing.models import ActorKind, AuditLog, Officer, table
+from ticketing.models import ActorKind, ApiToken, AuditLog, Officer, table
 
 MAX_FAILED_LOGINS = 5
 LOCK_OUT = timedelta(minutes=15)
@@ -135,3 +136,33 @@ def turn_on_totp(session: Session, clock: Clock, officer: Officer, secret: str, 
     officer.totp_secret = secret
     _log(session, clock.now(), officer.id, "totp_turned_on", {})
     return True
+
+
+def _token_digest(token: str) -> str:
+    return keyring().digest("api-token", token).hex()
+
+
+def issue_api_token(session: Session, clock: Clock, officer: Officer, label: str) -> str:
+    """A new API token for the officer, shown once: only its HMAC is stored."""
+    token = secrets.token_urlsafe(32)
+    session.add(
+        ApiToken(
+            officer_id=officer.id, token_hash=_token_digest(token), label=label[:80] or "API", created_at=clock.now()
+        )
+    )
+    _log(session, clock.now(), officer.id, "api_token_issued", {"label": label[:80]})
+    return token
+
+
+def officer_for_token(session: Session, clock: Clock, token: str) -> Officer | None:
+    """The active officer a live token acts as, or None."""
+    found = session.scalar(
+        select(ApiToken).where(ApiToken.token_hash == _token_digest(token.strip()), ApiToken.revoked.is_(False))
+    )
+    if found is None:
+        return None
+    officer = session.get(Officer, found.officer_id)
+    if officer is None or not officer.active:
+        return None
+    found.last_used_at = clock.now()
+    return officer

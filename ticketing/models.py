@@ -248,6 +248,20 @@ class Officer(LocatedMixin, Base):
     projects: Mapped[list[Project]] = relationship(secondary=officer_project)
 
 
+class ApiToken(Base):
+    """A bearer token for the REST API, acting as its officer; only its hash is kept."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    officer_id: Mapped[int] = mapped_column(ForeignKey("officer.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None]
+    revoked: Mapped[bool] = mapped_column(default=False)
+
+
 class RoutingRule(LocatedMixin, Base):
     """Who takes a case at a level; unset project, place or category match anything."""
 

@@ -1,0 +1,324 @@
+"""REST API `/api/v1`: officers and integrations with a bearer token (issued on My account),
+and the citizens' status lookup by reference and phone (throttled like the chatbot's).
+
+Every answer is JSON; every error has one shape: {"error": {"code", "message", "field"}}.
+Case queries go through `ticketing.permissions.visible`, moves through the same table of
+moves as the backoffice, so the API can do nothing an officer's screen could not.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, abort, jsonify, request
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from werkzeug.exceptions import HTTPException
+
+from admin_app import current_store
+from admin_app.backoffice import MOVES
+from ticketing.accounts import officer_for_token
+from ticketing.catalog import catalog
+from ticketing.citizen import TooManyAttempts, look_up
+from ticketing.clock import SystemClock
+from ticketing.errors import GrmError, InvalidInput, NotFound
+from ticketing.lifecycle import Status
+from ticketing.models import Channel, Grievance
+from ticketing.permissions import Permission, Viewer, visible
+from ticketing.services import Actor, Submission, file_grievance
+
+api = Blueprint("api", __name__, url_prefix="/api/v1")
+MAX_PAGE = 200
+
+
+def _error(status: int, code: str, message: str, field: str | None = None) -> tuple[Response, int]:
+    return jsonify({"error": {"code": code, "message": message, "field": field}}), status
+
+
+@api.errorhandler(HTTPException)
+def _http_error(error: HTTPException) -> tuple[Response, int]:
+    return _error(error.code or 500, (error.name or "error").lower().replace(" ", "_"), error.description or "")
+
+
+@api.errorhandler(GrmError)
+def _domain_error(error: GrmError) -> tuple[Response, int]:
+    if isinstance(error, TooManyAttempts):
+        response, status = _error(429, error.code, str(error))
+        response.headers["Retry-After"] = str(int(error.retry_after.total_seconds()))
+        return response, status
+    if isinstance(error, NotFound):
+        return _error(404, error.code, str(error))
+    field = error.field if isinstance(error, InvalidInput) else None
+    message = error.message if isinstance(error, InvalidInput) else str(error)
+    return _error(409 if error.code in ("illegal_transition", "concurrent_change") else 422, error.code, message, field)
+
+
+def _caller(permission: Permission) -> Viewer:
+    """The officer the bearer token acts as; 401 without a valid token, 403 without the permission."""
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer "):
+        abort(401, "send Authorization: Bearer <token> (issued on My account in the backoffice)")
+    with current_store().sessions.begin() as db:
+        officer = officer_for_token(db, SystemClock(), header.removeprefix("Bearer "))
+        if officer is None:
+            abort(401, "this token is not valid")
+        viewer = Viewer.of(officer)
+    if not viewer.can(permission):
+        abort(403, f"your role may not {permission.value.replace('_', ' ')}")
+    return viewer
+
+
+def _ticket(db: Session, grievance: Grievance, full: bool) -> dict[str, Any]:
+    config = catalog(db)
+    ticket: dict[str, Any] = {
+        "reference": grievance.reference,
+        "project": config.projects_by_id[grievance.project_id].code,
+        "status": grievance.status.value,
+        "level": grievance.level,
+        "priority": grievance.priority.value,
+        "category": config.categories[grievance.category_id].code if grievance.category_id else None,
+        "assignee_id": grievance.assignee_id,
+        "due_at": grievance.due_at.isoformat() if grievance.due_at else None,
+        "created_at": grievance.created_at.isoformat(),
+        "summary": grievance.summary,
+    }
+    if full:
+        ticket |= {"details": grievance.details, "resolution": grievance.resolution, "channel": grievance.channel.value}
+    return ticket
+
+
+def _visible_case(db: Session, reference: str, viewer: Viewer) -> Grievance:
+    grievance = db.scalar(select(Grievance).where(Grievance.reference == reference.upper(), visible(viewer)))
+    if grievance is None:
+        raise NotFound("grievance", reference)
+    return grievance
+
+
+@api.get("/tickets")
+def list_tickets() -> Response:
+    viewer = _caller(Permission.VIEW)
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    per_page = min(max(request.args.get("per_page", 50, type=int) or 50, 1), MAX_PAGE)
+    conditions = [visible(viewer)]
+    if status := request.args.get("status"):
+        if status not in {s.value for s in Status}:
+            raise InvalidInput("status", f"one of {', '.join(s.value for s in Status)}")
+        conditions.append(Grievance.status == Status(status))
+    with current_store().sessions() as db:
+        if code := request.args.get("project"):
+            conditions.append(Grievance.project_id == catalog(db).project(code).id)
+        total = db.scalar(select(func.count()).select_from(Grievance).where(*conditions)) or 0
+        rows = db.scalars(
+            select(Grievance)
+            .where(*conditions)
+            .order_by(Grievance.created_at.desc(), Grievance.id.desc())
+            .limit(per_page)
+            .offset((page - 1) * per_page)
+        ).all()
+        items = [_ticket(db, row, full=False) for row in rows]
+    return jsonify({"items": items, "page": page, "per_page": per_page, "total": total})
+
+
+@api.get("/tickets/<reference>")
+def get_ticket(reference: str) -> Response:
+    viewer = _caller(Permission.VIEW)
+    with current_store().sessions() as db:
+        return jsonify(_ticket(db, _visible_case(db, reference, viewer), full=True))
+
+
+@api.post("/tickets/<reference>/<move_name>")
+def move_ticket(reference: str, move_name: str) -> Response:
+    """acknowledge, assign, escalate, resolve, close_invalid or note, with {"text": ...} as it needs."""
+    move = MOVES.get(move_name)
+    if move is None:
+        abort(404, f"no move {move_name!r}; moves: {', '.join(MOVES)}")
+    viewer = _caller(move.permission)
+    body = request.get_json(silent=True) or {}
+    form = {key: str(value) for key, value in body.items() if value is not None}
+    with current_store().sessions.begin() as db:
+        grievance = _visible_case(db, reference, viewer)
+        move.apply(db, SystemClock(), grievance.id, Actor.officer(viewer.id), form)
+    with current_store().sessions() as db:
+        return jsonify(_ticket(db, _visible_case(db, reference, viewer), full=True))
+
+
+@api.post("/grievances")
+def create_grievance() -> tuple[Response, int]:
+    """A grievance told in person, by phone or by another system, filed for the citizen."""
+    viewer = _caller(Permission.CREATE)
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise InvalidInput("body", "send a JSON object")
+    allowed = set(Submission.__dataclass_fields__) - {"channel", "category_source", "ai_categories", "needs_triage"}
+    unknown = set(body) - allowed
+    if unknown:
+        raise InvalidInput(min(unknown), "unknown field")
+    fields = {key: value for key, value in body.items() if value is not None}
+    if "category_code" in fields:
+        fields["category_source"] = "officer"
+    with current_store().sessions.begin() as db:
+        grievance = file_grievance(
+            db, SystemClock(), Submission(channel=Channel.API, **fields), Actor.officer(viewer.id)
+        )
+        created = _ticket(db, grievance, full=True)
+    return jsonify(created), 201
+
+
+@api.get("/status")
+def status() -> Response:
+    """A citizen's own case by reference and phone; failures are counted per address and reference."""
+    reference, phone = request.args.get("reference", ""), request.args.get("phone", "")
+    # The unit of work commits a failed lookup too: that is what throttles guessing.
+    with current_store().sessions.begin() as db:
+        found = look_up(db, SystemClock(), reference, phone, f"api:{request.remote_addr}")
+    if found is None:
+        raise NotFound("grievance", "no grievance matches this reference and phone")
+    return jsonify(
+        {
+            "reference": found.reference,
+            "project": found.project_code,
+            "status": found.status.value,
+            "level": found.level,
+            "updated_at": found.updated_at.isoformat(),
+            "due_at": found.due_at.isoformat() if found.due_at else None,
+            "resolution": found.resolution,
+        }
+    )
+
+
+def _operation(summary: str, auth: bool = True, **extra: Any) -> dict[str, Any]:
+    operation: dict[str, Any] = {
+        "summary": summary,
+        "responses": {
+            "200": {"description": "OK"},
+            "default": {
+                "description": "Error",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+            },
+        },
+        **extra,
+    }
+    if auth:
+        operation["security"] = [{"bearer": []}]
+    return operation
+
+
+def _query(name: str, description: str, required: bool = False) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": required, "description": description, "schema": {"type": "string"}}
+
+
+REFERENCE = {"name": "reference", "in": "path", "required": True, "schema": {"type": "string"}}
+OPENAPI: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {"title": "GRM API", "version": "1"},
+    "components": {
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        "schemas": {
+            "Error": {
+                "type": "object",
+                "properties": {
+                    "error": {
+                        "type": "object",
+                        "properties": {
+                            "code": {"type": "string"},
+                            "message": {"type": "string"},
+                            "field": {"type": ["string", "null"]},
+                        },
+                    }
+                },
+            }
+        },
+    },
+    "paths": {
+        "/api/v1/tickets": {
+            "get": _operation(
+                "Tickets the caller may see, newest first",
+                parameters=[
+                    _query("status", "new, in_progress, escalated, resolved or closed"),
+                    _query("project", "project code"),
+                    _query("page", "from 1"),
+                    _query("per_page", f"1 to {MAX_PAGE}"),
+                ],
+            )
+        },
+        "/api/v1/tickets/{reference}": {"get": _operation("One ticket", parameters=[REFERENCE])},
+        "/api/v1/tickets/{reference}/{move}": {
+            "post": _operation(
+                "A workflow move: " + ", ".join(MOVES),
+                parameters=[
+                    REFERENCE,
+                    {"name": "move", "in": "path", "required": True, "schema": {"enum": list(MOVES)}},
+                ],
+                requestBody={
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "text": {"type": "string", "description": "note, reason or resolution"},
+                                    "officer_id": {"type": "integer"},
+                                    "duplicate_of": {"type": "string"},
+                                    "visibility": {"enum": ["internal", "public"]},
+                                },
+                            }
+                        }
+                    }
+                },
+            )
+        },
+        "/api/v1/grievances": {
+            "post": _operation(
+                "File a grievance for a citizen (web interface / API source)",
+                requestBody={
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["project_code", "details"],
+                                "properties": {
+                                    name: {
+                                        "type": "integer"
+                                        if name in ("province_id", "district_id", "municipality_id", "ward")
+                                        else "string"
+                                    }
+                                    for name in (
+                                        "project_code",
+                                        "details",
+                                        "language",
+                                        "name",
+                                        "phone",
+                                        "email",
+                                        "address",
+                                        "province_id",
+                                        "district_id",
+                                        "municipality_id",
+                                        "ward",
+                                        "category_code",
+                                        "summary",
+                                        "idempotency_key",
+                                    )
+                                },
+                            }
+                        }
+                    },
+                },
+            )
+        },
+        "/api/v1/status": {
+            "get": _operation(
+                "A citizen's own grievance by reference and phone (failed lookups are throttled)",
+                auth=False,
+                parameters=[
+                    _query("reference", "GR-XXXX-XXXX", True),
+                    _query("phone", "the phone given when filing", True),
+                ],
+            )
+        },
+    },
+}
+
+
+@api.get("/openapi.json")
+def openapi() -> Response:
+    return jsonify(OPENAPI)
