@@ -138,8 +138,10 @@ def move_ticket(reference: str, move_name: str) -> Response:
     with current_store().sessions.begin() as db:
         grievance = _visible_case(db, reference, viewer)
         move.apply(db, SystemClock(), grievance.id, Actor.officer(viewer.id), form)
-    with current_store().sessions() as db:
-        return jsonify(_ticket(db, _visible_case(db, reference, viewer), full=True))
+        # The case as the move left it, even if it has now left the caller's sight (an
+        # escalation hands it to the next level): the caller saw it when they moved it.
+        moved = _ticket(db, grievance, full=False)
+    return jsonify(moved)
 
 
 @api.post("/grievances")

@@ -66,7 +66,8 @@ def test_moves_follow_the_role_and_the_lifecycle(demo: Store, clock: FakeClock) 
     empty = client.post(f"/api/v1/tickets/{case.reference}/resolve", json={"text": " "}, headers=site)
     assert empty.status_code == 422 and error_of(empty)["field"] == "resolution"
     done = client.post(f"/api/v1/tickets/{case.reference}/resolve", json={"text": "Water sprayed."}, headers=site)
-    assert done.get_json()["resolution"] == "Water sprayed."
+    assert done.get_json()["status"] == "resolved"
+    assert client.get(f"/api/v1/tickets/{case.reference}", headers=site).get_json()["resolution"] == "Water sprayed."
     assert client.post(f"/api/v1/tickets/{case.reference}/fly", json={}, headers=site).status_code == 404
 
 
