@@ -106,25 +106,22 @@ class Overdue(BaseSQLAFilter):  # type: ignore[misc]
         return "is"
 
 
-class GrievanceView(Guarded, ModelView):  # type: ignore[misc]
-    """The case list and detail, scoped to what the officer may see."""
-
+class ReadOnly(Guarded, ModelView):  # type: ignore[misc]
     can_create = False
     can_edit = False
     can_delete = False
     can_view_details = True
     page_size = 50
-    column_list = (
-        "reference",
-        "project",
-        "status",
-        "level",
-        "priority",
-        "category",
-        "assignee",
-        "due_at",
-        DateTimeBetweenFilter(Grievance.created_at, "Filed between"),
-    )
+
+
+CASE_COLUMNS = ("reference", "project", "status", "level", "priority", "category", "assignee", "due_at", "created_at")
+
+
+class GrievanceView(ReadOnly):
+    """The case list and detail, scoped to what the officer may see; cases change only
+    through the workflow moves."""
+
+    column_list = CASE_COLUMNS
     column_default_sort = ("created_at", True)
     column_labels: ClassVar[dict[str, str]] = {"due_at": "SLA", "created_at": "Filed (Nepal)", "assignee": "Held by"}
     column_formatters: ClassVar[dict[str, Callable[..., object]]] = {
@@ -156,17 +153,7 @@ class GrievanceView(Guarded, ModelView):  # type: ignore[misc]
     named_filter_urls = True
     can_export = True
     export_types = ("csv",)
-    column_export_list = (
-        "reference",
-        "project",
-        "status",
-        "level",
-        "priority",
-        "category",
-        "assignee",
-        "due_at",
-        DateTimeBetweenFilter(Grievance.created_at, "Filed between"),
-    )
+    column_export_list = CASE_COLUMNS
     column_details_exclude_list = ("idempotency_key", "version", "notify_pending", "notified_change_id")
 
     def get_query(self) -> Query[Any]:
@@ -360,14 +347,6 @@ def sla_state(grievance: Grievance, now: datetime) -> str:
     hours = abs(left.total_seconds()) / 3600
     span = f"{hours:.0f} h" if hours < 48 else f"{hours / 24:.0f} d"
     return f"due in {span}" if left.total_seconds() >= 0 else f"overdue by {span}"
-
-
-class ReadOnly(Guarded, ModelView):  # type: ignore[misc]
-    can_create = False
-    can_edit = False
-    can_delete = False
-    can_view_details = True
-    page_size = 50
 
 
 class OutboxView(ReadOnly):

@@ -110,7 +110,8 @@ class Case:
     due_at: datetime | None
 
     @classmethod
-    def of(cls, row: Row[Any]) -> Case:
+    def of(cls, row: Row[Any] | Grievance) -> Case:
+        """From a row of CASE_COLUMNS, or a loaded grievance (the same names)."""
         return cls(
             row.id,
             row.project_id,
@@ -372,20 +373,8 @@ def queue_deadline_warnings(session: Session, clock: Clock, lead: timedelta, lim
 
 
 def queue_public_note(session: Session, now: datetime, grievance: Grievance, note_id: int) -> None:
-    """Queue a public note to the citizen, in the same unit of work as the note."""
-    session.flush()
-    case = Case(
-        grievance.id,
-        grievance.project_id,
-        grievance.level,
-        grievance.assignee_id,
-        grievance.category_id,
-        grievance.priority,
-        grievance.channel,
-        Place(grievance.province_id, grievance.district_id, grievance.municipality_id),
-        grievance.complainant_id,
-        grievance.due_at,
-    )
+    """Queue a public note to the citizen, in the same unit of work as the note (flushed)."""
+    case = Case.of(grievance)
     contacts = Contacts.load(session, [grievance.complainant_id])
     citizen_only = Told(frozenset(), frozenset(), citizen=True)
     payload = {"level": grievance.level, "note": note_id}
