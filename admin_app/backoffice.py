@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
-from flask import Flask, abort, flash, redirect, request, url_for
+from flask import Flask, Response, abort, flash, redirect, request, url_for
 from flask_admin import Admin, AdminIndexView, BaseView, expose
 from flask_admin.actions import action
 from flask_admin.contrib.sqla import ModelView
@@ -30,9 +30,9 @@ from werkzeug.wrappers import Response as BaseResponse
 from admin_app import current_store
 from admin_app.auth import ApiTokenForm, PasswordForm, TotpForm, signed_in_as, viewer
 from ticketing.accounts import issue_api_token, new_totp_secret, password_matches, set_password, totp_uri, turn_on_totp
+from ticketing.analytics import STANDARD_REPORTS, TREND_WEEKS, Period, build_dashboard, standard_reports
 from ticketing.catalog import catalog
 from ticketing.clock import Clock, SystemClock
-from ticketing.dashboard import TREND_WEEKS, build_dashboard
 from ticketing.db import Store
 from ticketing.errors import GrmError, InvalidInput
 from ticketing.lifecycle import TRANSITIONS, Action, Status
@@ -42,6 +42,7 @@ from ticketing.outbox import retry_failed
 from ticketing.permissions import Permission, visible
 from ticketing.search import matching
 from ticketing.services import Actor, acknowledge, add_note, assign, close_invalid, escalate, resolve
+from ticketing.tables import Document, Format, Table, write
 from ticketing.timeline import timeline
 
 SESSION_EXTENSION = "grm_request_session"
@@ -61,31 +62,18 @@ class Guarded:
         return redirect(url_for("auth.login", next=request.full_path))
 
 
-class HomeView(Guarded, AdminIndexView):  # type: ignore[misc]
-    """The dashboard: the officer's own scope, by project and filing dates."""
+@dataclass(frozen=True)
+class Chosen:
+    """The project and filing dates an officer picked (dashboard, reports), within scope."""
 
-    @expose("/")
-    def index(self) -> str:
-        now = SystemClock().now()
-        start = _date_argument("from") or (now - timedelta(weeks=TREND_WEEKS)).replace(hour=0, minute=0, second=0)
-        end = (_date_argument("to") or now) + timedelta(days=1)
-        store = current_store()
-        with store.sessions() as db:
-            config = catalog(db)
-            scope = visible(viewer())
-            project = config.projects.get(request.args.get("project", "").upper())
-            if project is not None:
-                scope = and_(scope, Grievance.project_id == project.id)
-            figures = build_dashboard(db, scope, start, end)
-        page: str = self.render(
-            "backoffice/dashboard.html",
-            figures=figures,
-            projects=sorted(config.projects),
-            chosen_project=project.code if project else "",
-            start=start.date().isoformat(),
-            end=(end - timedelta(days=1)).date().isoformat(),
-        )
-        return page
+    period: Period
+    project: str
+    start: str
+    end: str
+
+    @property
+    def described(self) -> str:
+        return f"Filed {self.start} to {self.end}, {self.project or 'every project in scope'}"
 
 
 def _date_argument(name: str) -> datetime | None:
@@ -93,6 +81,82 @@ def _date_argument(name: str) -> datetime | None:
         return datetime.strptime(request.args.get(name, ""), "%Y-%m-%d").replace(tzinfo=UTC)
     except ValueError:
         return None
+
+
+def chosen_period(db: Session) -> Chosen:
+    """Read ?project=&from=&to= (the last TREND_WEEKS weeks by default)."""
+    now = SystemClock().now()
+    start = _date_argument("from") or (now - timedelta(weeks=TREND_WEEKS)).replace(hour=0, minute=0, second=0)
+    end = (_date_argument("to") or now) + timedelta(days=1)
+    scope = visible(viewer())
+    project = catalog(db).projects.get(request.args.get("project", "").upper())
+    if project is not None:
+        scope = and_(scope, Grievance.project_id == project.id)
+    return Chosen(
+        Period(scope, start, end, now),
+        project.code if project else "",
+        start.date().isoformat(),
+        (end - timedelta(days=1)).date().isoformat(),
+    )
+
+
+def their_projects(db: Session) -> list[str]:
+    me = viewer()
+    return sorted(project.code for project in catalog(db).projects.values() if me.oversees(project.id))
+
+
+class HomeView(Guarded, AdminIndexView):  # type: ignore[misc]
+    """The dashboard: the officer's own scope, by project and filing dates."""
+
+    @expose("/")
+    def index(self) -> str:
+        with current_store().sessions() as db:
+            chosen = chosen_period(db)
+            figures = build_dashboard(db, chosen.period)
+            projects = their_projects(db)
+        page: str = self.render("backoffice/dashboard.html", figures=figures, projects=projects, chosen=chosen)
+        return page
+
+
+class ReportsView(Guarded, BaseView):  # type: ignore[misc]
+    """The standard reports (seed 000 section 6.1) over chosen dates, projects and measures,
+    on screen or as CSV, Excel or PDF (section 6.3)."""
+
+    permission = Permission.REPORT
+
+    @expose("/")
+    def index(self) -> BaseResponse | str:
+        picked = [key for key in request.args.getlist("report") if key in STANDARD_REPORTS] or list(STANDARD_REPORTS)
+        with current_store().sessions() as db:
+            chosen = chosen_period(db)
+            tables = standard_reports(db, chosen.period, picked)
+            projects = their_projects(db)
+        form = request.args.get("format", "")
+        if form in tuple(Format):
+            document = Document("Grievance redress - standard reports", _made_by(chosen.described), tables)
+            return download(document, Format(form), "grm-reports")
+        page: str = self.render(
+            "backoffice/reports.html",
+            tables=tables,
+            reports=STANDARD_REPORTS,
+            picked=picked,
+            projects=projects,
+            chosen=chosen,
+        )
+        return page
+
+
+def _made_by(what: str) -> str:
+    return f"{what}. Made {nepal_time(SystemClock().now())} (Nepal time) by {current_user.name}."
+
+
+def download(document: Document, form: Format, name: str) -> BaseResponse:
+    stamp = SystemClock().now().astimezone(NEPAL).strftime("%Y-%m-%d-%H%M")
+    return Response(
+        write(document, form),
+        mimetype=form.mimetype,
+        headers={"Content-Disposition": f'attachment; filename="{name}-{stamp}.{form.value}"'},
+    )
 
 
 class Overdue(BaseSQLAFilter):  # type: ignore[misc]
@@ -115,10 +179,29 @@ class ReadOnly(Guarded, ModelView):  # type: ignore[misc]
     page_size = 50
 
 
+class Exported(ModelView):  # type: ignore[misc]
+    """A list that exports what it shows (its filters, search and sort) as CSV, Excel or PDF."""
+
+    can_export = True
+    export_types = tuple(form.value for form in Format)
+
+    def _export_tablib(self, export_type: str, return_url: str) -> BaseResponse:
+        # Flask-Admin streams CSV itself; Excel and PDF go through ticketing.tables.
+        _count, rows = self._export_data()
+        table = Table(
+            self.name,
+            self.name,
+            tuple(label for _name, label in self._export_columns),
+            [tuple(self.get_export_value(row, name) for name, _label in self._export_columns) for row in rows],
+        )
+        document = Document(f"GRM backoffice - {self.name}", _made_by(f"{len(table.rows)} rows"), [table])
+        return download(document, Format(export_type), self.endpoint)
+
+
 CASE_COLUMNS = ("reference", "project", "status", "level", "priority", "category", "assignee", "due_at", "created_at")
 
 
-class GrievanceView(ReadOnly):
+class GrievanceView(Exported, ReadOnly):
     """The case list and detail, scoped to what the officer may see; cases change only
     through the workflow moves."""
 
@@ -137,6 +220,10 @@ class GrievanceView(ReadOnly):
         "status": lambda view, context, case, name: case.status.value.replace("_", " "),
         "priority": lambda view, context, case, name: case.priority.value,
     }
+    # Exports carry the same readable values, the bare reference instead of its link.
+    column_formatters_export: ClassVar[dict[str, Callable[..., object]]] = {
+        name: format for name, format in column_formatters.items() if name != "reference"
+    }
     # Words of the summary or the citizen's own words, or a reference (ticketing.search).
     column_searchable_list = ("reference", "summary", "details")
     column_filters = (
@@ -152,8 +239,6 @@ class GrievanceView(ReadOnly):
     )
     # Readable filter URLs (?flt0_overdue_is=yes), which officers can bookmark and share.
     named_filter_urls = True
-    can_export = True
-    export_types = ("csv",)
     column_export_list = CASE_COLUMNS
     column_details_exclude_list = ("idempotency_key", "version", "notify_pending", "notified_change_id")
 
@@ -395,15 +480,13 @@ class OutboxView(ReadOnly):
         flash(f"{count} message(s) queued again.", "info")
 
 
-class AuditView(ReadOnly):
+class AuditView(Exported, ReadOnly):
     """Who did what, when: read-only, newest first."""
 
     permission = Permission.AUDIT
     column_list = ("at", "actor_kind", "actor_officer_id", "action", "entity", "entity_id", "detail")
     column_default_sort = ("id", True)
     column_filters = ("action", "entity", "actor_kind")
-    can_export = True
-    export_types = ("csv",)
 
 
 class AccountView(Guarded, BaseView):  # type: ignore[misc]
@@ -481,4 +564,5 @@ def init_backoffice(app: Flask, store: Store) -> None:
         admin.add_view(GrievanceView(Grievance, sessions, name="Grievances", endpoint="grievance"))
         admin.add_view(OutboxView(Notification, sessions, name="Outbox", endpoint="outbox", category="Admin"))
         admin.add_view(AuditView(AuditLog, sessions, name="Audit log", endpoint="audit", category="Admin"))
+    admin.add_view(ReportsView(name="Reports", endpoint="reports", url="/admin/reports"))
     admin.add_view(AccountView(name="My account", endpoint="account", url="/admin/account"))

@@ -3,11 +3,13 @@ the case list and detail scoped to what each officer may see."""
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import UTC, datetime, timedelta
 
 import pyotp
 from flask.testing import FlaskClient
+from openpyxl import load_workbook
 from playwright.sync_api import Browser
 from sqlalchemy import select, update
 
@@ -164,6 +166,7 @@ def test_the_list_filters_searches_acts_in_bulk_and_exports_within_scope(demo: S
     assert sign_in(site, "site.nbr@grm.example") == 302
     export = site.get("/admin/grievance/export/csv/").get_data(as_text=True)
     assert nbr.reference in export and dust.reference not in export  # another project's cases stay out
+    assert "<a " not in export
     # Bulk moves on cases outside the officer's scope do nothing.
     token = csrf_token(site, "/admin/grievance/")
     response = site.post(
@@ -263,15 +266,65 @@ def test_the_dashboard_counts_what_the_officer_may_see(demo: Store, clock: FakeC
         "Grievances": "3",
         "Resolved": "2",
         "Resolved within SLA": "50%",
+        "Overdue now": "0",
         "Escalations": "2",  # `late` and the NBR-02 case missed their response time
         "Median response": "15.0 h",
         "Median resolution": "0.8 d",
     }
+    chart = admin.get("/admin/").get_data(as_text=True)
+    assert 'data-testid="weekly-chart"' in chart
+    assert not re.search(r'(src|href)="(https?:)?//', chart)  # every asset is served by the app itself
     assert figures(admin, "project=NBR-02")["Grievances"] == "1"
     assert figures(admin, "from=2000-01-01&to=2000-12-31")["Grievances"] == "0"
     manager = client_for(demo)
     assert sign_in(manager, "manager.kkr@grm.example") == 302
     assert figures(manager)["Grievances"] == "2"  # only their project's cases
+
+
+def test_standard_reports_on_screen_and_as_csv_excel_and_pdf(demo: Store, clock: FakeClock) -> None:
+    clock.current = datetime.now(UTC) - timedelta(days=3)
+    on_time, late = file(demo, clock), file(demo, clock, details="The compensation for my land was never paid.")
+    file(demo, clock, project_code="NBR-02", municipality_id=None, ward=None, district_id=24)
+    site = Actor.officer(officer_by_email(demo, "site.kkr@grm.example"))
+    with demo.sessions.begin() as session:
+        acknowledge(session, clock, on_time.id, site)
+        clock.advance(hours=10)
+        resolve(session, clock, on_time.id, site, "Water sprayed.")
+    clock.advance(hours=30)
+    make_jobs(demo, clock).escalate()  # `late` and the NBR-02 case miss their response time
+    manager = client_for(demo)
+    assert sign_in(manager, "manager.kkr@grm.example") == 302
+
+    page = manager.get("/admin/reports/?report=timely&report=officers&report=projects").get_data(as_text=True)
+    assert re.findall(r'data-testid="report-([a-z-]+)"', page) == ["timely-resolution", "projects", "officers"]
+    cells = re.findall(r"<td>([^<]*)</td>", page)
+    assert cells[:10] == [
+        "Resolved within SLA", "1", "Resolved after a missed deadline", "0", "Open, on time", "1",
+        "Open, overdue", "0", "Closed without resolution", "0",
+    ]  # fmt: skip
+    assert "NBR-02" not in page  # the manager's scope is KKR-01
+
+    book = load_workbook(io.BytesIO(manager.get("/admin/reports/?format=xlsx").data), read_only=True)
+    assert book.sheetnames == [
+        "Status", "Timely resolution", "Escalation levels", "Resolution time", "Response time",
+        "Assignment", "Projects", "Officers",
+    ]  # fmt: skip
+    officers = [tuple(row) for row in book["Officers"].iter_rows(values_only=True)]
+    assert officers[3][:4] == ("Officer", "Acknowledged", "Assigned", "Resolved")
+    assert officers[4][:4] == ("Ram Thapa (site safeguards, KKR-01)", 1, 0, 1)
+    response = [tuple(row) for row in book["Response time"].iter_rows(values_only=True)]
+    assert response[4:] == [("KKR-01", 1, 0.0, 0.0), ("All projects", 1, 0.0, 0.0)]
+    pdf = manager.get("/admin/reports/?format=pdf&from=2000-01-01&to=2000-01-31")
+    assert pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF")
+    csv = manager.get("/admin/reports/?format=csv&report=status").get_data(as_text=True)
+    assert csv.lstrip("\ufeff").splitlines()[:3] == ["Status,Grievances", "escalated,1", "resolved,1"]
+
+    listed = manager.get("/admin/grievance/export/xlsx/?flt0_status_equals=ESCALATED")
+    sheet = load_workbook(io.BytesIO(listed.data), read_only=True).active
+    assert sheet is not None
+    rows = [tuple(row) for row in sheet.iter_rows(values_only=True)]
+    assert rows[3][:3] == ("Reference", "Project", "Status") and [row[0] for row in rows[4:]] == [late.reference]
+    assert manager.get("/admin/grievance/export/pdf/").data.startswith(b"%PDF")
 
 
 def test_an_officer_changes_their_password_and_turns_on_the_second_factor(demo: Store) -> None:

@@ -25,7 +25,14 @@ ACCOUNTS = [
     "piu.kkr@grm.example",
     "project.admin@grm.example",
 ]
-SCREENS = {"/admin/": Permission.VIEW, "/admin/outbox/": Permission.CONFIGURE, "/admin/audit/": Permission.AUDIT}
+SCREENS = {
+    "/admin/": Permission.VIEW,
+    "/admin/reports/": Permission.REPORT,
+    "/admin/reports/?format=xlsx": Permission.REPORT,
+    "/admin/grievance/export/pdf/": Permission.VIEW,
+    "/admin/outbox/": Permission.CONFIGURE,
+    "/admin/audit/": Permission.AUDIT,
+}
 MOVES = {
     "acknowledge": Permission.UPDATE_STATUS,
     "assign": Permission.ASSIGN,

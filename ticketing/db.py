@@ -16,6 +16,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 from ticketing.config import Settings
 from ticketing.crypto import install_keys, keyring_from_settings
+from ticketing.sqlfunctions import register_sqlite_functions
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 IDLE_PING_SECONDS = 30.0
@@ -32,6 +33,7 @@ def _tune_sqlite(dbapi_connection: Any, connection_record: object) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+    register_sqlite_functions(dbapi_connection)
 
 
 def _begin_sqlite_immediately(connection: Any) -> None:

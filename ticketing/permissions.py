@@ -77,6 +77,10 @@ class Viewer:
     def can(self, permission: Permission) -> bool:
         return permission in MATRIX[self.role]
 
+    def oversees(self, project_id: int) -> bool:
+        """Whether the project is theirs as a whole (to pick it in a filter), not only some of its cases."""
+        return self.role in SEES_ALL or self.all_projects or project_id in self.project_ids
+
 
 def _in_projects(viewer: Viewer) -> ColumnElement[bool]:
     if viewer.all_projects:

@@ -8,20 +8,12 @@ Gender cases are counted like the others; the list shows references, never detai
 
 from __future__ import annotations
 
-import io
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
-from reportlab.lib import colors
-from reportlab.lib.pagesizes import A4, landscape
-from reportlab.lib.styles import getSampleStyleSheet
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -31,6 +23,7 @@ from ticketing.lifecycle import OPEN_STATUSES, TOP_LEVEL, Action
 from ticketing.messages import NEPAL
 from ticketing.models import Audience, Grievance, NotificationChannel, Officer, Priority, Role, StatusChange
 from ticketing.notifications import outbox_row, queue
+from ticketing.tables import Document, Format, Table, write
 
 ESCALATION_LEVELS = tuple(range(2, TOP_LEVEL + 1))
 PERFORMANCE_HEADER = (
@@ -159,69 +152,35 @@ def build_report(session: Session, month: date, now: datetime) -> MonthlyReport:
     return MonthlyReport(month, now, lines, unresolved)
 
 
-def to_xlsx(report: MonthlyReport) -> bytes:
-    book = Workbook()
-    performance = book.active
-    assert performance is not None
-    performance.title = "Performance"
-    performance.append((f"Grievance redress - monthly report {report.label}",))
-    performance.append((f"Made {_shown(report.made_at)} (Nepal time)",))
-    performance.append(())
-    performance.append(PERFORMANCE_HEADER)
-    for line in report.lines:
-        performance.append(line.cells())
-    unresolved = book.create_sheet("Unresolved escalated")
-    unresolved.append(UNRESOLVED_HEADER)
-    for row in report.unresolved:
-        unresolved.append(row)
-    for sheet, header_row in ((performance, 4), (unresolved, 1)):
-        for cell in sheet[header_row]:
-            cell.font = Font(bold=True)
-        for index, column in enumerate(sheet.iter_cols(min_row=header_row), start=1):
-            widest = max(len(str(cell.value or "")) for cell in column)
-            sheet.column_dimensions[get_column_letter(index)].width = max(12, widest + 2)
-    output = io.BytesIO()
-    book.save(output)
-    return output.getvalue()
-
-
-def to_pdf(report: MonthlyReport) -> bytes:
-    styles = getSampleStyleSheet()
-    grid = TableStyle(
+def as_document(report: MonthlyReport) -> Document:
+    return Document(
+        f"Grievance redress - monthly report {report.label}",
+        f"Made {_shown(report.made_at)} (Nepal time)",
         [
-            ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
-            ("BACKGROUND", (0, 0), (-1, 0), colors.lightgrey),
-            ("FONTNAME", (0, 0), (-1, 0), "Helvetica-Bold"),
-            ("FONTSIZE", (0, 0), (-1, -1), 8),
-        ]
+            Table(
+                "Performance",
+                "Performance per project and priority level",
+                PERFORMANCE_HEADER,
+                [line.cells() for line in report.lines],
+            ),
+            Table(
+                "Unresolved escalated",
+                f"Escalated grievances not yet resolved ({len(report.unresolved)})",
+                UNRESOLVED_HEADER,
+                list(report.unresolved),
+            ),
+        ],
     )
-    performance = Table([PERFORMANCE_HEADER, *(line.cells() for line in report.lines)], repeatRows=1)
-    performance.setStyle(grid)
-    unresolved = Table([UNRESOLVED_HEADER, *report.unresolved], repeatRows=1)
-    unresolved.setStyle(grid)
-    output = io.BytesIO()
-    document = SimpleDocTemplate(output, pagesize=landscape(A4), title=f"GRM monthly report {report.label}")
-    document.build(
-        [
-            Paragraph(f"Grievance redress - monthly report {report.label}", styles["Title"]),
-            Paragraph(f"Made {_shown(report.made_at)} (Nepal time)", styles["Normal"]),
-            Spacer(1, 12),
-            Paragraph("Performance per project and priority level", styles["Heading2"]),
-            performance,
-            Spacer(1, 12),
-            Paragraph(f"Escalated grievances not yet resolved ({len(report.unresolved)})", styles["Heading2"]),
-            unresolved,
-        ]
-    )
-    return output.getvalue()
 
 
 def write_report(report: MonthlyReport, directory: Path) -> list[Path]:
     """The report's spreadsheet and PDF under `directory`; a second run rewrites the same files."""
     directory.mkdir(parents=True, exist_ok=True)
     files = []
-    for suffix, content in ((".xlsx", to_xlsx(report)), (".pdf", to_pdf(report))):
-        path = directory / f"grm-report-{report.label}{suffix}"
+    document = as_document(report)
+    for form in (Format.XLSX, Format.PDF):
+        content = write(document, form)
+        path = directory / f"grm-report-{report.label}.{form.value}"
         path.write_bytes(content)
         files.append(path)
     return files

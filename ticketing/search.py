@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import ColumnElement, Select, false, literal_column, select, text
+from sqlalchemy import ColumnElement, Integer, false, literal_column, select, text
 from sqlalchemy.sql.elements import TextClause
 
 from ticketing.models import Grievance
@@ -53,11 +53,15 @@ def matching(dialect: str, typed: str) -> ColumnElement[bool]:
     if dialect == "postgresql":
         # Each word quoted as a lexeme (quotes doubled), with :* for a prefix match.
         query = " & ".join("'{}':*".format(word.replace("'", "''")) for word in found)
-        return literal_column(PG_DOCUMENT).op("@@")(text("to_tsquery('simple', :search_query)").bindparams(search_query=query))
+        return literal_column(PG_DOCUMENT).op("@@")(
+            text("to_tsquery('simple', :search_query)").bindparams(search_query=query)
+        )
     fts_query = " ".join('"{}"*'.format(word.replace('"', '""')) for word in found)
-    rows: Select[tuple[int]] = select(literal_column("rowid")).select_from(
-        text(SQLITE_TABLE)
-    ).where(text(f"{SQLITE_TABLE} MATCH :search_query").bindparams(search_query=fts_query))
+    rows = (
+        select(literal_column("rowid", Integer))
+        .select_from(text(SQLITE_TABLE))
+        .where(text(f"{SQLITE_TABLE} MATCH :search_query").bindparams(search_query=fts_query))
+    )
     return Grievance.id.in_(rows)
 
 
@@ -70,14 +74,10 @@ def sqlite_statements() -> list[TextClause]:
     remove = f"INSERT INTO {SQLITE_TABLE} ({SQLITE_TABLE}, rowid, {columns}) VALUES ('delete', old.id, {old_values});"
     add = f"INSERT INTO {SQLITE_TABLE} (rowid, {columns}) VALUES (new.id, {new_values});"
     return [
-        text(
-            f"CREATE VIRTUAL TABLE {SQLITE_TABLE} USING fts5({columns}, content='grievance', content_rowid='id')"
-        ),
+        text(f"CREATE VIRTUAL TABLE {SQLITE_TABLE} USING fts5({columns}, content='grievance', content_rowid='id')"),
         text(f"INSERT INTO {SQLITE_TABLE} ({SQLITE_TABLE}) VALUES ('rebuild')"),
         text(f"CREATE TRIGGER {SQLITE_TABLE}_insert AFTER INSERT ON grievance BEGIN {add} END"),
         text(f"CREATE TRIGGER {SQLITE_TABLE}_delete AFTER DELETE ON grievance BEGIN {remove} END"),
         # Only the texts: status moves, the common update, leave the index alone.
-        text(
-            f"CREATE TRIGGER {SQLITE_TABLE}_update AFTER UPDATE OF {columns} ON grievance BEGIN {remove} {add} END"
-        ),
+        text(f"CREATE TRIGGER {SQLITE_TABLE}_update AFTER UPDATE OF {columns} ON grievance BEGIN {remove} {add} END"),
     ]
