@@ -8,9 +8,10 @@ Sessions end after GRM_SESSION_MINUTES without a request.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -23,7 +24,7 @@ from admin_app import current_store
 from ticketing.accounts import LOGIN_REFUSED, authenticate
 from ticketing.clock import SystemClock
 from ticketing.models import Officer
-from ticketing.permissions import Viewer
+from ticketing.permissions import Permission, Viewer
 
 auth = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -127,3 +128,17 @@ class ApiTokenForm(FlaskForm):  # type: ignore[misc]
 def init_auth(app: Flask) -> None:
     login_manager.init_app(app)
     app.register_blueprint(auth)
+
+
+class Guarded:
+    """Views open to signed-in officers holding `permission`; others are sent to sign in."""
+
+    permission = Permission.VIEW
+
+    def is_accessible(self) -> bool:
+        return bool(current_user.is_authenticated) and viewer().can(self.permission)
+
+    def inaccessible_callback(self, name: str, **kwargs: Any) -> BaseResponse:
+        if current_user.is_authenticated:
+            abort(403)
+        return redirect(url_for("auth.login", next=request.full_path))

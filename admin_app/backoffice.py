@@ -28,7 +28,8 @@ from sqlalchemy.orm import Query, Session, scoped_session
 from werkzeug.wrappers import Response as BaseResponse
 
 from admin_app import current_store
-from admin_app.auth import ApiTokenForm, PasswordForm, TotpForm, signed_in_as, viewer
+from admin_app.auth import ApiTokenForm, Guarded, PasswordForm, TotpForm, signed_in_as, viewer
+from admin_app.configuration import add_configuration_views
 from ticketing.accounts import issue_api_token, new_totp_secret, password_matches, set_password, totp_uri, turn_on_totp
 from ticketing.analytics import STANDARD_REPORTS, TREND_WEEKS, Period, build_dashboard, standard_reports
 from ticketing.catalog import catalog
@@ -36,7 +37,7 @@ from ticketing.clock import Clock, SystemClock
 from ticketing.db import Store
 from ticketing.errors import GrmError, InvalidInput
 from ticketing.lifecycle import TRANSITIONS, Action, Status
-from ticketing.messages import NEPAL
+from ticketing.messages import NEPAL, nepal_time
 from ticketing.models import AuditLog, Grievance, NoteVisibility, Notification, Officer
 from ticketing.outbox import retry_failed
 from ticketing.permissions import Permission, visible
@@ -46,20 +47,6 @@ from ticketing.tables import Document, Format, Table, write
 from ticketing.timeline import timeline
 
 SESSION_EXTENSION = "grm_request_session"
-
-
-class Guarded:
-    """Views open to signed-in officers holding `permission`; others are sent to sign in."""
-
-    permission = Permission.VIEW
-
-    def is_accessible(self) -> bool:
-        return bool(current_user.is_authenticated) and viewer().can(self.permission)
-
-    def inaccessible_callback(self, name: str, **kwargs: Any) -> BaseResponse:
-        if current_user.is_authenticated:
-            abort(403)
-        return redirect(url_for("auth.login", next=request.full_path))
 
 
 @dataclass(frozen=True)
@@ -541,10 +528,6 @@ class AccountView(Guarded, BaseView):  # type: ignore[misc]
         return page
 
 
-def nepal_time(moment: datetime) -> str:
-    return moment.astimezone(NEPAL).strftime("%Y-%m-%d %H:%M")
-
-
 def init_backoffice(app: Flask, store: Store) -> None:
     app.jinja_env.filters["nepal"] = nepal_time
     sessions = scoped_session(store.sessions)
@@ -564,5 +547,6 @@ def init_backoffice(app: Flask, store: Store) -> None:
         admin.add_view(GrievanceView(Grievance, sessions, name="Grievances", endpoint="grievance"))
         admin.add_view(OutboxView(Notification, sessions, name="Outbox", endpoint="outbox", category="Admin"))
         admin.add_view(AuditView(AuditLog, sessions, name="Audit log", endpoint="audit", category="Admin"))
+        add_configuration_views(admin, sessions)
     admin.add_view(ReportsView(name="Reports", endpoint="reports", url="/admin/reports"))
     admin.add_view(AccountView(name="My account", endpoint="account", url="/admin/account"))

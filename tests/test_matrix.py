@@ -32,11 +32,19 @@ SCREENS = {
     "/admin/grievance/export/pdf/": Permission.VIEW,
     "/admin/outbox/": Permission.CONFIGURE,
     "/admin/audit/": Permission.AUDIT,
+    "/admin/projects/": Permission.CONFIGURE,
+    "/admin/projects/new/": Permission.CONFIGURE,
+    "/admin/routing/": Permission.CONFIGURE,
+    "/admin/categories/": Permission.CONFIGURE,
+    "/admin/sla/": Permission.CONFIGURE,
+    "/admin/officers/": Permission.MANAGE_USERS,
+    "/admin/officers/new/": Permission.MANAGE_USERS,
 }
 MOVES = {
     "acknowledge": Permission.UPDATE_STATUS,
     "assign": Permission.ASSIGN,
     "escalate": Permission.UPDATE_STATUS,
+    "resolve": Permission.UPDATE_STATUS,
     "close_invalid": Permission.UPDATE_STATUS,
     "note": Permission.COMMENT,
 }

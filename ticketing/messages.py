@@ -13,6 +13,12 @@ from zoneinfo import ZoneInfo
 
 NEPAL = ZoneInfo("Asia/Kathmandu")
 
+
+def nepal_time(moment: datetime | None) -> str:
+    """A moment as officers read it in lists and reports: Nepal time, to the minute."""
+    return "" if moment is None else moment.astimezone(NEPAL).strftime("%Y-%m-%d %H:%M")
+
+
 LEVEL_NAMES = {
     "en": {
         1: "site safeguards focal person",

@@ -276,6 +276,7 @@ class RoutingRule(LocatedMixin, Base):
 
     officer: Mapped[Officer] = relationship()
     project: Mapped[Project | None] = relationship()
+    category: Mapped[Category | None] = relationship()
 
     __table_args__ = (Index("ix_routing_rule_project_level", "project_id", "level"),)
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from ticketing.catalog import catalog
 from ticketing.crypto import keyring
 from ticketing.lifecycle import OPEN_STATUSES, TOP_LEVEL, Action
-from ticketing.messages import NEPAL
+from ticketing.messages import NEPAL, nepal_time
 from ticketing.models import Audience, Grievance, NotificationChannel, Officer, Priority, Role, StatusChange
 from ticketing.notifications import outbox_row, queue
 from ticketing.tables import Document, Format, Table, write
@@ -75,10 +75,6 @@ def month_bounds(month: date) -> tuple[datetime, datetime]:
     return start, datetime(following.year, following.month, 1, tzinfo=NEPAL)
 
 
-def _shown(moment: datetime | None) -> str:
-    return "" if moment is None else moment.astimezone(NEPAL).strftime("%Y-%m-%d %H:%M")
-
-
 def build_report(session: Session, month: date, now: datetime) -> MonthlyReport:
     """Count the month's history, per project and priority, and list the open escalated cases."""
     start, end = month_bounds(month)
@@ -130,8 +126,8 @@ def build_report(session: Session, month: date, now: datetime) -> MonthlyReport:
             row.priority.value,
             str(row.level),
             row.status.value,
-            _shown(row.created_at),
-            _shown(row.due_at),
+            nepal_time(row.created_at),
+            nepal_time(row.due_at),
             officers.get(row.assignee_id, "") if row.assignee_id else "",
         )
         for row in session.execute(
@@ -155,7 +151,7 @@ def build_report(session: Session, month: date, now: datetime) -> MonthlyReport:
 def as_document(report: MonthlyReport) -> Document:
     return Document(
         f"Grievance redress - monthly report {report.label}",
-        f"Made {_shown(report.made_at)} (Nepal time)",
+        f"Made {nepal_time(report.made_at)} (Nepal time)",
         [
             Table(
                 "Performance",
