@@ -254,7 +254,7 @@ def run_backend(backend: str, url: str, var_dir: Path, tickets: int, workers: in
     store = open_store(settings_for(url, var_dir))
     prepare(store)
     with store.sessions.begin() as session:
-        seed_demo(session, SimulatedClock(NOW - SPAN - timedelta(days=1), timedelta(0)), "bench")
+        seed_demo(session, SimulatedClock(NOW - SPAN - timedelta(days=1), timedelta(0)), "bench-password")
     with store.engine.connect() as connection:
         server = (
             connection.exec_driver_sql(

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from tests.conftest import TEST_KEYS, private_postgres_database, settings_for
 from tests.fakes import ACCOUNT_SID, AUTH_TOKEN, fake_smtp, fake_twilio
-from tests.helpers import FakeClock, submission
+from tests.helpers import PASSWORD, FakeClock, submission
 from ticketing.bootstrap import prepare, seed_demo
 from ticketing.config import PROJECT_ROOT
 from ticketing.db import open_store
@@ -36,7 +36,7 @@ def test_two_schedulers_escalate_and_tell_each_case_once(tmp_path: Path) -> None
         # Filed two days ago: every response deadline has passed.
         clock = FakeClock(datetime.now(UTC) - timedelta(days=2))
         with store.sessions.begin() as session:
-            seed_demo(session, clock, "pw")
+            seed_demo(session, clock, PASSWORD)
             references = [
                 file_grievance(session, clock, submission(phone=f"98412{n:05d}")).reference for n in range(BURST)
             ]
@@ -126,7 +126,7 @@ def test_jobs_run_on_demand_from_the_command_line(tmp_path: Path) -> None:
     prepare(store)
     clock = FakeClock(datetime.now(UTC) - timedelta(days=40))
     with store.sessions.begin() as session:
-        seed_demo(session, clock, "pw")
+        seed_demo(session, clock, PASSWORD)
         waiting = file_grievance(
             session, clock, submission(category_code=None, needs_triage=True, details="Blasting cracked our wall")
         )

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
+from ticketing.accounts import check_password_policy
 from ticketing.clock import Clock
 from ticketing.config import PROJECT_ROOT
 from ticketing.db import Store, upgrade_to_head
@@ -131,8 +132,11 @@ def seed_demo(session: Session, clock: Clock, password: str) -> DemoLogin:
             gender_cleared=cleared,
             district_id=district_id,
             password_hash=password_hash,
+            password_changed_at=now,
             created_at=now,
         )
+        # The demo's one password opens every account: it must pass for each of them.
+        check_password_policy(password, officer)
         session.add(officer)
         accounts.append((email, name))
         if level is None:
