@@ -25,6 +25,7 @@ from ticketing.errors import GrmError, InvalidInput, NotFound
 from ticketing.lifecycle import Status
 from ticketing.models import Channel, Grievance
 from ticketing.permissions import Permission, Viewer, visible
+from ticketing.search import matching
 from ticketing.services import Actor, Submission, file_grievance
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -107,6 +108,8 @@ def list_tickets() -> Response:
     with current_store().sessions() as db:
         if code := request.args.get("project"):
             conditions.append(Grievance.project_id == catalog(db).project(code).id)
+        if words := request.args.get("q"):
+            conditions.append(matching(db.get_bind().dialect.name, words))
         total = db.scalar(select(func.count()).select_from(Grievance).where(*conditions)) or 0
         rows = db.scalars(
             select(Grievance)
@@ -238,6 +241,7 @@ OPENAPI: dict[str, Any] = {
                 parameters=[
                     _query("status", "new, in_progress, escalated, resolved or closed"),
                     _query("project", "project code"),
+                    _query("q", "words of the summary or details (each a word's beginning), or a reference"),
                     _query("page", "from 1"),
                     _query("per_page", f"1 to {MAX_PAGE}"),
                 ],

@@ -49,6 +49,9 @@ def test_officers_list_and_read_only_what_they_may_see(demo: Store, clock: FakeC
     admin = token_for(demo, clock, "admin@grm.example")
     everything = client.get("/api/v1/tickets?per_page=1&page=2", headers=admin).get_json()
     assert everything["total"] == 2 and len(everything["items"]) == 1
+    searched = client.get("/api/v1/tickets?q=daughter", headers=admin).get_json()
+    assert [item["reference"] for item in searched["items"]] == [gender.reference]
+    assert client.get("/api/v1/tickets?q=daughter", headers=site).get_json()["total"] == 0  # search stays in scope
     bad = client.get("/api/v1/tickets?status=lost", headers=admin)
     assert bad.status_code == 422 and error_of(bad)["field"] == "status"
 
