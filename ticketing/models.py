@@ -398,7 +398,8 @@ class StatusChange(Base):
     from_level: Mapped[int | None]
     to_level: Mapped[int]
     actor_kind: Mapped[ActorKind] = mapped_column(text_enum(ActorKind))
-    actor_officer_id: Mapped[int | None] = mapped_column(ForeignKey("officer.id"))
+    # Indexed: "the cases this officer filed" is part of their scope (ticketing.permissions).
+    actor_officer_id: Mapped[int | None] = mapped_column(ForeignKey("officer.id"), index=True)
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("officer.id"))
     note: Mapped[str | None] = mapped_column(Text)
 
