@@ -2,7 +2,7 @@
 seed 000 section 6.1, counted in the database (GROUP BY, percentiles) whatever the volume.
 
 A period is the cases in the officer's scope filed within [start, end). "Within SLA" means
-resolved without ever missing a deadline (no automatic escalation in the case's history);
+resolved without ever missing a deadline (the scheduler never escalated it);
 response time runs from filing to the first acknowledgement, resolution time from filing
 to the resolution that stands (a refused one is undone).
 """
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, exists, func, select
+from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
 from ticketing.catalog import catalog
@@ -27,11 +27,7 @@ from ticketing.tables import Table
 TREND_WEEKS = 12
 RESPONSE_HOURS = hours_between(Grievance.acknowledged_at, Grievance.created_at)
 RESOLUTION_HOURS = hours_between(Grievance.resolved_at, Grievance.created_at)
-MISSED_A_DEADLINE = exists().where(
-    StatusChange.grievance_id == Grievance.id,
-    StatusChange.action == Action.ESCALATE,
-    StatusChange.actor_kind == ActorKind.SYSTEM,
-)
+MISSED_A_DEADLINE = Grievance.missed_deadline
 IS_OPEN = Grievance.status.in_(OPEN_STATUSES)
 RESOLVED = Grievance.resolved_at.is_not(None)
 

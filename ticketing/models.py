@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     Unicode,
     event,
+    false,
     text,
     update,
 )
@@ -340,6 +341,9 @@ class Grievance(LocatedMixin, Base):
     level_entered_at: Mapped[datetime]
     # The next deadline (response, then the level's resolution); NULL when none runs.
     due_at: Mapped[datetime | None] = mapped_column(index=True)
+    # Set when the scheduler escalated the case for a passed deadline: a case resolved
+    # without it was resolved within its SLA (the history says the same, at a higher price).
+    missed_deadline: Mapped[bool] = mapped_column(default=False, server_default=false())
     acknowledged_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]

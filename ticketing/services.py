@@ -373,6 +373,7 @@ def file_grievance(session: Session, clock: Clock, submission: Submission, actor
         "updated_at": now,
         "level_entered_at": now,
         "due_at": due_at(Status.NEW, 1, now, now, project.deadlines, config.lineage(category_id)),
+        "missed_deadline": False,
         "acknowledged_at": None,
         "resolved_at": None,
         "closed_at": None,
@@ -476,6 +477,7 @@ _MOVED_COLUMNS = (
     "due_at",
     "closed_at",
     "close_reason",
+    "missed_deadline",
 )
 
 
@@ -523,6 +525,7 @@ def escalate_overdue(session: Session, clock: Clock, limit: int = 500) -> list[G
                 reason = f"no response within {hours} hours"
             else:
                 reason = f"level {grievance.level} deadline passed"
+            grievance.missed_deadline = True
             _move(session, clock, grievance, Action.ESCALATE, SYSTEM, reason, history)
     _write_moved(session, overdue)
     history.write(session)
