@@ -64,3 +64,4 @@ bench: install $(MODEL)
 	$(APP) bench/conversations.py --warmup 60
 	$(APP) bench/triage.py
 	$(APP) bench/escalation.py
+	$(APP) bench/backoffice.py

@@ -18,27 +18,19 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from report import BENCHMARKS, fresh_postgres_database, machine, verdict, write_section
-from sqlalchemy import func, insert, select, update
+from seeding import CHUNK, DEMO_PASSWORD, grievance_row, insert_complainants, insert_grievances
+from sqlalchemy import func, select, update
 
 from tests.fakes import ACCOUNT_SID, AUTH_TOKEN, fake_twilio
 from ticketing.bootstrap import prepare, seed_demo
 from ticketing.catalog import catalog
 from ticketing.channels import FileSender, TwilioSender
 from ticketing.config import Settings
-from ticketing.crypto import generate_key_material, keyring
+from ticketing.crypto import generate_key_material
 from ticketing.db import Store, open_store
 from ticketing.lifecycle import Status
 from ticketing.locations import Place
-from ticketing.models import (
-    Channel,
-    Complainant,
-    Grievance,
-    Notification,
-    NotificationChannel,
-    NotificationStatus,
-    Priority,
-    table,
-)
+from ticketing.models import Notification, NotificationChannel, NotificationStatus, Priority
 from ticketing.outbox import WhatsAppRules
 from ticketing.routing import route
 from ticketing.scheduler import INTERVALS, Jobs, SchedulerSettings
@@ -48,7 +40,6 @@ KEYS = generate_key_material()
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 TARGET_SWEEP_S = 10.0
 COMPLAINANTS = 10_000
-CHUNK = 5_000
 
 
 class Frozen:
@@ -76,7 +67,7 @@ def seed(store: Store, tickets: int, due: int) -> None:
     """Open tickets in bulk (no history: they were filed and announced long ago)."""
     rng = random.Random(5)
     with store.sessions.begin() as session:
-        seed_demo(session, Frozen(), "bench")
+        seed_demo(session, Frozen(), DEMO_PASSWORD)
     with store.sessions.begin() as session:
         config = catalog(session)
         project = config.project("KKR-01")
@@ -84,23 +75,7 @@ def seed(store: Store, tickets: int, due: int) -> None:
         holders = {
             level: route(session, config, project.id, level, place, None, Priority.NORMAL) for level in (1, 2, 3)
         }
-        digest = keyring().phone_digest
-        session.execute(
-            insert(table(Complainant)),
-            [
-                {
-                    "name": f"Citizen {n}",
-                    "phone": f"+977984{n:07d}",
-                    "phone_hash": digest(f"+977984{n:07d}"),
-                    "email": None,
-                    "address": None,
-                    "whatsapp_inbound_at": None,
-                    "created_at": NOW,
-                    "updated_at": NOW,
-                }
-                for n in range(COMPLAINANTS)
-            ],
-        )
+        insert_complainants(session, COMPLAINANTS, NOW)
     deadlines = Deadlines()
     for start in range(0, tickets, CHUNK):
         rows = []
@@ -113,46 +88,24 @@ def seed(store: Store, tickets: int, due: int) -> None:
             hours = deadlines.response_hours if status is Status.NEW else deadlines.level_hours[level - 1]
             entered = NOW - timedelta(hours=hours + 1 if overdue else rng.uniform(0, hours - 1))
             rows.append(
-                {
-                    "reference": f"GR-B{n // 10000:03d}-{n % 10000:04d}",
-                    "idempotency_key": None,
-                    "project_id": project.id,
-                    "complainant_id": 1 + n % COMPLAINANTS,
-                    "category_id": None,
-                    "priority": Priority.NORMAL,
-                    "status": status,
-                    "level": level,
-                    "assignee_id": holders[level],
-                    "channel": Channel.WEBCHAT,
-                    "language": "en",
-                    "details": "Dust from the trucks covers our maize field every day.",
-                    "summary": "Dust from the trucks covers the maize field.",
-                    "ai_categories": None,
-                    "category_source": None,
-                    "needs_triage": False,
-                    "province_id": place.province_id,
-                    "district_id": place.district_id,
-                    "municipality_id": place.municipality_id,
-                    "ward": 4,
-                    "created_at": entered,
-                    "updated_at": entered,
-                    "level_entered_at": entered,
-                    "due_at": entered + timedelta(hours=hours),
-                    "acknowledged_at": None if status is Status.NEW else entered,
-                    "resolved_at": None,
-                    "closed_at": None,
-                    "resolution": None,
-                    "satisfaction": None,
-                    "close_reason": None,
-                    "duplicate_of_id": None,
-                    "notify_pending": False,
-                    "notified_change_id": 0,
-                    "warned_due_at": None,
-                    "version": 1,
-                }
+                grievance_row(
+                    reference=f"GR-B{n // 10000:03d}-{n % 10000:04d}",
+                    project_id=project.id,
+                    complainant_id=1 + n % COMPLAINANTS,
+                    place=place,
+                    status=status,
+                    level=level,
+                    assignee_id=holders[level],
+                    created_at=entered,
+                    details="Dust from the trucks covers our maize field every day.",
+                    summary="Dust from the trucks covers the maize field.",
+                    ward=4,
+                    due_at=entered + timedelta(hours=hours),
+                    acknowledged_at=None if status is Status.NEW else entered,
+                )
             )
         with store.sessions.begin() as session:
-            session.execute(insert(table(Grievance)), rows)
+            insert_grievances(session, rows)
     if store.engine.dialect.name == "postgresql":
         with store.engine.connect() as connection:
             connection.exec_driver_sql("ANALYZE")
