@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
-from flask import Flask, Response, abort, flash, redirect, request, url_for
+from flask import Flask, Response, abort, flash, redirect, request, send_file, url_for
 from flask_admin import Admin, AdminIndexView, BaseView, expose
 from flask_admin.actions import action
 from flask_admin.contrib.sqla import ModelView
@@ -32,13 +32,14 @@ from admin_app.auth import ApiTokenForm, Guarded, PasswordForm, TotpForm, signed
 from admin_app.configuration import add_configuration_views
 from ticketing.accounts import issue_api_token, new_totp_secret, password_matches, set_password, totp_uri, turn_on_totp
 from ticketing.analytics import STANDARD_REPORTS, TREND_WEEKS, Period, build_dashboard, standard_reports
+from ticketing.attachments import MAX_BYTES, attach_file, attachment_path
 from ticketing.catalog import catalog
 from ticketing.clock import Clock, SystemClock
 from ticketing.db import Store
 from ticketing.errors import GrmError, InvalidInput
 from ticketing.lifecycle import TRANSITIONS, Action, Status
 from ticketing.messages import NEPAL, nepal_time
-from ticketing.models import AuditLog, Grievance, NoteVisibility, Notification, Officer
+from ticketing.models import Attachment, AuditLog, Grievance, NoteVisibility, Notification, Officer
 from ticketing.outbox import retry_failed
 from ticketing.permissions import Permission, visible
 from ticketing.search import matching
@@ -270,7 +271,7 @@ class GrievanceView(Exported, ReadOnly):
         for case_id in (int(value) for value in ids if value.isdigit()):
             try:
                 with current_store().sessions.begin() as db:
-                    if db.scalar(select(Grievance.id).where(Grievance.id == case_id, visible(viewer()))) is None:
+                    if not _in_sight(db, case_id):
                         continue
                     move.apply(db, SystemClock(), case_id, Actor.officer(viewer().id), form or {})
                 done += 1
@@ -307,8 +308,64 @@ class GrievanceView(Exported, ReadOnly):
             officers=officers,
             catalog=catalog(self.session),
             due=sla_state(grievance, SystemClock().now()),
+            can_attach=me.can(Permission.COMMENT),
         )
         return page
+
+    @expose("/case/<int:case_id>/file/<int:attachment_id>")
+    def attachment(self, case_id: int, attachment_id: int) -> BaseResponse:
+        """A case's file, for whoever may see the case: shown in the browser, or saved."""
+        self._visible_case(case_id)
+        found = self.session.scalar(
+            select(Attachment).where(Attachment.id == attachment_id, Attachment.grievance_id == case_id)
+        )
+        path = None if found is None else attachment_path(current_store().settings.attachments_dir, found)
+        if found is None or path is None or not path.is_file():
+            abort(404)
+        response = send_file(
+            path,
+            mimetype=found.mime_type,
+            as_attachment=request.args.get("download") == "1",
+            download_name=found.filename,
+            conditional=True,
+            etag=found.sha256,
+            max_age=0,
+        )
+        # Types are read from the bytes (ticketing.attachments), and nothing a file holds may
+        # run: no sniffing, no scripts, no requests from it.
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; media-src 'self'; sandbox"
+        response.cache_control.private = True
+        return response
+
+    @expose("/case/<int:case_id>/attach", methods=("POST",))
+    def attach(self, case_id: int) -> BaseResponse:
+        """An officer adds a file (a site photo, a signed agreement) to a case they may see."""
+        if not viewer().can(Permission.COMMENT):
+            abort(403)
+        sent = request.files.get("file")
+        content = sent.read(MAX_BYTES + 1) if sent else b""
+        try:
+            if not content:
+                raise InvalidInput("file", "choose a file")
+            if len(content) > MAX_BYTES:
+                raise InvalidInput("file", f"is larger than {MAX_BYTES // 1024**2} MB")
+            with current_store().sessions.begin() as db:
+                if not _in_sight(db, case_id):
+                    abort(404)
+                attach_file(
+                    db,
+                    SystemClock(),
+                    current_store().settings.attachments_dir,
+                    case_id,
+                    Actor.officer(viewer().id),
+                    sent.filename if sent and sent.filename else "attachment",
+                    content,
+                )
+            flash("File attached.", "success")
+        except GrmError as error:
+            flash(f"Not attached: {error}", "error")
+        return redirect(url_for(".case", case_id=case_id))
 
     @expose("/case/<int:case_id>/<move_name>", methods=("POST",))
     def act(self, case_id: int, move_name: str) -> BaseResponse:
@@ -321,7 +378,7 @@ class GrievanceView(Exported, ReadOnly):
         store = current_store()
         try:
             with store.sessions.begin() as db:
-                if db.scalar(select(Grievance.id).where(Grievance.id == case_id, visible(viewer()))) is None:
+                if not _in_sight(db, case_id):
                     abort(404)
                 move.apply(db, SystemClock(), case_id, Actor.officer(viewer().id), request.form)
             flash(move.done, "success")
@@ -335,6 +392,12 @@ class GrievanceView(Exported, ReadOnly):
             select(Grievance).where(Grievance.id == int(id), visible(viewer()))
         )
         return found
+
+
+def _in_sight(db: Session, case_id: int) -> bool:
+    """Whether the signed-in officer may see the case, asked in the caller's unit of work
+    (on SQLite a second unit of work would wait for the first one's write lock)."""
+    return db.scalar(select(Grievance.id).where(Grievance.id == case_id, visible(viewer()))) is not None
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,12 @@ from sqlalchemy import select, update
 from admin_app import create_app
 from tests.browser import Screenshot, live_server
 from tests.helpers import PASSWORD, FakeClock, client_for, csrf_token, file, make_jobs, officer_by_email, sign_in
+from tests.test_uploads import PNG
 from ticketing.accounts import MAX_FAILED_LOGINS
+from ticketing.attachments import attach_file
 from ticketing.db import Store
 from ticketing.models import Notification, NotificationStatus
-from ticketing.services import Actor, acknowledge, resolve
+from ticketing.services import CITIZEN, Actor, acknowledge, resolve
 
 
 def test_the_backoffice_asks_to_sign_in(demo: Store) -> None:
@@ -331,6 +333,52 @@ def test_standard_reports_on_screen_and_as_csv_excel_and_pdf(demo: Store, clock:
     rows = [tuple(row) for row in sheet.iter_rows(values_only=True)]
     assert rows[3][:3] == ("Reference", "Project", "Status") and [row[0] for row in rows[4:]] == [late.reference]
     assert manager.get("/admin/grievance/export/pdf/").data.startswith(b"%PDF")
+
+
+def test_attachments_are_previewed_downloaded_and_added_within_scope(demo: Store, clock: FakeClock) -> None:
+    case = file(demo, clock)
+    with demo.sessions.begin() as session:
+        photo = attach_file(session, clock, demo.settings.attachments_dir, case.id, CITIZEN, "dust.png", PNG)
+        session.flush()
+        photo_id = photo.id
+    site, nbr = client_for(demo), client_for(demo)
+    assert sign_in(site, "site.kkr@grm.example") == 302
+    assert sign_in(nbr, "site.nbr@grm.example") == 302
+    page = site.get(f"/admin/grievance/case/{case.id}").get_data(as_text=True)
+    url = f"/admin/grievance/case/{case.id}/file/{photo_id}"
+    assert f'<img src="{url}"' in page and f'href="{url}?download=1"' in page
+    shown = site.get(url)
+    assert shown.status_code == 200 and shown.data == PNG and shown.mimetype == "image/png"
+    assert (
+        shown.headers["X-Content-Type-Options"] == "nosniff" and "sandbox" in shown.headers["Content-Security-Policy"]
+    )
+    saved = site.get(f"{url}?download=1")
+    assert (
+        saved.headers["Content-Disposition"].startswith("attachment")
+        and "dust.png" in saved.headers["Content-Disposition"]
+    )
+    assert nbr.get(url).status_code == 404  # another project's officer: as if it did not exist
+    other = file(demo, clock)
+    assert site.get(f"/admin/grievance/case/{other.id}/file/{photo_id}").status_code == 404  # not that case's file
+
+    token = csrf_token(site, f"/admin/grievance/case/{case.id}")
+    pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+    def send(content: bytes, with_token: bool = True) -> tuple[int, str]:
+        form = {"file": (io.BytesIO(content), "agreement.pdf")} | ({"csrf_token": token} if with_token else {})
+        answer = site.post(f"/admin/grievance/case/{case.id}/attach", data=form, content_type="multipart/form-data")
+        return answer.status_code, site.get(f"/admin/grievance/case/{case.id}").get_data(as_text=True)
+
+    assert send(pdf, with_token=False)[0] == 400
+    status, page = send(pdf)
+    assert status == 302 and "File attached." in page
+    assert "agreement.pdf (application/pdf" in page and "Ram Thapa" in page  # who added it, in the timeline
+    status, page = send(b"MZ\x90\x00 an executable")
+    assert "Not attached" in page
+    bank = client_for(demo)
+    assert sign_in(bank, "bank@grm.example") == 302
+    answer = bank.post(f"/admin/grievance/case/{case.id}/attach", data={"csrf_token": csrf_token(bank, "/admin/")})
+    assert answer.status_code == 403  # viewing is not adding
 
 
 def test_an_officer_changes_their_password_and_turns_on_the_second_factor(demo: Store) -> None:

@@ -19,6 +19,9 @@ class Entry:
     title: str
     text: str | None = None
     who: str | None = None
+    # For attachments: the file to link to, and its type (images are shown in place).
+    attachment_id: int | None = None
+    mime_type: str | None = None
 
 
 def timeline(session: Session, grievance_id: int) -> list[Entry]:
@@ -62,7 +65,9 @@ def timeline(session: Session, grievance_id: int) -> list[Entry]:
             "attachment",
             f"{file.filename} ({file.mime_type}, {file.size_bytes:,} bytes)",
             None,
-            file.uploaded_by_kind.value,
+            who(file.uploaded_by_kind.value, file.uploaded_by_officer_id),
+            file.id,
+            file.mime_type,
         )
         for file in session.scalars(select(Attachment).where(Attachment.grievance_id == grievance_id))
     ]
