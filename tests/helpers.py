@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from admin_app import create_app
 from ticketing.channels import FileSender, Sender
 from ticketing.db import Store
-from ticketing.models import Channel, Grievance, NotificationChannel, Officer, StatusChange
+from ticketing.models import Channel, Grievance, NotificationChannel, Officer, Role, StatusChange
 from ticketing.outbox import WhatsAppRules
 from ticketing.scheduler import INTERVALS, Jobs, SchedulerSettings
 from ticketing.services import Submission, file_grievance
@@ -131,3 +131,19 @@ def sign_in(client: FlaskClient, email: str, password: str = PASSWORD) -> int:
     token = csrf_token(client)
     response = client.post("/login", data={"csrf_token": token, "email": email, "password": password})
     return response.status_code
+
+
+def add_project_admin(store: Store, clock: FakeClock, email: str) -> None:
+    """A project admin of KKR-01 (the demo has none), with the demo's password."""
+    with store.sessions.begin() as session:
+        manager = session.scalars(select(Officer).where(Officer.email == "manager.kkr@grm.example")).one()
+        session.add(
+            Officer(
+                name=f"Project Admin ({email})",
+                email=email,
+                role=Role.PROJECT_ADMIN,
+                projects=list(manager.projects),
+                password_hash=manager.password_hash,
+                created_at=clock.now(),
+            )
+        )

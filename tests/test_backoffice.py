@@ -20,7 +20,7 @@ from tests.test_uploads import PNG
 from ticketing.accounts import MAX_FAILED_LOGINS
 from ticketing.attachments import attach_file
 from ticketing.db import Store
-from ticketing.models import Notification, NotificationStatus
+from ticketing.models import Grievance, Notification, NotificationStatus
 from ticketing.services import CITIZEN, Actor, acknowledge, resolve
 
 
@@ -246,7 +246,9 @@ def test_an_officer_works_a_case_in_the_browser(
     context.close()
 
 
-def test_the_dashboard_counts_what_the_officer_may_see(demo: Store, clock: FakeClock) -> None:
+def resolved_and_late(demo: Store, clock: FakeClock) -> tuple[Grievance, Grievance]:
+    """Three days ago: a KKR-01 case resolved in 10 h, another and an NBR-02 case that missed
+    their response time (escalated to level 2)."""
     clock.current = datetime.now(UTC) - timedelta(days=3)
     on_time = file(demo, clock)
     late = file(demo, clock, details="The compensation for my land was never paid.", category_code="land.compensation")
@@ -257,7 +259,12 @@ def test_the_dashboard_counts_what_the_officer_may_see(demo: Store, clock: FakeC
         clock.advance(hours=10)
         resolve(session, clock, on_time.id, site, "Water sprayed.")
     clock.advance(hours=20)
-    make_jobs(demo, clock).escalate()  # `late` missed its response time
+    make_jobs(demo, clock).escalate()
+    return on_time, late
+
+
+def test_the_dashboard_counts_what_the_officer_may_see(demo: Store, clock: FakeClock) -> None:
+    _on_time, late = resolved_and_late(demo, clock)
     piu = Actor.officer(officer_by_email(demo, "piu.kkr@grm.example"))
     with demo.sessions.begin() as session:
         acknowledge(session, clock, late.id, piu)
@@ -290,16 +297,7 @@ def test_the_dashboard_counts_what_the_officer_may_see(demo: Store, clock: FakeC
 
 
 def test_standard_reports_on_screen_and_as_csv_excel_and_pdf(demo: Store, clock: FakeClock) -> None:
-    clock.current = datetime.now(UTC) - timedelta(days=3)
-    on_time, late = file(demo, clock), file(demo, clock, details="The compensation for my land was never paid.")
-    file(demo, clock, project_code="NBR-02", municipality_id=None, ward=None, district_id=24)
-    site = Actor.officer(officer_by_email(demo, "site.kkr@grm.example"))
-    with demo.sessions.begin() as session:
-        acknowledge(session, clock, on_time.id, site)
-        clock.advance(hours=10)
-        resolve(session, clock, on_time.id, site, "Water sprayed.")
-    clock.advance(hours=30)
-    make_jobs(demo, clock).escalate()  # `late` and the NBR-02 case miss their response time
+    _on_time, late = resolved_and_late(demo, clock)
     manager = client_for(demo)
     assert sign_in(manager, "manager.kkr@grm.example") == 302
 

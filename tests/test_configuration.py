@@ -12,10 +12,10 @@ from typing import Any
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from tests.helpers import FakeClock, client_for, csrf_token, file, officer_by_email, sign_in
+from tests.helpers import FakeClock, add_project_admin, client_for, csrf_token, file, officer_by_email, sign_in
 from ticketing.accounts import issue_api_token
 from ticketing.db import Store
-from ticketing.models import AuditLog, Category, Officer, Project, Role
+from ticketing.models import AuditLog, Category, Officer, Project
 
 
 def submit(client: FlaskClient, screen: str, form: dict[str, Any], record: int | None = None) -> str:
@@ -115,18 +115,8 @@ def test_officers_are_made_given_a_one_time_password_and_cut_off(demo: Store, cl
 
 
 def test_a_project_admin_manages_only_their_projects_officers(demo: Store, clock: FakeClock) -> None:
-    with demo.sessions.begin() as session:
-        manager = session.scalars(select(Officer).where(Officer.email == "manager.kkr@grm.example")).one()
-        session.add(
-            Officer(
-                name="Project Admin KKR",
-                email="padmin.kkr@grm.example",
-                role=Role.PROJECT_ADMIN,
-                projects=list(manager.projects),
-                password_hash=manager.password_hash,
-                created_at=clock.now(),
-            )
-        )
+    add_project_admin(demo, clock, "padmin.kkr@grm.example")
+    with demo.sessions() as session:
         kkr, nbr = (
             session.scalars(select(Project.id).where(Project.code == code)).one() for code in ("KKR-01", "NBR-02")
         )

@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from tests.helpers import FakeClock, client_for, csrf_token, file, sign_in
+from tests.helpers import FakeClock, add_project_admin, client_for, csrf_token, file, sign_in
 from ticketing.accounts import issue_api_token
 from ticketing.db import Store
-from ticketing.models import Officer, Role
+from ticketing.models import Officer
 from ticketing.permissions import Permission, Viewer, visible
 
 # One account per role of the demo, and a project admin made here (the demo has none).
@@ -52,19 +52,7 @@ MOVES = {
 
 @pytest.fixture
 def officers(demo: Store, clock: FakeClock) -> dict[str, Viewer]:
-    with demo.sessions.begin() as session:
-        kkr_manager = session.scalar(select(Officer).where(Officer.email == "manager.kkr@grm.example"))
-        assert kkr_manager is not None
-        session.add(
-            Officer(
-                name="Project Admin KKR-01",
-                email="project.admin@grm.example",
-                role=Role.PROJECT_ADMIN,
-                projects=list(kkr_manager.projects),
-                password_hash=kkr_manager.password_hash,
-                created_at=clock.now(),
-            )
-        )
+    add_project_admin(demo, clock, "project.admin@grm.example")
     with demo.sessions() as session:
         rows = session.scalars(
             select(Officer).where(Officer.email.in_(ACCOUNTS)).options(selectinload(Officer.projects))
