@@ -12,6 +12,7 @@ APP := $(APP_VENV)/bin/python
 MODEL := models/grm.tar.gz
 RASA_SOURCES := config.yml domain.yml $(shell find data/nlu data/rules data/stories -name '*.yml' 2>/dev/null)
 CHROMIUM := /usr/bin/chromium
+PDFTOPPM := /usr/bin/pdftoppm
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 CODE := ticketing actions admin_app bot tests bench
 
@@ -51,10 +52,15 @@ $(CHROMIUM):
 	$(SUDO) apt-get install -y chromium chromium-driver || \
 		{ $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium chromium-driver; }
 
+# The poster tests render PDFs to images with poppler, as a print shop would.
+$(PDFTOPPM):
+	$(SUDO) apt-get install -y poppler-utils || \
+		{ $(SUDO) apt-get update && $(SUDO) apt-get install -y poppler-utils; }
+
 run: install $(MODEL)
 	$(APP) -m ticketing run
 
-test: install $(MODEL) $(CHROMIUM)
+test: install $(MODEL) $(CHROMIUM) $(PDFTOPPM)
 	$(APP_VENV)/bin/ruff check $(CODE)
 	$(APP_VENV)/bin/mypy $(CODE)
 	$(APP) -m pytest

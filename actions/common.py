@@ -22,7 +22,9 @@ from ticketing.catalog import Catalog, ProjectInfo, catalog
 from ticketing.clock import SystemClock
 from ticketing.config import load_settings
 from ticketing.db import Store, open_store
+from ticketing.errors import InvalidInput
 from ticketing.models import Channel
+from ticketing.phones import normalise_mobile
 from ticketing.triage import BackgroundTriager, Example, labels_from_catalog, officer_examples
 
 logger = logging.getLogger(__name__)
@@ -137,6 +139,21 @@ def language(tracker: Tracker) -> str:
 
 def channel(tracker: Tracker) -> Channel:
     return CHANNELS.get(tracker.get_latest_input_channel() or "", Channel.API)
+
+
+def sender_phone(tracker: Tracker) -> str | None:
+    """The mobile number a WhatsApp citizen writes from, which Twilio vouched for; else None.
+
+    Only the WhatsApp connector (whose webhook Twilio signs) produces this input channel,
+    so a sender id typed into another channel never passes for someone's phone.
+    """
+    sender = tracker.sender_id or ""
+    if tracker.get_latest_input_channel() != "whatsapp" or not sender.startswith("whatsapp:"):
+        return None
+    try:
+        return normalise_mobile(sender.removeprefix("whatsapp:"))
+    except InvalidInput:
+        return None  # not a mobile number: the citizen is asked for one
 
 
 def requester(tracker: Tracker) -> str:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import os
 import re
 import uuid
 from typing import Any
@@ -29,12 +31,15 @@ from actions.common import (
     latest_text,
     logger,
     phrase,
+    sender_phone,
+    store,
     words_only,
 )
-from ticketing.attachments import MAX_CITIZEN_FILES, claim_uploads, staged_upload, too_many_files
+from ticketing.attachments import MAX_CITIZEN_FILES, claim_uploads, stage_upload, staged_upload, too_many_files
 from ticketing.catalog import Catalog, ProjectInfo, catalog
 from ticketing.errors import InvalidInput, NotFound
 from ticketing.gazetteer import Division, Gazetteer, Match, fold
+from ticketing.media import MediaUnavailable, fetch_media, media_filename, media_sources
 from ticketing.models import Grievance, Priority
 from ticketing.phones import normalise_mobile
 from ticketing.services import EMAIL, MAX_DETAILS_CHARS, Submission, file_grievance
@@ -64,6 +69,8 @@ FIELD_WORDS = {
     "email": ("email", "e mail", "mail"),
     "category": ("category", "kind of problem", "kind", "type", "topic"),
 }
+# Which channels' files can be fetched: read once, as the action server starts.
+MEDIA_SOURCES = media_sources(os.environ)
 # category_choice while the category triage gives stands (the citizen did not correct it).
 TRIAGE_CHOICE = "ai"
 FORM_SLOTS = (
@@ -228,10 +235,14 @@ class ValidateGrievanceForm(FormValidationAction):
         dispatcher.utter_message(response="utter_name_needed")
         return {"sensitive_case": None, "name_withheld": None}
 
-    @words_only
     async def validate_phone(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
+        known = sender_phone(tracker)
+        if known and latest_intent(tracker) == "affirm":  # "yes, use the number I write from"
+            return {"phone": known}
+        if str(value).lstrip().startswith("/"):  # any other button is not a number
+            return {"phone": None}
         try:
             return {"phone": normalise_mobile(str(value))}
         except InvalidInput:
@@ -367,6 +378,79 @@ class ValidateGrievanceForm(FormValidationAction):
         return cleared(field)
 
 
+class ActionAskPhone(Action):
+    """Ask for the mobile number; on WhatsApp, ask only to confirm the one the citizen writes from."""
+
+    def name(self) -> str:
+        return "action_ask_phone"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        known = sender_phone(tracker)
+        if known:
+            dispatcher.utter_message(response="utter_ask_phone_known", phone=known)
+        else:
+            dispatcher.utter_message(response="utter_ask_phone")
+        return []
+
+
+class ActionTakeLocation(Action):
+    """A place shared from WhatsApp: kept for the grievance, and its address, when WhatsApp
+    gives one that names a local level, answers the place questions."""
+
+    def name(self) -> str:
+        return "action_take_location"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        spot = shared_spot((tracker.latest_message.get("metadata") or {}).get("location"))
+        if spot is None:
+            dispatcher.utter_message(response="utter_location_invalid")
+            return []
+        shown = f"{spot['latitude']:.5f}, {spot['longitude']:.5f}"
+        found: dict[str, Any] = {}
+        if tracker.active_loop_name == "grievance_form" and not tracker.get_slot("municipality") and spot["label"]:
+            config = await current_catalog()
+            found = place_in_words(config.gazetteer, spot["label"])
+        if found:
+            lang = language(tracker)
+            place = division_name(config.gazetteer.municipality(found["municipality"]), lang)
+            dispatcher.utter_message(response="utter_location_place", spot=shown, place=place)
+        else:
+            dispatcher.utter_message(response="utter_location_kept", spot=shown)
+        return [SlotSet("coordinates", spot), *(SlotSet(slot, value) for slot, value in found.items())]
+
+
+MAX_PLACE_LABEL_CHARS = 200
+
+
+def shared_spot(shared: Any) -> dict[str, Any] | None:
+    """{latitude, longitude, label} from the channel's location metadata; None if unreadable."""
+    if not isinstance(shared, dict):
+        return None
+    try:
+        latitude, longitude = float(shared["latitude"]), float(shared["longitude"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+        return None
+    words = [str(shared.get(key) or "").strip() for key in ("label", "address")]
+    label = ", ".join(w for w in words if w)[:MAX_PLACE_LABEL_CHARS]
+    return {"latitude": latitude, "longitude": longitude, "label": label}
+
+
+def place_in_words(gazetteer: Gazetteer, text: str) -> dict[str, Any]:
+    """The local level (with its district and province) an address names, if it names one surely."""
+    parts = [part.strip() for part in text.split(",") if part.strip()]
+    for part in parts:
+        district = gazetteer.find_district(part).place
+        if district is None:
+            continue
+        for other in parts:
+            municipality = gazetteer.find_municipality(other, district.id).place
+            if municipality is not None:
+                return place_slots("district", district) | {"municipality": municipality.id}
+    return {}
+
+
 class ActionAskDistrict(Action):
     """Ask for the district, offering the province's districts."""
 
@@ -487,6 +571,7 @@ def category_name(config: Catalog, code: str, lang: str) -> str:
 def submission(tracker: Tracker) -> Submission:
     """The grievance as the form collected it, with what triage said at the recap."""
     seen = tracker.get_slot("triage")
+    spot = tracker.get_slot("coordinates")
     code = chosen_category(tracker, seen)
     citizen_chose = tracker.get_slot("category_choice") not in (None, TRIAGE_CHOICE)
     if tracker.get_slot("sensitive_case") and not (code or "").startswith(f"{GENDER_CATEGORY}."):
@@ -504,6 +589,8 @@ def submission(tracker: Tracker) -> Submission:
         district_id=tracker.get_slot("district"),
         municipality_id=tracker.get_slot("municipality"),
         ward=tracker.get_slot("ward"),
+        latitude=spot["latitude"] if spot else None,
+        longitude=spot["longitude"] if spot else None,
         category_code=code,
         category_source="citizen" if citizen_chose else "ai",
         summary=seen["summary"] if seen else None,
@@ -544,7 +631,11 @@ class ActionSubmitGrievance(Action):
                 handler=handler(domain, level, language(tracker)),
             )
         dispatcher.utter_message(response="utter_anything_else")
-        done = [SlotSet(slot, None) for slot in (*FORM_SLOTS, "attachments") if tracker.get_slot(slot) is not None]
+        done = [
+            SlotSet(slot, None)
+            for slot in (*FORM_SLOTS, "attachments", "coordinates")
+            if tracker.get_slot(slot) is not None
+        ]
         return [*done, SlotSet("filed_reference", reference)]
 
     @staticmethod
@@ -563,18 +654,60 @@ def files(tracker: Tracker) -> list[dict[str, str]]:
 
 
 class ActionTakeAttachment(Action):
-    """A file the citizen sent: kept for the grievance being told, or added to the one just filed.
+    """Files the citizen sent: kept for the grievance being told, or added to the one just filed.
 
-    The channel has already stored the file and put its token in the message's metadata;
-    only this conversation's own files are found by it.
+    The webchat has already stored its file and put the token in the message's metadata;
+    WhatsApp and Messenger pass the provider's URLs, fetched and stored here. Only this
+    conversation's own files are found by their tokens.
     """
 
     def name(self) -> str:
         return "action_take_attachment"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        token = str((tracker.latest_message.get("metadata") or {}).get("attachment") or "")
-        kept = files(tracker)
+        metadata = tracker.latest_message.get("metadata") or {}
+        media = metadata.get("media")
+        if isinstance(media, list) and media:
+            tokens = await self._receive(dispatcher, tracker, media)
+        else:
+            tokens = [str(metadata.get("attachment") or "")]
+        before = files(tracker)
+        kept = before
+        for token in tokens:
+            kept = await self._take(dispatcher, tracker, token, kept)
+        return [SlotSet("attachments", kept)] if kept != before else []
+
+    async def _receive(self, dispatcher: CollectingDispatcher, tracker: Tracker, media: list[Any]) -> list[str]:
+        """Fetch each file from the channel's provider and stage it; say which were refused."""
+        source = MEDIA_SOURCES.get(tracker.get_latest_input_channel() or "")
+        tokens = []
+        for number, item in enumerate(media, start=1):
+            url = str(item.get("url") or "") if isinstance(item, dict) else ""
+            try:
+                if source is None or not url:
+                    raise MediaUnavailable(url)
+                content = await asyncio.to_thread(fetch_media, url, source)
+                filename = media_filename(content, number)
+                staged = functools.partial(
+                    self._stage, conversation=tracker.sender_id, filename=filename, content=content
+                )
+                tokens.append(await in_store(staged))
+            except InvalidInput as problem:
+                dispatcher.utter_message(response="utter_attachment_refused", problem=problem.message)
+            except (MediaUnavailable, *STORE_UNAVAILABLE):
+                logger.exception("a citizen's file could not be received; they are asked to send it again")
+                dispatcher.utter_message(response="utter_attachment_missing")
+        return tokens
+
+    @staticmethod
+    def _stage(session: Session, conversation: str, filename: str, content: bytes) -> str:
+        directory = store().settings.attachments_dir
+        return stage_upload(session, CLOCK, directory, conversation, filename, content).token
+
+    async def _take(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, token: str, kept: list[dict[str, str]]
+    ) -> list[dict[str, str]]:
+        """One staged file: claimed by the case just filed, or held for the one being told."""
         filed = tracker.get_slot("filed_reference")
         filing = tracker.active_loop_name == "grievance_form"
         conversation = tracker.sender_id
@@ -582,20 +715,20 @@ class ActionTakeAttachment(Action):
             if filed and not filing:
                 name = await in_store(lambda session: self._add(session, conversation, token, str(filed)))
                 dispatcher.utter_message(response="utter_attachment_added", name=name, reference=filed)
-                return []
+                return kept
             if len(kept) >= MAX_CITIZEN_FILES:
                 raise too_many_files()
             name = await in_store(lambda session: self._name(session, conversation, token))
         except NotFound:
             dispatcher.utter_message(response="utter_attachment_missing")
-            return []
+            return kept
         except STORE_UNAVAILABLE:
             logger.exception("the ticket store is unreachable; the citizen is asked to send the file again")
             dispatcher.utter_message(response="utter_attachment_missing")
-            return []
+            return kept
         except InvalidInput as problem:
             dispatcher.utter_message(response="utter_attachment_refused", problem=problem.message)
-            return []
+            return kept
         kept = [f for f in kept if f["token"] != token] + [{"token": token, "name": name}]
         if filing:
             dispatcher.utter_message(
@@ -603,7 +736,7 @@ class ActionTakeAttachment(Action):
             )
         else:
             dispatcher.utter_message(response="utter_attachment_held", name=name)
-        return [SlotSet("attachments", kept)]
+        return kept
 
     @staticmethod
     def _name(session: Session, conversation: str, token: str) -> str:

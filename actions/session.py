@@ -30,19 +30,24 @@ class ActionSessionStart(Action):
         events += [SlotSet(slot, tracker.get_slot(slot)) for slot in CARRIED_OVER if tracker.get_slot(slot)]
         if metadata.get("language") in LANGUAGES:
             events.append(SlotSet("language", metadata["language"]))
-        code = str(metadata.get("project") or "").strip()
-        if code:
-            config = await current_catalog()
-            try:
-                project = config.project(code)
-            except InvalidInput:
-                project = None
-            if project is not None:
-                events += [SlotSet("project_code", project.code), SlotSet("project_name", project.name)]
+        events += await bound_project(metadata)
         token = str(metadata.get("answer") or "").strip()
         if token:
             events.append(SlotSet("answer_token", token))
         return [*events, ActionExecuted("action_listen")]
+
+
+async def bound_project(metadata: dict[str, Any]) -> list[EventType]:
+    """The project a link or QR code named in the message's metadata, as slots; none if unknown."""
+    code = str(metadata.get("project") or "").strip()
+    if not code:
+        return []
+    config = await current_catalog()
+    try:
+        project = config.project(code)
+    except InvalidInput:
+        return []
+    return [SlotSet("project_code", project.code), SlotSet("project_name", project.name)]
 
 
 class ActionWelcome(Action):
@@ -67,10 +72,12 @@ class ActionWelcome(Action):
                 dispatcher.utter_message(response="utter_link_invalid")
             dispatcher.utter_message(response="utter_menu")
             return [SlotSet("answer_token", None), SlotSet("lookup_outcome", None)]
-        project_name = tracker.get_slot("project_name")
+        # A QR code scanned in the middle of a conversation binds it to that project from now on.
+        binding = await bound_project(tracker.latest_message.get("metadata") or {})
+        project_name = binding[1]["value"] if binding else tracker.get_slot("project_name")
         if project_name:
             dispatcher.utter_message(response="utter_welcome_project", project_name=project_name)
         else:
             dispatcher.utter_message(response="utter_welcome")
         dispatcher.utter_message(response="utter_menu")
-        return [SlotSet("lookup_outcome", None)]
+        return [*binding, SlotSet("lookup_outcome", None)]

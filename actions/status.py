@@ -19,6 +19,7 @@ from actions.common import (
     local_time,
     logger,
     requester,
+    sender_phone,
     words_only,
 )
 from ticketing.citizen import CitizenView, TooManyAttempts, look_up
@@ -35,6 +36,14 @@ class ValidateStatusForm(FormValidationAction):
 
     def name(self) -> str:
         return "validate_status_form"
+
+    async def required_slots(
+        self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[str]:
+        # On WhatsApp the number the citizen writes from stands for the phone half.
+        if sender_phone(tracker):
+            return [slot for slot in domain_slots if slot != "lookup_phone"]
+        return domain_slots
 
     @words_only
     async def validate_reference(
@@ -83,7 +92,8 @@ class ActionCheckStatus(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         forget = [SlotSet(slot, None) for slot in LOOKUP_SLOTS]
-        reference, phone = str(tracker.get_slot("reference")), str(tracker.get_slot("lookup_phone"))
+        reference = str(tracker.get_slot("reference"))
+        phone = sender_phone(tracker) or str(tracker.get_slot("lookup_phone"))
         who = requester(tracker)
         try:
             found = await in_store(lambda session: look_up(session, CLOCK, reference, phone, who))

@@ -35,6 +35,9 @@ def settings_from_environment(environ: Mapping[str, str] | None = None) -> dict[
         "GRM_RASA_PORT": _port(env.get("GRM_RASA_PORT")),
         # Base URL printed in QR codes; unset means the URL the request came in on.
         "GRM_PUBLIC_URL": env.get("GRM_PUBLIC_URL") or None,
+        # The project links and posters offer WhatsApp and Messenger only when these are set.
+        "GRM_WHATSAPP_NUMBER": env.get("GRM_TWILIO_WHATSAPP_FROM") or None,
+        "GRM_MESSENGER_PAGE": env.get("GRM_FACEBOOK_PAGE") or None,
         # Checks the signature of Twilio's delivery reports (admin_app.hooks).
         "TWILIO_AUTH_TOKEN": env.get("TWILIO_AUTH_TOKEN") or None,
         # Signs the officers' session cookies; unset, it is derived from the store's keys.

@@ -25,6 +25,7 @@ from wtforms import Form, SelectField
 from wtforms.validators import NumberRange, ValidationError
 
 from admin_app.auth import Guarded, viewer
+from admin_app.public import project_links
 from ticketing.accounts import set_password
 from ticketing.clock import SystemClock
 from ticketing.errors import InvalidInput
@@ -122,13 +123,23 @@ class Placed(Configured):
         return self._with_places(super().edit_form(obj))
 
 
+_CHANNEL_LABELS = {"chat": "webchat", "whatsapp": "WhatsApp", "messenger": "Messenger"}
+
+
 def _qr_links(view: Any, context: Any, project: Project, name: str) -> Markup:
-    links = [
-        ("chat", url_for("public.chat", project_code=project.code)),
-        ("QR PNG", url_for("public.qr_code", project_code=project.code, kind="png", download=1)),
-        ("QR SVG", url_for("public.qr_code", project_code=project.code, kind="svg", download=1)),
-    ]
-    return Markup(" · ".join(f'<a href="{escape(href)}">{label}</a>' for label, href in links))
+    """Each channel's deep link with its QR codes, and the project's poster."""
+    lines = []
+    for channel, url in project_links(project.code).items():
+        links = [(_CHANNEL_LABELS[channel], url)] + [
+            (
+                f"QR {kind.upper()}",
+                url_for("public.qr_code", project_code=project.code, channel=channel, kind=kind, download=1),
+            )
+            for kind in ("png", "svg")
+        ]
+        lines.append(" · ".join(f'<a href="{escape(href)}">{escape(label)}</a>' for label, href in links))
+    lines.append(f'<a href="{escape(url_for("public.poster", project_code=project.code))}">A4 poster (PDF)</a>')
+    return Markup("<br>".join(lines))
 
 
 class ProjectView(Placed):

@@ -14,6 +14,8 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.wrappers import Response as BaseResponse
 
 from admin_app import current_store
+from admin_app.posters import PosterCode, poster_pdf
+from bot.deeplinks import messenger_link, whatsapp_link
 from ticketing.attachments import MAX_BYTES, stage_upload
 from ticketing.catalog import ProjectInfo, catalog
 from ticketing.clock import SystemClock
@@ -90,6 +92,19 @@ def public_chat_url(project_code: str) -> str:
     return base.rstrip("/") + path
 
 
+def project_links(project_code: str) -> dict[str, str]:
+    """Where a project's QR codes lead, by channel: the webchat always, WhatsApp and
+    Messenger when this installation has them."""
+    links = {"chat": public_chat_url(project_code)}
+    number = current_app.config.get("GRM_WHATSAPP_NUMBER")
+    if number:
+        links["whatsapp"] = whatsapp_link(number, project_code)
+    page = current_app.config.get("GRM_MESSENGER_PAGE")
+    if page:
+        links["messenger"] = messenger_link(page, project_code)
+    return links
+
+
 _ANSWER_TOKEN = re.compile(r"[A-Za-z0-9._-]{1,200}")
 # Rasa's socketio sessions are named by uuid4 hex strings; anything else is not a chat.
 _CHAT_SESSION = re.compile(r"[A-Za-z0-9_-]{16,64}")
@@ -143,11 +158,15 @@ def chat(project_code: str | None) -> Response:
     return response
 
 
-@public.get("/qr/<project_code>.<any(png, svg):kind>")
-def qr_code(project_code: str, kind: str) -> Response:
-    """A printable QR code that opens the project's chat; ?download=1 saves it as a file."""
+@public.get("/qr/<project_code>.<any(png, svg):kind>", defaults={"channel": "chat"})
+@public.get("/qr/<project_code>/<any(chat, whatsapp, messenger):channel>.<any(png, svg):kind>")
+def qr_code(project_code: str, kind: str, channel: str) -> Response:
+    """A printable QR code that opens the project's chat, or its WhatsApp or Messenger
+    conversation; ?download=1 saves it as a file."""
     project = find_project(project_code)
-    url = public_chat_url(project.code)
+    url = project_links(project.code).get(channel)
+    if url is None:
+        abort(404)  # this installation has no such channel
     # Level M survives a scratched or dusty board; segno raises it further when that is free.
     code = segno.make(url, error="m", micro=False)
     buffer = io.BytesIO()
@@ -165,7 +184,36 @@ def qr_code(project_code: str, kind: str) -> Response:
     response.cache_control.max_age = QR_MAX_AGE_SECONDS
     response.vary.add("Host")
     if request.args.get("download") == "1":
-        response.headers.set("Content-Disposition", "attachment", filename=f"grm-{project.code}.{kind}")
+        name = f"grm-{project.code}.{kind}" if channel == "chat" else f"grm-{project.code}-{channel}.{kind}"
+        response.headers.set("Content-Disposition", "attachment", filename=name)
+    return response
+
+
+# How each channel's code is captioned on the poster, in English and Nepali.
+_POSTER_TITLES = {
+    "whatsapp": ("WhatsApp", "ह्वाट्सएप"),
+    "messenger": ("Facebook Messenger", "फेसबुक मेसेन्जर"),
+    "chat": ("Chat in the browser", "ब्राउजरमा कुराकानी"),
+}
+
+
+@public.get("/poster/<project_code>.pdf")
+def poster(project_code: str) -> Response:
+    """The project's printable A4 poster with its QR codes and short instructions."""
+    project = find_project(project_code)
+    links = project_links(project.code)
+    number = current_app.config.get("GRM_WHATSAPP_NUMBER") or ""
+    details = {"whatsapp": number.removeprefix("whatsapp:"), "messenger": links.get("messenger", "")}
+    codes = [
+        PosterCode(url, *_POSTER_TITLES[channel], details.get(channel) or url)
+        for channel in ("whatsapp", "messenger", "chat")
+        if (url := links.get(channel))
+    ]
+    response = Response(poster_pdf(project.name, project.code, codes), mimetype="application/pdf")
+    response.cache_control.public = True
+    response.cache_control.max_age = QR_MAX_AGE_SECONDS
+    response.vary.add("Host")
+    response.headers.set("Content-Disposition", "inline", filename=f"grm-poster-{project.code}.pdf")
     return response
 
 

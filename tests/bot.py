@@ -1,5 +1,6 @@
 """End-to-end fixtures: the real Rasa server and action server on free ports, over a temporary
-ticket store seeded with the demo projects, and citizens who talk to them over REST.
+ticket store seeded with the demo projects, and citizens who talk to them over REST. WhatsApp
+and Messenger are configured too, their providers played by local stand-ins (tests/fakes.py).
 
 Rasa takes the better part of a minute to load its model, so one pair of servers serves
 the whole run; every test talks as its own citizen (its own sender id).
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,11 +19,17 @@ import httpx
 import pytest
 
 from tests.conftest import settings_for
+from tests.fakes import ACCOUNT_SID, AUTH_TOKEN, FakeMessenger, FakeTwilio, fake_messenger, fake_twilio
 from tests.helpers import FakeClock
 from ticketing.bootstrap import prepare, seed_demo
 from ticketing.db import Store, open_store
 from ticketing.processes import MODEL, RASA, Ports, Service, free_port, services, start_all, stop_all
 from ticketing.references import normalise_reference
+
+WHATSAPP_NUMBER = "+14155238886"
+MESSENGER_VERIFY_TOKEN = "test-verify-token"
+MESSENGER_APP_SECRET = "test-app-secret"
+MESSENGER_PAGE_TOKEN = "test-page-access-token"
 
 
 @dataclass
@@ -32,6 +40,8 @@ class Bot:
     store: Store
     services: list[Service]
     ports: Ports
+    twilio: FakeTwilio
+    messenger: FakeMessenger
 
     def citizen(self, **metadata: Any) -> Citizen:
         return Citizen(self, metadata)
@@ -98,13 +108,26 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bot]:
     with store.sessions.begin() as session:
         seed_demo(session, FakeClock(), "test-password")
     ports = Ports(rasa=free_port(), actions=free_port(), web=free_port())
-    running = services(settings, ports, web=False, scheduler=False)
-    start_all(running)
-    try:
-        yield Bot(f"http://127.0.0.1:{ports.rasa}", store, running, ports)
-    finally:
-        stop_all(running)
-        store.engine.dispose()
+    with ExitStack() as outside:
+        twilio = outside.enter_context(fake_twilio())
+        messenger = outside.enter_context(fake_messenger(MESSENGER_PAGE_TOKEN))
+        channels = {
+            "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+            "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+            "GRM_TWILIO_WHATSAPP_FROM": WHATSAPP_NUMBER,
+            "GRM_TWILIO_API_URL": twilio.url,
+            "GRM_FACEBOOK_VERIFY_TOKEN": MESSENGER_VERIFY_TOKEN,
+            "GRM_FACEBOOK_APP_SECRET": MESSENGER_APP_SECRET,
+            "GRM_FACEBOOK_PAGE_ACCESS_TOKEN": MESSENGER_PAGE_TOKEN,
+            "GRM_FACEBOOK_API_URL": messenger.url,
+        }
+        running = services(settings, ports, web=False, scheduler=False, environment=channels)
+        start_all(running)
+        try:
+            yield Bot(f"http://127.0.0.1:{ports.rasa}", store, running, ports, twilio, messenger)
+        finally:
+            stop_all(running)
+            store.engine.dispose()
 
 
 def log_of(bot: Bot, name: str) -> Path:

@@ -1,9 +1,11 @@
 """Stand-ins for the outside world that speak its wire formats on localhost: Twilio's
-Messages API (for the real `twilio` client) and an SMTP server (aiosmtpd).
+Messages API and media store (for the real `twilio` client), Messenger's Send API and
+content host, and an SMTP server (aiosmtpd).
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import secrets
 import threading
@@ -14,7 +16,7 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -39,6 +41,44 @@ class FakeTwilio:
     fail_next: int = 0
     unauthorised: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # Media citizens "sent": id -> (bytes, type); ids that answer 404 once (not stored yet).
+    media: dict[str, tuple[bytes, str]] = field(default_factory=dict)
+    media_late: set[str] = field(default_factory=set)
+    # Whether each download from the content store carried credentials (it must not).
+    cdn_saw_credentials: list[bool] = field(default_factory=list)
+
+    def media_url(self, content: bytes, content_type: str, late: bool = False) -> str:
+        """Where Twilio says a citizen's file is: behind the account's credentials."""
+        media_id = "ME" + secrets.token_hex(16)
+        with self.lock:
+            self.media[media_id] = (content, content_type)
+            if late:
+                self.media_late.add(media_id)
+        return f"{self.url}/2010-04-01/Accounts/{ACCOUNT_SID}/Messages/MM{secrets.token_hex(16)}/Media/{media_id}"
+
+    def sent_to(self, recipient: str) -> list[str]:
+        """The bodies sent to one recipient, in order."""
+        with self.lock:
+            return [m.get("Body", "") for m in self.messages if m.get("To") == recipient]
+
+    def get(self, path: str, authorisation: str) -> tuple[int, dict[str, str], bytes]:
+        """Media: the API checks the credentials and redirects to the content store, as Twilio does."""
+        parts = path.split("/")
+        with self.lock:
+            if path.startswith("/cdn/") and parts[-1] in self.media:
+                self.cdn_saw_credentials.append(bool(authorisation))
+                content, content_type = self.media[parts[-1]]
+                return 200, {"Content-Type": content_type}, content
+            if "/Media/" not in path or parts[-1] not in self.media:
+                return 404, {}, b""
+            expected = "Basic " + base64.b64encode(f"{ACCOUNT_SID}:{AUTH_TOKEN}".encode()).decode()
+            if authorisation != expected:
+                self.unauthorised += 1
+                return 401, {}, b""
+            if parts[-1] in self.media_late:
+                self.media_late.discard(parts[-1])
+                return 404, {}, b""
+        return 307, {"Location": f"{self.url}/cdn/{parts[-1]}"}, b""
 
     def handle(self, path: str, authorisation: str, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
         expected_path = f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json"
@@ -74,6 +114,15 @@ def fake_twilio() -> Iterator[FakeTwilio]:
     fake = FakeTwilio()
 
     class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            status, headers, body = fake.get(self.path, self.headers.get("Authorization", ""))
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             form = {key: values[0] for key, values in parse_qs(self.rfile.read(length).decode()).items()}
@@ -92,6 +141,74 @@ def fake_twilio() -> Iterator[FakeTwilio]:
     fake.url = f"http://{LOCALHOST}:{server.server_port}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    try:
+        yield fake
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@dataclass
+class FakeMessenger:
+    """Messenger's Send API (`POST /<version>/me/messages?access_token=`) and a content host."""
+
+    access_token: str
+    url: str = ""
+    sent: list[dict[str, Any]] = field(default_factory=list)
+    files: dict[str, bytes] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def file_url(self, content: bytes) -> str:
+        name = secrets.token_hex(8)
+        with self.lock:
+            self.files[name] = content
+        return f"{self.url}/content/{name}"
+
+    def sent_to(self, recipient: str) -> list[dict[str, Any]]:
+        """The messages sent to one person, in order."""
+        with self.lock:
+            return [m["message"] for m in self.sent if m["recipient"]["id"] == recipient]
+
+    def post(self, path: str, body: bytes) -> tuple[int, dict[str, Any]]:
+        parts = urlsplit(path)
+        token = parse_qs(parts.query).get("access_token", [""])[0]
+        if not parts.path.endswith("/me/messages") or token != self.access_token:
+            error = {"message": "Invalid OAuth access token.", "type": "OAuthException", "code": 190}
+            return 400, {"error": error}
+        sent = json.loads(body)
+        with self.lock:
+            self.sent.append(sent)
+        return 200, {"recipient_id": sent["recipient"]["id"], "message_id": "m_" + secrets.token_hex(12)}
+
+
+@contextmanager
+def fake_messenger(access_token: str) -> Iterator[FakeMessenger]:
+    fake = FakeMessenger(access_token)
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            content = fake.files.get(self.path.rpartition("/")[2])
+            self.send_response(200 if content is not None else 404)
+            self.send_header("Content-Length", str(len(content or b"")))
+            self.end_headers()
+            self.wfile.write(content or b"")
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            status, answer = fake.post(self.path, self.rfile.read(length))
+            body = json.dumps(answer).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer((LOCALHOST, free_port()), Handler)
+    fake.url = f"http://{LOCALHOST}:{server.server_port}"
+    threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         yield fake
     finally:

@@ -95,11 +95,12 @@ def post_move(client: FlaskClient, case_id: int, move: str, **form: str) -> str:
 
 
 def test_an_officer_acts_on_a_case_from_its_page(demo: Store, clock: FakeClock) -> None:
-    case = file(demo, clock)
+    case = file(demo, clock, latitude=27.4289, longitude=85.0321)  # a place shared on WhatsApp
     client = client_for(demo)
     assert sign_in(client, "site.kkr@grm.example") == 302
     page = client.get(f"/admin/grievance/case/{case.id}").get_data(as_text=True)
     assert "Dust from the trucks" in page and "Sunita Tamang" in page and 'data-testid="move-acknowledge"' in page
+    assert '27.42890, 85.03210 <a href="https://www.openstreetmap.org/?mlat=27.4289&amp;mlon=85.0321' in page
     assert 'data-testid="move-resolve"' not in page  # a new case is acknowledged first
     assert "Acknowledged" in post_move(client, case.id, "acknowledge", text="Photos checked")
     answer = post_move(client, case.id, "resolve", text="")

@@ -14,7 +14,7 @@ from ticketing import services
 from ticketing.attachments import attach_file, attachment_path
 from ticketing.db import Store
 from ticketing.errors import InvalidInput, NotFound
-from ticketing.models import Attachment, AuditLog, Complainant, Grievance, Priority, StatusChange
+from ticketing.models import Attachment, AuditLog, Channel, Complainant, Grievance, Priority, StatusChange
 from ticketing.references import ALPHABET, new_reference, normalise_reference
 from ticketing.services import CITIZEN, file_grievance
 
@@ -193,3 +193,23 @@ def test_ai_triage_results_are_kept(demo: Store, clock: FakeClock) -> None:
     with demo.sessions() as session:
         stored = session.get(Grievance, grievance.id)
         assert stored is not None and (stored.summary, stored.ai_categories) == ("Truck dust on maize.", triage)
+
+
+def test_a_filing_on_whatsapp_opens_the_24_hour_window_and_keeps_the_shared_place(
+    demo: Store, clock: FakeClock
+) -> None:
+    case = file(demo, clock, channel=Channel.WHATSAPP, latitude=27.4289, longitude=85.0321)
+    assert (case.latitude, case.longitude) == (27.4289, 85.0321)
+    opened = clock.now()
+    clock.advance(hours=2)
+    # A later filing from the webchat by the same citizen does not close the window.
+    file(demo, clock, channel=Channel.WEBCHAT)
+    with demo.sessions() as session:
+        complainant = session.get(Complainant, case.complainant_id)
+        assert complainant is not None and complainant.whatsapp_inbound_at == opened
+
+
+@pytest.mark.parametrize("latitude, longitude", [(91.0, 85.0), (27.0, -181.0)])
+def test_a_place_off_the_map_is_refused(demo: Store, clock: FakeClock, latitude: float, longitude: float) -> None:
+    with pytest.raises(InvalidInput, match="not on the map"):
+        file(demo, clock, latitude=latitude, longitude=longitude)

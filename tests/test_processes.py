@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.conftest import settings_for
+from ticketing.__main__ import channel_lines
 from ticketing.errors import ConfigurationError
-from ticketing.processes import lock_store_environment, tracker_store_environment
+from ticketing.processes import channel_setup, lock_store_environment, tracker_store_environment
 
 
 def test_conversations_live_beside_the_tickets(tmp_path: Path) -> None:
@@ -36,3 +38,29 @@ def test_one_rasa_process_locks_in_memory_several_need_redis() -> None:
         "6380",
     )
     assert (shared["GRM_REDIS_DB"], shared["SANIC_WORKERS"]) == ("3", "2")
+
+
+def test_rasa_gets_only_the_channels_whose_credentials_are_set(tmp_path: Path) -> None:
+    bare = channel_setup({}, tmp_path)
+    assert bare.enabled == () and [c.webhook for c in bare.disabled] == ["whatsapp", "facebook"]
+    written = yaml.safe_load(bare.path.read_text())
+    assert list(written) == ["rest", "socketio"] and bare.environment == {}
+    # What `make run` prints about them.
+    assert channel_lines(bare, "http://localhost:5005") == [
+        "WhatsApp (Twilio): off (set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, GRM_TWILIO_WHATSAPP_FROM; see .env.example)",
+        (
+            "Facebook Messenger: off (set GRM_FACEBOOK_VERIFY_TOKEN, GRM_FACEBOOK_APP_SECRET,"
+            " GRM_FACEBOOK_PAGE_ACCESS_TOKEN; see .env.example)"
+        ),
+    ]
+
+    whatsapp = {"TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "token", "GRM_TWILIO_WHATSAPP_FROM": "+14155238886"}
+    setup = channel_setup(whatsapp | {"GRM_FACEBOOK_APP_SECRET": "only one of three"}, tmp_path)
+    assert [c.webhook for c in setup.enabled] == ["whatsapp"]
+    assert channel_lines(setup, "http://localhost:5005")[0] == (
+        "WhatsApp (Twilio): webhook http://localhost:5005/webhooks/whatsapp/webhook"
+    )
+    section = yaml.safe_load(setup.path.read_text())["bot.channels.WhatsAppInput"]
+    # Rasa itself expands the variables; the optional ones it is given as empty, not unset.
+    assert section["auth_token"] == "${TWILIO_AUTH_TOKEN}"
+    assert setup.environment == whatsapp | {"GRM_RASA_URL": "", "GRM_TWILIO_API_URL": ""}

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import io
 import re
+import shutil
 import socket
+import subprocess
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 from xml.etree import ElementTree
 
 import pytest
@@ -18,6 +21,7 @@ from PIL import Image
 from playwright.sync_api import Page
 
 from admin_app import create_app, settings_from_environment
+from bot.deeplinks import is_unedited_prefill, prefilled_message, project_in_message
 from tests.browser import Screenshot, live_server
 from ticketing.db import Store
 from ticketing.errors import ConfigurationError
@@ -27,10 +31,13 @@ UNSET = {
     "GRM_RASA_URL": None,
     "GRM_PUBLIC_URL": None,
     "GRM_RASA_PORT": 5005,
+    "GRM_WHATSAPP_NUMBER": None,
+    "GRM_MESSENGER_PAGE": None,
     "TWILIO_AUTH_TOKEN": None,
     "SECRET_KEY": None,
     "PERMANENT_SESSION_LIFETIME": timedelta(minutes=30),
 }
+CHANNELS = {"GRM_WHATSAPP_NUMBER": "+14155238886", "GRM_MESSENGER_PAGE": "grm.nepal"}
 
 
 def make_app(store: Store, **config: Any) -> Flask:
@@ -153,6 +160,8 @@ def test_settings_come_from_the_environment() -> None:
             "GRM_RASA_URL": "http://10.0.0.5:5005",
             "GRM_RASA_PORT": "7007",
             "GRM_PUBLIC_URL": "https://grm.example.org",
+            "GRM_TWILIO_WHATSAPP_FROM": "+14155238886",
+            "GRM_FACEBOOK_PAGE": "grm.nepal",
             "TWILIO_AUTH_TOKEN": "secret",
             "GRM_SECRET_KEY": "cookie-key",
             "GRM_SESSION_MINUTES": "10",
@@ -162,6 +171,7 @@ def test_settings_come_from_the_environment() -> None:
         "GRM_RASA_URL": "http://10.0.0.5:5005",
         "GRM_RASA_PORT": 7007,
         "GRM_PUBLIC_URL": "https://grm.example.org",
+        **CHANNELS,
         "TWILIO_AUTH_TOKEN": "secret",
         "SECRET_KEY": "cookie-key",
         "PERMANENT_SESSION_LIFETIME": timedelta(minutes=10),
@@ -219,6 +229,78 @@ def test_download_asks_the_browser_to_save_a_named_file(client: FlaskClient) -> 
 @pytest.mark.parametrize("path", ["/qr/NOPE-99.png", "/qr/NOPE-99.svg", "/qr/KKR-01.gif"])
 def test_no_qr_code_for_an_unknown_project_or_format(client: FlaskClient, path: str) -> None:
     assert client.get(path).status_code == 404
+
+
+def test_whatsapp_and_messenger_codes_carry_the_project_into_the_conversation(demo: Store) -> None:
+    client = make_app(demo, **CHANNELS).test_client()
+    whatsapp = decode_qr(Image.open(io.BytesIO(client.get("/qr/kkr-01/whatsapp.png").data)))
+    assert whatsapp == "https://wa.me/14155238886?text=Namaste%21%20I%20am%20writing%20about%20project%20KKR-01."
+    # The bot reads the project back from the message the link writes (bot/deeplinks.py).
+    assert project_in_message(unquote(whatsapp.partition("text=")[2])) == "KKR-01"
+    messenger = decode_qr(Image.open(io.BytesIO(client.get("/qr/KKR-01/messenger.png").data)))
+    assert messenger == "https://m.me/grm.nepal?ref=KKR-01"
+    assert (
+        decode_qr(Image.open(io.BytesIO(client.get("/qr/KKR-01/chat.png", follow_redirects=True).data)))
+        == "http://localhost/chat/KKR-01"
+    )
+    named = client.get("/qr/KKR-01/whatsapp.svg?download=1").headers["Content-Disposition"]
+    assert named == "attachment; filename=grm-KKR-01-whatsapp.svg"
+
+
+def test_a_channel_this_installation_lacks_has_no_code(client: FlaskClient) -> None:
+    assert client.get("/qr/KKR-01/whatsapp.png").status_code == 404
+    assert client.get("/qr/KKR-01/messenger.svg").status_code == 404
+    assert client.get("/qr/KKR-01/telegram.svg").status_code == 404
+
+
+def test_an_edited_prefilled_message_still_names_its_project() -> None:
+    assert project_in_message("Namaste, I am writing about project nbr-02 because of the dust") == "nbr-02"
+    assert project_in_message("Project: KKR-01") == "KKR-01"
+    assert project_in_message("the project manager never came") == "manager"  # not a code: the catalog says no
+    assert project_in_message("hello") is None
+    assert is_unedited_prefill(prefilled_message("KKR-01"))
+    assert not is_unedited_prefill("Namaste! I am writing about project KKR-01. The dust is terrible.")
+
+
+def poster_pages(pdf: bytes, tmp_path: Path) -> list[Image.Image]:
+    """The poster as a print shop sees it: rendered to images by poppler."""
+    source = tmp_path / "poster.pdf"
+    source.write_bytes(pdf)
+    subprocess.run(["pdftoppm", "-r", "150", "-png", str(source), str(tmp_path / "page")], check=True)
+    return [Image.open(path) for path in sorted(tmp_path.glob("page*.png"))]
+
+
+def test_the_poster_is_one_a4_page_whose_codes_open_each_channel(demo: Store, tmp_path: Path) -> None:
+    if shutil.which("pdftoppm") is None:
+        pytest.skip("pdftoppm (Debian's poppler-utils) is not installed")
+    client = make_app(demo, GRM_PUBLIC_URL="https://grm.example.org", **CHANNELS).test_client()
+    response = client.get("/poster/kkr-01.pdf")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert response.headers["Content-Disposition"] == "inline; filename=grm-poster-KKR-01.pdf"
+    pages = poster_pages(response.data, tmp_path)
+    assert len(pages) == 1
+    width, height = pages[0].size
+    assert abs(width / height - 210 / 297) < 0.01  # A4
+    found = sorted(b.text for b in zxingcpp.read_barcodes(pages[0]) if b.format == zxingcpp.BarcodeFormat.QRCode)
+    assert found == sorted(
+        [
+            "https://grm.example.org/chat/KKR-01",
+            "https://m.me/grm.nepal?ref=KKR-01",
+            "https://wa.me/14155238886?text=Namaste%21%20I%20am%20writing%20about%20project%20KKR-01.",
+        ]
+    )
+    # Nepali is printed in a Devanagari font embedded in the file, and English beside it.
+    assert b"NotoSansDevanagari" in response.data and b"NotoSans-Bold" in response.data
+    text = subprocess.run(["pdftotext", "-", "-"], input=response.data, capture_output=True, check=True).stdout
+    assert KKR_NAME.encode() in text and b"Scan a code with your phone" in text
+
+
+def test_without_other_channels_the_poster_has_the_webchat_code_only(client: FlaskClient, tmp_path: Path) -> None:
+    if shutil.which("pdftoppm") is None:
+        pytest.skip("pdftoppm (Debian's poppler-utils) is not installed")
+    pages = poster_pages(client.get("/poster/NBR-02.pdf").data, tmp_path)
+    assert [b.text for b in zxingcpp.read_barcodes(pages[0])] == ["http://localhost/chat/NBR-02"]
+    assert client.get("/poster/NOPE-99.pdf").status_code == 404
 
 
 # --- in a browser ----------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from ticketing.bootstrap import ensure_demo, prepare
 from ticketing.clock import SystemClock
 from ticketing.config import load_settings
 from ticketing.db import Store, open_store
-from ticketing.processes import LOCALHOST, Ports, services, start_all, stop_all
+from ticketing.processes import LOCALHOST, ChannelSetup, Ports, channel_setup, services, start_all, stop_all
 
 
 def setup(store: Store, demo: bool) -> None:
@@ -26,6 +26,12 @@ def setup(store: Store, demo: bool) -> None:
             print(f"    {email:32} {name}")
 
 
+def channel_lines(channels: ChannelSetup, rasa_url: str) -> list[str]:
+    """Which messaging channels this run serves, and what the others need."""
+    lines = [f"{c.label}: webhook {rasa_url}/webhooks/{c.webhook}/webhook" for c in channels.enabled]
+    return lines + [f"{c.label}: off (set {', '.join(c.required)}; see .env.example)" for c in channels.disabled]
+
+
 def run(store: Store) -> int:
     """Start Rasa, the action server, the scheduler and the web app; stop them all when one
     stops or on Ctrl-C."""
@@ -35,6 +41,7 @@ def run(store: Store) -> int:
         actions=int(os.environ.get("GRM_ACTIONS_PORT", "5055")),
         web=int(os.environ.get("GRM_WEB_PORT", "5000")),
     )
+    channels = channel_setup(os.environ, store.settings.var_dir)
     started = services(
         store.settings,
         ports,
@@ -42,6 +49,7 @@ def run(store: Store) -> int:
         rasa_token=os.environ.get("GRM_RASA_TOKEN"),
         rasa_workers=int(os.environ.get("GRM_RASA_WORKERS", "1")),
         redis_url=os.environ.get("GRM_REDIS_URL") or None,
+        channels=channels,
     )
     print("Starting the action server, Rasa, the scheduler and the web app (Rasa takes a minute)...", flush=True)
     start_all(started)
@@ -50,6 +58,8 @@ def run(store: Store) -> int:
     print(f"  QR code:      http://{shown}:{ports.web}/qr/KKR-01.png")
     print(f"  Backoffice:   http://{shown}:{ports.web}/admin/   (sign in with the demo login above)")
     print(f"  Logs:         {store.settings.var_dir / 'logs'}")
+    for line in channel_lines(channels, f"http://{shown}:{ports.rasa}"):
+        print(f"  {line}")
     if not os.environ.get("TWILIO_ACCOUNT_SID") or not os.environ.get("GRM_SMTP_HOST"):
         print(f"  Messages:     {store.settings.var_dir / 'notifications.jsonl'}   (SMS, WhatsApp and email")
         print("                without TWILIO_* or GRM_SMTP_* settings are written here; see .env.example)")

@@ -336,6 +336,9 @@ class Grievance(LocatedMixin, Base):
     # Filed while triage was unavailable or too slow: the scheduler triages it later.
     needs_triage: Mapped[bool] = mapped_column(default=False, index=True)
     ward: Mapped[int | None]
+    # The spot the citizen shared from WhatsApp, if they did (WGS 84 degrees).
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
     created_at: Mapped[datetime] = mapped_column(index=True)
     updated_at: Mapped[datetime]
     level_entered_at: Mapped[datetime]

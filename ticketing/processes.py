@@ -7,6 +7,7 @@ start the same commands on free ports with a temporary database.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import socket
 import subprocess
@@ -18,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
 from sqlalchemy.engine import make_url
 
 from ticketing.config import PROJECT_ROOT, Settings
@@ -28,6 +30,8 @@ MODEL = PROJECT_ROOT / "models" / "grm.tar.gz"
 LOCALHOST = "127.0.0.1"
 STARTUP_SECONDS = 180.0
 SCHEDULER_READY = "scheduler ready"
+CREDENTIALS = PROJECT_ROOT / "credentials.yml"
+_VARIABLE = re.compile(r"\$\{(\w+)\}")
 
 
 def free_port() -> int:
@@ -80,6 +84,61 @@ def lock_store_environment(workers: int, redis_url: str | None) -> dict[str, str
         "GRM_REDIS_DB": (url.database or "0").lstrip("/") or "0",
         "SANIC_WORKERS": str(workers),
     }
+
+
+@dataclass(frozen=True)
+class ExternalChannel:
+    """A messaging channel that works only with the operator's own credentials."""
+
+    label: str
+    section: str  # its key in credentials.yml
+    webhook: str  # Rasa serves it at /webhooks/<webhook>/webhook
+    required: tuple[str, ...]
+
+
+EXTERNAL_CHANNELS = (
+    ExternalChannel(
+        "WhatsApp (Twilio)",
+        "bot.channels.WhatsAppInput",
+        "whatsapp",
+        ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "GRM_TWILIO_WHATSAPP_FROM"),
+    ),
+    ExternalChannel(
+        "Facebook Messenger",
+        "bot.channels.MessengerInput",
+        "facebook",
+        ("GRM_FACEBOOK_VERIFY_TOKEN", "GRM_FACEBOOK_APP_SECRET", "GRM_FACEBOOK_PAGE_ACCESS_TOKEN"),
+    ),
+)
+
+
+@dataclass(frozen=True)
+class ChannelSetup:
+    """The credentials file Rasa is started with, and which external channels it holds."""
+
+    path: Path
+    environment: dict[str, str]
+    enabled: tuple[ExternalChannel, ...]
+    disabled: tuple[ExternalChannel, ...]
+
+
+def channel_setup(environ: Mapping[str, str], directory: Path) -> ChannelSetup:
+    """credentials.yml without the channels whose credentials are not all set.
+
+    Rasa expands ${VAR} itself and refuses to start on an unset one, so the optional
+    settings of the channels kept (a proxy URL, say) are passed as empty when not given.
+    """
+    enabled = tuple(c for c in EXTERNAL_CHANNELS if all(environ.get(name) for name in c.required))
+    disabled = tuple(c for c in EXTERNAL_CHANNELS if c not in enabled)
+    sections = yaml.safe_load(CREDENTIALS.read_text(encoding="utf-8")) or {}
+    for channel in disabled:
+        sections.pop(channel.section, None)
+    kept = yaml.safe_dump(sections, sort_keys=False)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "credentials.yml"
+    path.write_text(kept, encoding="utf-8")
+    environment = {name: environ.get(name, "") for name in _VARIABLE.findall(kept)}
+    return ChannelSetup(path, environment, enabled, disabled)
 
 
 @dataclass
@@ -160,6 +219,7 @@ def services(
     environment: Mapping[str, str] | None = None,
     rasa_workers: int = 1,
     redis_url: str | None = None,
+    channels: ChannelSetup | None = None,
 ) -> list[Service]:
     """The action server, Rasa and (optionally) the web app, configured to find each other.
 
@@ -177,6 +237,8 @@ def services(
         **(environment or {}),
     }
     logs = settings.var_dir / "logs"
+    if channels is None:
+        channels = channel_setup({**os.environ, **(environment or {})}, settings.var_dir)
     actions = Service(
         "action server",
         [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(ports.actions)],
@@ -186,7 +248,7 @@ def services(
         logs / "actions.log",
     )
     rasa_command = [str(RASA), "run", "--model", str(model), "--endpoints", "endpoints.yml"]
-    rasa_command += ["--credentials", "credentials.yml", "--enable-api", "--interface", host]
+    rasa_command += ["--credentials", str(channels.path), "--enable-api", "--interface", host]
     rasa_command += ["--port", str(ports.rasa), "--cors", "*"]
     if rasa_token:
         rasa_command += ["--auth-token", rasa_token]
@@ -195,6 +257,7 @@ def services(
         rasa_command,
         {
             **common,
+            **channels.environment,
             **tracker_store_environment(settings),
             **lock_store_environment(rasa_workers, redis_url),
             "GRM_ACTIONS_URL": f"http://{LOCALHOST}:{ports.actions}/webhook",

@@ -78,6 +78,8 @@ class Submission:
     district_id: int | None = None
     municipality_id: int | None = None
     ward: int | None = None
+    latitude: float | None = None
+    longitude: float | None = None
     category_code: str | None = None
     # Who chose category_code: "ai" (triage), "citizen" (corrected at the recap) or "officer".
     category_source: str | None = None
@@ -287,7 +289,8 @@ def _save_complainant(session: Session, now: datetime, submission: Submission, p
         "phone": phone,
         "email": email,
         "address": address,
-        "whatsapp_inbound_at": None,
+        # Writing on WhatsApp opens its 24-hour window for free-form replies.
+        "whatsapp_inbound_at": now if submission.channel is Channel.WHATSAPP else None,
         "created_at": now,
         "updated_at": now,
     }
@@ -299,6 +302,15 @@ def _save_complainant(session: Session, now: datetime, submission: Submission, p
     values["phone_hash"] = keyring().phone_digest(phone)
     complainant_id: int = session.connection().execute(_UPSERT_COMPLAINANT, values).scalar_one()
     return complainant_id
+
+
+def _spot(latitude: float | None, longitude: float | None) -> dict[str, float | None]:
+    """A shared place as stored: both coordinates, in range, or neither."""
+    if latitude is None or longitude is None:
+        return {"latitude": None, "longitude": None}
+    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+        raise InvalidInput("place", "the shared place is not on the map")
+    return {"latitude": latitude, "longitude": longitude}
 
 
 def _insert_on_conflict(table_: Table, on_conflict: str) -> TextualSelect:
@@ -322,7 +334,8 @@ _UPSERT_COMPLAINANT = _insert_on_conflict(
     table(Complainant),
     "ON CONFLICT (phone_hash) DO UPDATE SET name = coalesce(excluded.name, complainant.name),"
     " email = coalesce(excluded.email, complainant.email),"
-    " address = coalesce(excluded.address, complainant.address), updated_at = excluded.updated_at",
+    " address = coalesce(excluded.address, complainant.address), updated_at = excluded.updated_at,"
+    " whatsapp_inbound_at = coalesce(excluded.whatsapp_inbound_at, complainant.whatsapp_inbound_at)",
 )
 # A clash on the reference or the idempotency key inserts nothing instead of failing the unit.
 _INSERT_GRIEVANCE = _insert_on_conflict(table(Grievance), "ON CONFLICT DO NOTHING")
@@ -369,6 +382,7 @@ def file_grievance(session: Session, clock: Clock, submission: Submission, actor
         "district_id": place.district_id,
         "municipality_id": place.municipality_id,
         "ward": ward,
+        **_spot(submission.latitude, submission.longitude),
         "created_at": now,
         "updated_at": now,
         "level_entered_at": now,
