@@ -406,17 +406,16 @@ class ActionTakeLocation(Action):
             dispatcher.utter_message(response="utter_location_invalid")
             return []
         shown = f"{spot['latitude']:.5f}, {spot['longitude']:.5f}"
-        found: dict[str, Any] = {}
+        events: list[EventType] = [SlotSet("coordinates", spot)]
         if tracker.active_loop_name == "grievance_form" and not tracker.get_slot("municipality") and spot["label"]:
-            config = await current_catalog()
-            found = place_in_words(config.gazetteer, spot["label"])
-        if found:
-            lang = language(tracker)
-            place = division_name(config.gazetteer.municipality(found["municipality"]), lang)
-            dispatcher.utter_message(response="utter_location_place", spot=shown, place=place)
-        else:
-            dispatcher.utter_message(response="utter_location_kept", spot=shown)
-        return [SlotSet("coordinates", spot), *(SlotSet(slot, value) for slot, value in found.items())]
+            gazetteer = (await current_catalog()).gazetteer
+            found = place_in_words(gazetteer, spot["label"])
+            if found:
+                place = division_name(gazetteer.municipality(found["municipality"]), language(tracker))
+                dispatcher.utter_message(response="utter_location_place", spot=shown, place=place)
+                return events + [SlotSet(slot, value) for slot, value in found.items()]
+        dispatcher.utter_message(response="utter_location_kept", spot=shown)
+        return events
 
 
 MAX_PLACE_LABEL_CHARS = 200

@@ -184,12 +184,8 @@ class WhatsAppOutput(OutputChannel):
     def name(cls) -> str:
         return "whatsapp"
 
-    def __init__(self, account_sid: str, auth_token: str, number: str, api_url: str) -> None:
-        # The client's HTTP session belongs to the event loop this reply is sent from.
-        self.client = Client(account_sid, auth_token, http_client=AsyncTwilioHttpClient())
-        if api_url:
-            # A proxy, or a local stand-in in tests.
-            self.client.api.base_url = api_url.rstrip("/")
+    def __init__(self, client: Client, number: str) -> None:
+        self.client = client
         self.sender = number if number.startswith("whatsapp:") else f"whatsapp:{number}"
 
     async def _send(self, recipient_id: str, body: str = "", media_url: str | None = None) -> None:
@@ -248,9 +244,17 @@ class WhatsAppInput(SignedChannel):
         self.public_url = public_url.rstrip("/")
         self.api_url = api_url
         self.validator = RequestValidator(auth_token)
+        self._client: Client | None = None
 
     def get_output_channel(self) -> OutputChannel:
-        return WhatsAppOutput(self.account_sid, self.auth_token, self.number, self.api_url)
+        if self._client is None:
+            # Made on first use, inside the worker's event loop, which its connection pool
+            # belongs to; kept for the worker's life.
+            self._client = Client(self.account_sid, self.auth_token, http_client=AsyncTwilioHttpClient())
+            if self.api_url:
+                # A proxy, or a local stand-in in tests.
+                self._client.api.base_url = self.api_url.rstrip("/")
+        return WhatsAppOutput(self._client, self.number)
 
     def signed_url(self, request: Request) -> str:
         if not self.public_url:
@@ -326,15 +330,15 @@ class MessengerOutput(OutputChannel):
     def name(cls) -> str:
         return "facebook"
 
-    def __init__(self, page_access_token: str, api_url: str) -> None:
+    def __init__(self, session: aiohttp.ClientSession, page_access_token: str, api_url: str) -> None:
+        self.session = session
         self.token = page_access_token
         self.url = f"{(api_url or GRAPH_API_URL).rstrip('/')}/{GRAPH_API_VERSION}/me/messages"
 
     async def _send(self, recipient_id: str, message: dict[str, Any]) -> None:
         body = {"recipient": {"id": recipient_id}, "messaging_type": "RESPONSE", "message": message}
         try:
-            session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
-            async with session, session.post(self.url, params={"access_token": self.token}, json=body) as sent:
+            async with self.session.post(self.url, params={"access_token": self.token}, json=body) as sent:
                 if sent.status >= 400:
                     logger.error("Messenger refused a reply: %s %s", sent.status, await sent.text())
         except (asyncio.TimeoutError, aiohttp.ClientError):
@@ -391,9 +395,13 @@ class MessengerInput(SignedChannel):
         super().__init__()
         self.verify_token, self.app_secret = verify_token, app_secret
         self.page_access_token, self.api_url = page_access_token, api_url
+        self._session: aiohttp.ClientSession | None = None
 
     def get_output_channel(self) -> OutputChannel:
-        return MessengerOutput(self.page_access_token, self.api_url)
+        if self._session is None:
+            # As for WhatsApp: one pool per worker, made inside its event loop.
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+        return MessengerOutput(self._session, self.page_access_token, self.api_url)
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         hook = Blueprint("grm_messenger", __name__)

@@ -78,7 +78,9 @@ class FakeTwilio:
             if parts[-1] in self.media_late:
                 self.media_late.discard(parts[-1])
                 return 404, {}, b""
-        return 307, {"Location": f"{self.url}/cdn/{parts[-1]}"}, b""
+        # Another origin (as Twilio's content store is): the client must not carry the credentials there.
+        content_store = self.url.replace(LOCALHOST, "localhost")
+        return 307, {"Location": f"{content_store}/cdn/{parts[-1]}"}, b""
 
     def handle(self, path: str, authorisation: str, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
         expected_path = f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json"

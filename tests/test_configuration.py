@@ -12,6 +12,7 @@ from typing import Any
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from admin_app import create_app
 from tests.helpers import FakeClock, add_project_admin, client_for, csrf_token, file, officer_by_email, sign_in
 from ticketing.accounts import issue_api_token
 from ticketing.db import Store
@@ -145,3 +146,27 @@ def test_a_project_admin_manages_only_their_projects_officers(demo: Store, clock
         padmin, "officers", base | {"role": "focal_person", "projects": str(kkr)}
     )
     assert padmin.get("/admin/projects/").status_code == 403
+
+
+def test_the_project_screen_lists_every_channels_link_qr_codes_and_the_poster(demo: Store) -> None:
+    config = {"GRM_STORE": demo, "SECRET_KEY": "test-secret", "GRM_PUBLIC_URL": "https://grm.example.org"}
+    channels = {"GRM_WHATSAPP_NUMBER": "+14155238886", "GRM_MESSENGER_PAGE": "grm.nepal"}
+    admin = create_app(config | channels).test_client()
+    assert sign_in(admin, "admin@grm.example") == 302
+    listing = admin.get("/admin/projects/").get_data(as_text=True)
+    assert 'href="https://grm.example.org/chat/KKR-01"' in listing
+    assert 'href="https://wa.me/14155238886?text=Namaste%21%20I%20am%20writing%20about%20project%20KKR-01."' in listing
+    assert 'href="https://m.me/grm.nepal?ref=KKR-01"' in listing
+    for path in (
+        "/qr/KKR-01.png?download=1",
+        "/qr/KKR-01/whatsapp.svg?download=1",
+        "/qr/KKR-01/messenger.png?download=1",
+    ):
+        assert f'href="{path.replace("&", "&amp;")}"' in listing
+        assert admin.get(path).status_code == 200
+    assert 'href="/poster/KKR-01.pdf"' in listing and admin.get("/poster/KKR-01.pdf").mimetype == "application/pdf"
+    # Without WhatsApp or Messenger configured, only the webchat is offered.
+    plain = create_app(config | {"GRM_WHATSAPP_NUMBER": None, "GRM_MESSENGER_PAGE": None}).test_client()
+    assert sign_in(plain, "admin@grm.example") == 302
+    listing = plain.get("/admin/projects/").get_data(as_text=True)
+    assert "wa.me" not in listing and "m.me" not in listing and "/qr/KKR-01/whatsapp" not in listing

@@ -135,7 +135,8 @@ def test_buttons_are_numbered_and_a_number_chooses(bot: Bot) -> None:
     menu = citizen.says("hello")
     assert "1. File a grievance" in menu and "2. Check a grievance" in menu
     assert "Reply with the number" in menu
-    assert "in your own words" in citizen.says("1")
+    assert "Which project" in citizen.says("1")  # "File a grievance", without a project link
+    assert "in your own words" in citizen.says("KKR-01")
     # A number where no choice was offered is the citizen's own words.
     assert "add anything" in citizen.says("2 trucks broke the water pipe of our village in the night")
 
