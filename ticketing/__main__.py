@@ -56,6 +56,7 @@ def run(store: Store) -> int:
     shown = "localhost" if host == LOCALHOST else host
     print(f"\n  Webchat:      http://{shown}:{ports.web}/chat/KKR-01   (or /chat for any project)")
     print(f"  QR code:      http://{shown}:{ports.web}/qr/KKR-01.png")
+    print(f"  Poster:       http://{shown}:{ports.web}/poster/KKR-01.pdf   (A4, every channel's QR code)")
     print(f"  Backoffice:   http://{shown}:{ports.web}/admin/   (sign in with the demo login above)")
     print(f"  Logs:         {store.settings.var_dir / 'logs'}")
     for line in channel_lines(channels, f"http://{shown}:{ports.rasa}"):
