@@ -4,6 +4,12 @@ Rasa's own connectors for both check signatures weakly or not at all, process a
 redelivered message twice, and drop media; these replace them. credentials.yml names
 them by module path (`bot.channels.WhatsAppInput`), so Rasa imports this file.
 
+A conversation is found by its sender id alone, whatever channel a message came in on.
+WhatsApp ids are phone numbers, easy to guess, and the webchat and REST channels let the
+client choose its id; so each channel keeps to its own ids: "whatsapp:+977...",
+"facebook:<page-scoped id>", and, for the webchat and REST, ids without a colon (our
+subclasses drop any other message), so no one can write into another's conversation.
+
 Both channels show buttons as numbered choices when they cannot show them natively, and
 a citizen's number is read back as the button's payload: the choices are taken from the
 conversation's tracker, so any Rasa worker can read them, before or after a restart.
@@ -16,6 +22,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
@@ -24,6 +31,8 @@ from urllib.parse import parse_qs
 
 import aiohttp
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.core.channels.rest import RestInput
+from rasa.core.channels.socketio import SocketIOInput
 from rasa.shared.core.events import BotUttered, UserUttered
 from sanic import Blueprint, response
 from sanic.request import Request
@@ -57,6 +66,9 @@ LOCATION_PAYLOAD = "/share_location"
 GREET_PAYLOAD = "/greet"
 CHOICE_HINT = "(Reply with the number / नम्बर लेखेर पठाउनुहोस्)"
 _DEVANAGARI_DIGITS = str.maketrans("०१२३४५६७८९", "0123456789")
+MESSENGER_PREFIX = "facebook:"
+# The ids the webchat draws (uuid4 hex) and test and benchmark clients use on REST.
+_OWN_CHOICE_SENDER = re.compile(r"[A-Za-z0-9_-]{8,64}")
 _EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
 
@@ -336,7 +348,8 @@ class MessengerOutput(OutputChannel):
         self.url = f"{(api_url or GRAPH_API_URL).rstrip('/')}/{GRAPH_API_VERSION}/me/messages"
 
     async def _send(self, recipient_id: str, message: dict[str, Any]) -> None:
-        body = {"recipient": {"id": recipient_id}, "messaging_type": "RESPONSE", "message": message}
+        psid = recipient_id.removeprefix(MESSENGER_PREFIX)
+        body = {"recipient": {"id": psid}, "messaging_type": "RESPONSE", "message": message}
         try:
             async with self.session.post(self.url, params={"access_token": self.token}, json=body) as sent:
                 if sent.status >= 400:
@@ -440,15 +453,16 @@ class MessengerInput(SignedChannel):
 
     def messages(self, event: dict[str, Any]) -> list[UserMessage]:
         """What one Messenger event says to the bot; echoes, receipts and reads say nothing."""
-        sender = str((event.get("sender") or {}).get("id") or "")
+        psid = str((event.get("sender") or {}).get("id") or "")
+        sender = MESSENGER_PREFIX + psid
         message = event.get("message") or {}
         postback = event.get("postback") or {}
         referral = postback.get("referral") or event.get("referral") or {}
-        if not sender or message.get("is_echo"):
+        if not psid or message.get("is_echo"):
             return []
         output = self.get_output_channel()
         # A referral (an m.me link opened) has no id of its own: its time tells it apart.
-        event_id = str(message.get("mid") or postback.get("mid") or f"referral:{sender}:{event.get('timestamp')}")
+        event_id = str(message.get("mid") or postback.get("mid") or f"referral:{psid}:{event.get('timestamp')}")
 
         def said(text: str, metadata: dict[str, Any], part: int = 0) -> UserMessage:
             return UserMessage(
@@ -481,3 +495,34 @@ class MessengerInput(SignedChannel):
         if text:
             said_here.append(said(text, {}, part=len(said_here)))
         return said_here
+
+
+# --- the webchat and REST channels, kept to their own conversations ---
+
+
+def own_conversations_only(channel: str, on_new_message: OnNewMessage) -> OnNewMessage:
+    """Drop a message whose sender id the client chose in another channel's shape."""
+
+    async def receive(message: UserMessage) -> None:
+        if not _OWN_CHOICE_SENDER.fullmatch(message.sender_id or ""):
+            logger.warning("refused a %s message addressed to a conversation of another channel", channel)
+            return
+        await on_new_message(message)
+
+    return receive
+
+
+class WebchatInput(SocketIOInput):
+    """Rasa's Socket.IO channel (the webchat), limited to ids a browser draws."""
+
+    def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
+        hook: Blueprint = super().blueprint(own_conversations_only(self.name(), on_new_message))
+        return hook
+
+
+class RestApiInput(RestInput):
+    """Rasa's REST channel, limited to ids without a colon."""
+
+    def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
+        hook: Blueprint = super().blueprint(own_conversations_only(self.name(), on_new_message))
+        return hook

@@ -40,6 +40,11 @@ class MessengerCitizen:
     def url(self) -> str:
         return self.bot.rasa_url + HOOK
 
+    @property
+    def sender(self) -> str:
+        """The conversation's id in Rasa: Messenger's ids are kept apart from other channels'."""
+        return f"facebook:{self.psid}"
+
     def event(self, **content: Any) -> dict[str, Any]:
         now = int(time.time() * 1000)
         return {"sender": {"id": self.psid}, "recipient": {"id": PAGE_ID}, "timestamp": now, **content}
@@ -110,7 +115,7 @@ def test_badly_signed_events_are_refused_and_leave_no_trace(bot: Bot) -> None:
     body = json.dumps({"object": "page", "entry": [{"id": PAGE_ID, "messaging": [hello]}]}).encode()
     sha1 = "sha1=" + hmac.new(MESSENGER_APP_SECRET.encode(), body, hashlib.sha1).hexdigest()
     assert httpx.post(citizen.url, content=body, headers={"X-Hub-Signature": sha1}).status_code == 403
-    assert user_events(bot, citizen.psid) == []
+    assert user_events(bot, citizen.sender) == []
     assert citizen.replies() == []
 
 
@@ -120,7 +125,7 @@ def test_a_redelivered_event_is_processed_once_and_every_event_of_a_batch_is_rea
     batch = [hello, neighbour.message(text="namaste")]
     assert citizen.post(*batch).status_code == 200
     assert citizen.post(*batch).status_code == 200  # Meta's retry
-    assert len(user_events(bot, citizen.psid)) == 1 and len(user_events(bot, neighbour.psid)) == 1
+    assert len(user_events(bot, citizen.sender)) == 1 and len(user_events(bot, neighbour.sender)) == 1
     assert "What would you like to do?" in texts(citizen.replies())
     assert "What would you like to do?" in texts(neighbour.replies())
 

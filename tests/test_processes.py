@@ -44,7 +44,7 @@ def test_rasa_gets_only_the_channels_whose_credentials_are_set(tmp_path: Path) -
     bare = channel_setup({}, tmp_path)
     assert bare.enabled == () and [c.webhook for c in bare.disabled] == ["whatsapp", "facebook"]
     written = yaml.safe_load(bare.path.read_text())
-    assert list(written) == ["rest", "socketio"] and bare.environment == {}
+    assert list(written) == ["bot.channels.RestApiInput", "bot.channels.WebchatInput"] and bare.environment == {}
     # What `make run` prints about them.
     assert channel_lines(bare, "http://localhost:5005") == [
         "WhatsApp (Twilio): off (set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, GRM_TWILIO_WHATSAPP_FROM; see .env.example)",

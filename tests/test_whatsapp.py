@@ -130,6 +130,18 @@ def test_a_redelivered_message_is_processed_once(bot: Bot) -> None:
     assert [e["message_id"] for e in user_events(citizen)] == [form["MessageSid"]]
 
 
+def test_no_other_channel_can_write_into_a_whatsapp_conversation(bot: Bot) -> None:
+    citizen = WhatsAppCitizen(bot)
+    citizen.says("hello")
+    citizen.says("1")  # filing has begun: the next reply would show what the citizen typed
+    # The REST channel (public, like every webhook) lets its client name the conversation.
+    posted = httpx.post(
+        f"{bot.rasa_url}/webhooks/rest/webhook", json={"sender": citizen.address, "message": "hello"}, timeout=60
+    )
+    assert posted.status_code == 200 and posted.json() == []
+    assert len(user_events(citizen)) == 2
+
+
 def test_buttons_are_numbered_and_a_number_chooses(bot: Bot) -> None:
     citizen = WhatsAppCitizen(bot)
     menu = citizen.says("hello")
