@@ -19,6 +19,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
 from ticketing.catalog import Catalog, ProjectInfo, catalog
+from ticketing.citizen import heard_on_whatsapp
 from ticketing.clock import SystemClock
 from ticketing.config import load_settings
 from ticketing.db import Store, open_store
@@ -154,6 +155,14 @@ def sender_phone(tracker: Tracker) -> str | None:
         return normalise_mobile(sender.removeprefix("whatsapp:"))
     except InvalidInput:
         return None  # not a mobile number: the citizen is asked for one
+
+
+async def note_whatsapp_message(phone: str) -> None:
+    """Open the citizen's 24-hour WhatsApp window; the store being down only costs a template later."""
+    try:
+        await in_store(lambda session: heard_on_whatsapp(session, phone, CLOCK.now()))
+    except STORE_UNAVAILABLE:
+        logger.warning("the ticket store is unreachable; a WhatsApp message was not noted")
 
 
 def requester(tracker: Tracker) -> str:

@@ -9,7 +9,7 @@ from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import CLOCK, current_catalog, in_store
+from actions.common import CLOCK, current_catalog, in_store, note_whatsapp_message, sender_phone
 from ticketing.citizen import grievance_for_link
 from ticketing.errors import InvalidInput
 
@@ -72,6 +72,9 @@ class ActionWelcome(Action):
                 dispatcher.utter_message(response="utter_link_invalid")
             dispatcher.utter_message(response="utter_menu")
             return [SlotSet("answer_token", None), SlotSet("lookup_outcome", None)]
+        phone = sender_phone(tracker)
+        if phone:
+            await note_whatsapp_message(phone)
         # A QR code scanned in the middle of a conversation binds it to that project from now on.
         binding = await bound_project(tracker.latest_message.get("metadata") or {})
         project_name = binding[1]["value"] if binding else tracker.get_slot("project_name")

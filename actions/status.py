@@ -18,6 +18,7 @@ from actions.common import (
     language,
     local_time,
     logger,
+    note_whatsapp_message,
     requester,
     sender_phone,
     words_only,
@@ -105,6 +106,8 @@ class ActionCheckStatus(Action):
             logger.exception("the ticket store is unreachable for a status lookup")
             dispatcher.utter_message(response="utter_lookup_unavailable")
             return [*forget, SlotSet("lookup_outcome", "not_found")]
+        if sender_phone(tracker):
+            await note_whatsapp_message(phone)
         if found is None:
             dispatcher.utter_message(response="utter_not_found")
             return [*forget, SlotSet("lookup_outcome", "not_found")]

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from tests.helpers import BAGMATI, HETAUDA, MAKWANPUR, FakeClock, count, file, submission
 from ticketing import services
 from ticketing.attachments import attach_file, attachment_path
+from ticketing.citizen import heard_on_whatsapp
 from ticketing.db import Store
 from ticketing.errors import InvalidInput, NotFound
 from ticketing.models import Attachment, AuditLog, Channel, Complainant, Grievance, Priority, StatusChange
@@ -207,6 +208,12 @@ def test_a_filing_on_whatsapp_opens_the_24_hour_window_and_keeps_the_shared_plac
     with demo.sessions() as session:
         complainant = session.get(Complainant, case.complainant_id)
         assert complainant is not None and complainant.whatsapp_inbound_at == opened
+    # Any later WhatsApp message from the same number reopens it (the chat's actions say so).
+    with demo.sessions.begin() as session:
+        heard_on_whatsapp(session, "+977 984-123-4567", clock.now())
+    with demo.sessions() as session:
+        complainant = session.get(Complainant, case.complainant_id)
+        assert complainant is not None and complainant.whatsapp_inbound_at == clock.now()
 
 
 @pytest.mark.parametrize("latitude, longitude", [(91.0, 85.0), (27.0, -181.0)])

@@ -194,7 +194,8 @@ def test_a_whole_grievance_over_whatsapp_from_the_project_link(bot: Bot) -> None
         assert (filed.latitude, filed.longitude) == (27.4289, 85.0321)
         complainant = session.get(Complainant, filed.complainant_id)
         assert complainant is not None and complainant.phone == citizen.phone
-        assert complainant.whatsapp_inbound_at is not None  # the 24-hour window is open
+        window_opened = complainant.whatsapp_inbound_at
+        assert window_opened is not None  # the 24-hour window for free-form messages is open
         files = session.scalars(select(Attachment).where(Attachment.grievance_id == filed.id)).all()
         assert sorted((f.filename, f.mime_type, f.size_bytes) for f in files) == [
             ("photo-1.jpg", "image/jpeg", len(JPEG)),
@@ -205,6 +206,11 @@ def test_a_whole_grievance_over_whatsapp_from_the_project_link(bot: Bot) -> None
     assert "reference" in citizen.says("2").lower()  # "Check a grievance", offered after filing
     status = citizen.says(reference)
     assert reference in status and "mobile number you gave" not in status
+    # Writing again on WhatsApp keeps the window open from the latest message.
+    with bot.store.sessions() as session:
+        again = session.get(Complainant, filed.complainant_id)
+        assert again is not None and again.whatsapp_inbound_at is not None
+        assert again.whatsapp_inbound_at > window_opened
 
 
 def test_a_refused_file_gets_a_clear_answer(bot: Bot) -> None:

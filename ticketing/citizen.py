@@ -12,7 +12,7 @@ import hmac
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from ticketing.catalog import catalog
@@ -20,7 +20,8 @@ from ticketing.clock import Clock
 from ticketing.crypto import keyring
 from ticketing.errors import GrievanceNotFound, GrmError, InvalidInput
 from ticketing.lifecycle import Status
-from ticketing.models import Grievance, LookupFailure, table
+from ticketing.models import Complainant, Grievance, LookupFailure, table
+from ticketing.phones import normalise_phone
 from ticketing.references import normalise_reference
 from ticketing.services import CITIZEN, find_for_citizen, record_citizen_answer
 
@@ -124,6 +125,16 @@ def look_up(session: Session, clock: Clock, reference: str, phone: str, requeste
         _record_failure(session, keys, now)
         return None
     return view(session, grievance)
+
+
+def heard_on_whatsapp(session: Session, phone: str, now: datetime) -> None:
+    """The citizen with this phone wrote on WhatsApp now: free-form replies are allowed for 24 h."""
+    complainants = table(Complainant)
+    session.execute(
+        update(complainants)
+        .where(complainants.c.phone_hash == keyring().phone_digest(normalise_phone(phone)))
+        .values(whatsapp_inbound_at=now)
+    )
 
 
 def view_by_id(session: Session, grievance_id: int) -> CitizenView:
