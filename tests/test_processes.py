@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -10,7 +12,14 @@ import yaml
 from tests.conftest import settings_for
 from ticketing.__main__ import channel_lines
 from ticketing.errors import ConfigurationError
-from ticketing.processes import channel_setup, lock_store_environment, tracker_store_environment
+from ticketing.processes import (
+    Service,
+    channel_setup,
+    lock_store_environment,
+    start_all,
+    stop_all,
+    tracker_store_environment,
+)
 
 
 def test_conversations_live_beside_the_tickets(tmp_path: Path) -> None:
@@ -64,3 +73,33 @@ def test_rasa_gets_only_the_channels_whose_credentials_are_set(tmp_path: Path) -
     # Rasa itself expands the variables; the optional ones it is given as empty, not unset.
     assert section["auth_token"] == "${TWILIO_AUTH_TOKEN}"
     assert setup.environment == whatsapp | {"GRM_RASA_URL": "", "GRM_TWILIO_API_URL": ""}
+
+
+def running(pid: int) -> bool:
+    """Whether the process exists and is not a zombie (an orphan's reaper may be slow)."""
+    status = Path(f"/proc/{pid}/status")
+    try:
+        return "State:\tZ" not in status.read_text()
+    except FileNotFoundError:
+        return False
+
+
+def test_stopping_a_service_stops_the_workers_it_started(tmp_path: Path) -> None:
+    # Like Rasa with several Sanic workers: a parent that starts a worker and, told to stop,
+    # leaves without it.
+    parent = (
+        "import signal, subprocess, sys, time\n"
+        "worker = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'])\n"
+        "print('worker', worker.pid, flush=True)\n"
+        "signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))\n"
+        "time.sleep(600)\n"
+    )
+    service = Service("parent", [sys.executable, "-c", parent], {}, None, tmp_path / "parent.log", ready_line="worker")
+    start_all([service])
+    worker = int(service.tail().split()[-1])
+    assert running(worker)
+    stop_all([service])
+    deadline = time.monotonic() + 10
+    while running(worker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not running(worker)

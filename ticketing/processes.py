@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -166,6 +167,8 @@ class Service:
                 env={**os.environ, **self.environment},
                 stdout=output,
                 stderr=subprocess.STDOUT,
+                # A group of its own: stopping it stops the worker processes it forks too.
+                start_new_session=True,
             )
 
     def wait_ready(self, deadline: float) -> None:
@@ -197,14 +200,24 @@ class Service:
         return "\n".join(text.splitlines()[-lines:])
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
+        """Stop the process and whatever it started (Rasa's Sanic workers outlive a stopped parent)."""
+        if self.process is None:
             return
-        self.process.terminate()
+        group = self.process.pid  # the group's id: the process leads its own session
+        _signal_group(group, signal.SIGTERM)
         try:
             self.process.wait(timeout=15)
         except subprocess.TimeoutExpired:
-            self.process.kill()
+            _signal_group(group, signal.SIGKILL)
             self.process.wait()
+        _signal_group(group, signal.SIGKILL)  # any child that ignored the request
+
+
+def _signal_group(group: int, number: signal.Signals) -> None:
+    try:
+        os.killpg(group, number)
+    except ProcessLookupError:
+        pass  # nobody left in the group
 
 
 def services(
