@@ -10,6 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import CLOCK, current_catalog, in_store, note_whatsapp_message, sender_phone
+from ticketing.catalog import ProjectInfo
 from ticketing.citizen import grievance_for_link
 from ticketing.errors import InvalidInput
 
@@ -30,24 +31,27 @@ class ActionSessionStart(Action):
         events += [SlotSet(slot, tracker.get_slot(slot)) for slot in CARRIED_OVER if tracker.get_slot(slot)]
         if metadata.get("language") in LANGUAGES:
             events.append(SlotSet("language", metadata["language"]))
-        events += await bound_project(metadata)
+        events += project_slots(await bound_project(metadata))
         token = str(metadata.get("answer") or "").strip()
         if token:
             events.append(SlotSet("answer_token", token))
         return [*events, ActionExecuted("action_listen")]
 
 
-async def bound_project(metadata: dict[str, Any]) -> list[EventType]:
-    """The project a link or QR code named in the message's metadata, as slots; none if unknown."""
+async def bound_project(metadata: dict[str, Any]) -> ProjectInfo | None:
+    """The project a link or QR code named in the message's metadata; None if none or unknown."""
     code = str(metadata.get("project") or "").strip()
     if not code:
-        return []
+        return None
     config = await current_catalog()
     try:
-        project = config.project(code)
+        return config.project(code)
     except InvalidInput:
-        return []
-    return [SlotSet("project_code", project.code), SlotSet("project_name", project.name)]
+        return None
+
+
+def project_slots(project: ProjectInfo | None) -> list[EventType]:
+    return [] if project is None else [SlotSet("project_code", project.code), SlotSet("project_name", project.name)]
 
 
 class ActionWelcome(Action):
@@ -76,11 +80,11 @@ class ActionWelcome(Action):
         if phone:
             await note_whatsapp_message(phone)
         # A QR code scanned in the middle of a conversation binds it to that project from now on.
-        binding = await bound_project(tracker.latest_message.get("metadata") or {})
-        project_name = binding[1]["value"] if binding else tracker.get_slot("project_name")
+        scanned = await bound_project(tracker.latest_message.get("metadata") or {})
+        project_name = scanned.name if scanned else tracker.get_slot("project_name")
         if project_name:
             dispatcher.utter_message(response="utter_welcome_project", project_name=project_name)
         else:
             dispatcher.utter_message(response="utter_welcome")
         dispatcher.utter_message(response="utter_menu")
-        return [*binding, SlotSet("lookup_outcome", None)]
+        return [*project_slots(scanned), SlotSet("lookup_outcome", None)]

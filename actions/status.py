@@ -94,7 +94,8 @@ class ActionCheckStatus(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         forget = [SlotSet(slot, None) for slot in LOOKUP_SLOTS]
         reference = str(tracker.get_slot("reference"))
-        phone = sender_phone(tracker) or str(tracker.get_slot("lookup_phone"))
+        known = sender_phone(tracker)
+        phone = known or str(tracker.get_slot("lookup_phone"))
         who = requester(tracker)
         try:
             found = await in_store(lambda session: look_up(session, CLOCK, reference, phone, who))
@@ -106,8 +107,8 @@ class ActionCheckStatus(Action):
             logger.exception("the ticket store is unreachable for a status lookup")
             dispatcher.utter_message(response="utter_lookup_unavailable")
             return [*forget, SlotSet("lookup_outcome", "not_found")]
-        if sender_phone(tracker):
-            await note_whatsapp_message(phone)
+        if known:
+            await note_whatsapp_message(known)
         if found is None:
             dispatcher.utter_message(response="utter_not_found")
             return [*forget, SlotSet("lookup_outcome", "not_found")]

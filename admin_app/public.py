@@ -202,10 +202,10 @@ def poster(project_code: str) -> Response:
     """The project's printable A4 poster with its QR codes and short instructions."""
     project = find_project(project_code)
     links = project_links(project.code)
-    number = current_app.config.get("GRM_WHATSAPP_NUMBER") or ""
-    details = {"whatsapp": number.removeprefix("whatsapp:"), "messenger": links.get("messenger", "")}
+    # Under each code what one would type instead: the number for WhatsApp, else the link.
+    number = str(current_app.config.get("GRM_WHATSAPP_NUMBER") or "").removeprefix("whatsapp:")
     codes = [
-        PosterCode(url, *_POSTER_TITLES[channel], details.get(channel) or url)
+        PosterCode(url, *_POSTER_TITLES[channel], number if channel == "whatsapp" else url)
         for channel in ("whatsapp", "messenger", "chat")
         if (url := links.get(channel))
     ]

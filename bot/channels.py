@@ -165,6 +165,14 @@ class SignedChannel(InputChannel):
     def __init__(self) -> None:
         self.seen = SeenMessages()
 
+    @classmethod
+    def required(cls, credentials: dict[str, Any] | None, *names: str) -> dict[str, str]:
+        """The channel's settings as text; Rasa's own error when one of `names` is empty."""
+        given = {key: str(value or "") for key, value in (credentials or {}).items()}
+        if not all(given.get(name) for name in names):
+            cls.raise_missing_credentials_exception()
+        return given
+
     async def deliver(
         self, request: Request, on_new_message: OnNewMessage, messages: list[UserMessage], message_id: str
     ) -> None:
@@ -238,9 +246,7 @@ class WhatsAppInput(SignedChannel):
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
-        given = {key: str(value or "") for key, value in (credentials or {}).items()}
-        if not (given.get("account_sid") and given.get("auth_token") and given.get("number")):
-            cls.raise_missing_credentials_exception()
+        given = cls.required(credentials, "account_sid", "auth_token", "number")
         return cls(
             given["account_sid"],
             given["auth_token"],
@@ -399,9 +405,7 @@ class MessengerInput(SignedChannel):
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
-        given = {key: str(value or "") for key, value in (credentials or {}).items()}
-        if not (given.get("verify") and given.get("secret") and given.get("page-access-token")):
-            cls.raise_missing_credentials_exception()
+        given = cls.required(credentials, "verify", "secret", "page-access-token")
         return cls(given["verify"], given["secret"], given["page-access-token"], given.get("api_url", ""))
 
     def __init__(self, verify_token: str, app_secret: str, page_access_token: str, api_url: str) -> None:

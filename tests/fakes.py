@@ -111,43 +111,55 @@ class FakeTwilio:
         }
 
 
+class _Handler(BaseHTTPRequestHandler):
+    """A stand-in's request handler: answers written whole, nothing logged."""
+
+    def answer(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def answer_json(self, status: int, answer: dict[str, Any]) -> None:
+        self.answer(status, json.dumps(answer).encode(), {"Content-Type": "application/json"})
+
+    def posted(self) -> bytes:
+        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@contextmanager
+def _serving(handler: type[_Handler]) -> Iterator[str]:
+    """Serve `handler` on a free localhost port; yields its base URL."""
+    server = ThreadingHTTPServer((LOCALHOST, free_port()), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://{LOCALHOST}:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 @contextmanager
 def fake_twilio() -> Iterator[FakeTwilio]:
     fake = FakeTwilio()
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(_Handler):
         def do_GET(self) -> None:
             status, headers, body = fake.get(self.path, self.headers.get("Authorization", ""))
-            self.send_response(status)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            self.answer(status, body, headers)
 
         def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            form = {key: values[0] for key, values in parse_qs(self.rfile.read(length).decode()).items()}
-            status, answer = fake.handle(self.path, self.headers.get("Authorization", ""), form)
-            body = json.dumps(answer).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            form = {key: values[0] for key, values in parse_qs(self.posted().decode()).items()}
+            self.answer_json(*fake.handle(self.path, self.headers.get("Authorization", ""), form))
 
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer((LOCALHOST, free_port()), Handler)
-    fake.url = f"http://{LOCALHOST}:{server.server_port}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with _serving(Handler) as url:
+        fake.url = url
         yield fake
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @dataclass
@@ -187,35 +199,17 @@ class FakeMessenger:
 def fake_messenger(access_token: str) -> Iterator[FakeMessenger]:
     fake = FakeMessenger(access_token)
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(_Handler):
         def do_GET(self) -> None:
             content = fake.files.get(self.path.rpartition("/")[2])
-            self.send_response(200 if content is not None else 404)
-            self.send_header("Content-Length", str(len(content or b"")))
-            self.end_headers()
-            self.wfile.write(content or b"")
+            self.answer(200 if content is not None else 404, content or b"")
 
         def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            status, answer = fake.post(self.path, self.rfile.read(length))
-            body = json.dumps(answer).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            self.answer_json(*fake.post(self.path, self.posted()))
 
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer((LOCALHOST, free_port()), Handler)
-    fake.url = f"http://{LOCALHOST}:{server.server_port}"
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    with _serving(Handler) as url:
+        fake.url = url
         yield fake
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @dataclass
