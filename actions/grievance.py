@@ -37,12 +37,13 @@ from actions.common import (
 )
 from ticketing.attachments import MAX_CITIZEN_FILES, claim_uploads, stage_upload, staged_upload, too_many_files
 from ticketing.catalog import Catalog, ProjectInfo, catalog
+from ticketing.emails import normalise_email
 from ticketing.errors import InvalidInput, NotFound
 from ticketing.gazetteer import Division, Gazetteer, Match, fold
 from ticketing.media import MediaUnavailable, fetch_media, media_filename, media_sources
 from ticketing.models import Grievance, Priority
 from ticketing.phones import normalise_mobile
-from ticketing.services import EMAIL, MAX_DETAILS_CHARS, Submission, file_grievance
+from ticketing.services import MAX_DETAILS_CHARS, Submission, file_grievance
 from ticketing.triage.summary import trim
 
 GENDER_CATEGORY = "gender"
@@ -338,10 +339,11 @@ class ValidateGrievanceForm(FormValidationAction):
         email = str(value).strip()
         if email == NO_EMAIL:
             return {"email": ""}
-        if EMAIL.match(email):
-            return {"email": email}
-        dispatcher.utter_message(response="utter_email_invalid", typed=email)
-        return {"email": None}
+        try:
+            return {"email": normalise_email(email)}
+        except InvalidInput:
+            dispatcher.utter_message(response="utter_email_invalid", typed=email)
+            return {"email": None}
 
     @words_only
     async def validate_category_choice(

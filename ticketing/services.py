@@ -6,7 +6,6 @@ here writes its status change and audit row inside that same transaction.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -19,6 +18,7 @@ from sqlalchemy.sql.selectable import TextualSelect
 from ticketing.catalog import Catalog, catalog
 from ticketing.clock import Clock
 from ticketing.crypto import keyring
+from ticketing.emails import normalise_email
 from ticketing.errors import ConcurrentChange, GrievanceNotFound, IllegalTransition, InvalidInput, NotFound
 from ticketing.lifecycle import OPEN_STATUSES, TOP_LEVEL, Action, Status, next_level, next_status
 from ticketing.locations import Place, resolve_place
@@ -43,7 +43,6 @@ from ticketing.sla import due_at
 
 MAX_DETAILS_CHARS = 10_000
 _REFERENCE_ATTEMPTS = 5
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 @dataclass(frozen=True)
@@ -282,8 +281,8 @@ def _save_complainant(session: Session, now: datetime, submission: Submission, p
             raise InvalidInput("name", "is required")
         if phone is None:
             raise InvalidInput("phone", "is required")
-    if email is not None and not EMAIL.match(email):
-        raise InvalidInput("email", "not a valid email address")
+    if email is not None:
+        email = normalise_email(email)
     values = {
         "name": name,
         "phone": phone,
