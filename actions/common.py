@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import functools
+import hmac
 import logging
 import threading
 from collections.abc import Awaitable, Callable
@@ -22,6 +24,7 @@ from ticketing.catalog import Catalog, ProjectInfo, catalog
 from ticketing.citizen import heard_on_whatsapp
 from ticketing.clock import SystemClock
 from ticketing.config import load_settings
+from ticketing.crypto import keyring
 from ticketing.db import Store, open_store
 from ticketing.errors import InvalidInput
 from ticketing.models import Channel
@@ -225,3 +228,41 @@ def latest_text(tracker: Tracker) -> str:
 
 def latest_intent(tracker: Tracker) -> str:
     return str((tracker.latest_message.get("intent") or {}).get("name") or "")
+
+
+# --- what a citizen proved in this conversation ---
+# Rasa keeps slots in the tracker it sends with every call; a slot is only a claim. What the
+# citizen proved (the case their reference and phone opened, the case they filed) is kept
+# sealed to the conversation, so a tracker made up elsewhere, or a seal copied from another
+# conversation, proves nothing.
+_PROOF_PURPOSE = "conversation-proof"
+_SEAL_MARK = "~"
+
+
+def seal(tracker: Tracker, value: str) -> str:
+    """A signature of `value` that holds in this conversation only."""
+    store()  # opening the store installs the keys
+    digest = keyring().digest(_PROOF_PURPOSE, f"{tracker.sender_id}\n{value}")[:18]
+    return base64.urlsafe_b64encode(digest).decode("ascii")
+
+
+def sealed(tracker: Tracker, value: str) -> str:
+    """`value` sealed to this conversation, to be kept in a slot."""
+    return f"{value}{_SEAL_MARK}{seal(tracker, value)}"
+
+
+def unsealed(tracker: Tracker, slot: str) -> str | None:
+    """The value `sealed` put in `slot` for this conversation; None if absent or not sealed here."""
+    kept = tracker.get_slot(slot)
+    if not isinstance(kept, str):
+        return None
+    value, _, signature = kept.rpartition(_SEAL_MARK)
+    if value and hmac.compare_digest(signature, seal(tracker, value)):
+        return value
+    return None
+
+
+def proven_case(tracker: Tracker) -> int | None:
+    """The id of the case this conversation has proven to be the citizen's, if any."""
+    value = unsealed(tracker, "verified_grievance")
+    return int(value) if value is not None and value.isdigit() else None

@@ -31,8 +31,11 @@ from actions.common import (
     latest_text,
     logger,
     phrase,
+    seal,
+    sealed,
     sender_phone,
     store,
+    unsealed,
     words_only,
 )
 from ticketing.attachments import MAX_CITIZEN_FILES, claim_uploads, stage_upload, staged_upload, too_many_files
@@ -597,8 +600,15 @@ def submission(tracker: Tracker) -> Submission:
         summary=seen["summary"] if seen else None,
         ai_categories=seen["categories"] if seen else None,
         needs_triage=seen is None,
-        idempotency_key=tracker.get_slot("submission_key"),
+        idempotency_key=submission_key(tracker),
     )
+
+
+def submission_key(tracker: Tracker) -> str:
+    """The filing's idempotency key: the form's draw, bound to this conversation (a retry files
+    once; a key copied into another conversation's tracker names nothing of this one)."""
+    drawn = str(tracker.get_slot("submission_key") or "")
+    return f"chat:{seal(tracker, drawn)}"
 
 
 class ActionSubmitGrievance(Action):
@@ -637,7 +647,7 @@ class ActionSubmitGrievance(Action):
             for slot in (*FORM_SLOTS, "attachments", "coordinates")
             if tracker.get_slot(slot) is not None
         ]
-        return [*done, SlotSet("filed_reference", reference)]
+        return [*done, SlotSet("filed_reference", sealed(tracker, reference))]
 
     @staticmethod
     def _file(session: Session, filed: Submission, conversation: str, tokens: list[str]) -> tuple[str, int, int, bool]:
@@ -709,7 +719,7 @@ class ActionTakeAttachment(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, token: str, kept: list[dict[str, str]]
     ) -> list[dict[str, str]]:
         """One staged file: claimed by the case just filed, or held for the one being told."""
-        filed = tracker.get_slot("filed_reference")
+        filed = unsealed(tracker, "filed_reference")
         filing = tracker.active_loop_name == "grievance_form"
         conversation = tracker.sender_id
         try:

@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.orm import Session
 
-from actions.common import CLOCK, STORE_UNAVAILABLE, handler, in_store, language, logger, words_only
+from actions.common import CLOCK, STORE_UNAVAILABLE, handler, in_store, language, logger, proven_case, words_only
 from ticketing.citizen import CitizenView, answer_resolution, view_by_id
 from ticketing.errors import IllegalTransition
 from ticketing.gazetteer import fold
@@ -28,10 +28,18 @@ class ActionAskSatisfied(Action):
         return "action_ask_satisfied"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        grievance_id = int(tracker.get_slot("verified_grievance"))
+        grievance_id = proven_case(tracker)
+        if grievance_id is None:
+            return not_proven(dispatcher)
         found = await in_store(lambda session: view_by_id(session, grievance_id))
         dispatcher.utter_message(response="utter_ask_satisfied", reference=found.reference, resolution=found.resolution)
         return []
+
+
+def not_proven(dispatcher: CollectingDispatcher) -> list[EventType]:
+    """No case proven in this conversation (a slot from elsewhere): the citizen proves it again."""
+    dispatcher.utter_message(response="utter_link_invalid")
+    return [SlotSet(slot, None) for slot in (*ANSWER_SLOTS, "verified_grievance")]
 
 
 class ValidateResolutionForm(FormValidationAction):
@@ -77,7 +85,9 @@ class ActionRecordAnswer(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         forget: list[EventType] = [SlotSet(slot, None) for slot in ANSWER_SLOTS]
         forget.append(SlotSet("pending_retry", None))
-        grievance_id = int(tracker.get_slot("verified_grievance"))
+        grievance_id = proven_case(tracker)
+        if grievance_id is None:
+            return forget + not_proven(dispatcher)
         accepted = bool(tracker.get_slot("satisfied"))
         rating = tracker.get_slot("rating")
         reason = tracker.get_slot("refusal_reason")

@@ -9,7 +9,7 @@ from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import CLOCK, current_catalog, in_store, note_whatsapp_message, sender_phone
+from actions.common import CLOCK, current_catalog, in_store, note_whatsapp_message, sealed, sender_phone
 from ticketing.catalog import ProjectInfo
 from ticketing.citizen import grievance_for_link
 from ticketing.errors import InvalidInput
@@ -67,7 +67,7 @@ class ActionWelcome(Action):
             if found is not None and found.awaits_answer:
                 return [
                     SlotSet("answer_token", None),
-                    SlotSet("verified_grievance", found.id),
+                    SlotSet("verified_grievance", sealed(tracker, str(found.id))),
                     SlotSet("lookup_outcome", "awaits_answer"),
                 ]
             if found is not None:

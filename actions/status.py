@@ -20,6 +20,7 @@ from actions.common import (
     logger,
     note_whatsapp_message,
     requester,
+    sealed,
     sender_phone,
     words_only,
 )
@@ -117,4 +118,8 @@ class ActionCheckStatus(Action):
         if outcome == "found":
             tell_status(dispatcher, domain, language(tracker), found)
             dispatcher.utter_message(response="utter_anything_else")
-        return [*forget, SlotSet("verified_grievance", found.id), SlotSet("lookup_outcome", outcome)]
+        return [
+            *forget,
+            SlotSet("verified_grievance", sealed(tracker, str(found.id))),
+            SlotSet("lookup_outcome", outcome),
+        ]

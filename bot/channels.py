@@ -64,6 +64,16 @@ _IN_MEMORY_SEEN_LIMIT = 100_000
 ATTACH_PAYLOAD = "/attach"
 LOCATION_PAYLOAD = "/share_location"
 GREET_PAYLOAD = "/greet"
+# One limit for every channel, applied before NLU reads a message: longer ones are answered
+# kindly (the rule for this payload) and never reach the classifier or the actions' checks.
+MAX_MESSAGE_CHARS = 4000
+TOO_LONG_PAYLOAD = "/too_long"
+# Metadata only the signed connectors may set: it makes the action server fetch files or
+# record a place. A webchat or REST client could otherwise point it anywhere.
+SIGNED_ONLY_METADATA = frozenset({"media", "location"})
+# What one Socket.IO packet of the webchat may weigh: a message at its limit, in Devanagari
+# (3 bytes a character), with its metadata; python-socketio's default is 1 MB.
+WEBCHAT_PACKET_BYTES = 64 * 1024
 CHOICE_HINT = "(Reply with the number / नम्बर लेखेर पठाउनुहोस्)"
 _DEVANAGARI_DIGITS = str.maketrans("०१२३४५६७८९", "0123456789")
 MESSENGER_PREFIX = "facebook:"
@@ -116,7 +126,14 @@ def chosen_payload(text: str, events: Iterable[Any]) -> str | None:
     return None
 
 
-# --- inbound: each message once ---
+# --- inbound: within limits, each message once ---
+
+
+def within_limits(message: UserMessage) -> UserMessage:
+    """The message, or the payload that answers it kindly when it is longer than any channel allows."""
+    if message.text is not None and len(message.text) > MAX_MESSAGE_CHARS:
+        message.text = TOO_LONG_PAYLOAD
+    return message
 
 
 class SeenMessages:
@@ -186,6 +203,7 @@ class SignedChannel(InputChannel):
             return
         try:
             for message in messages:
+                within_limits(message)
                 if message.text and not message.text.startswith("/"):
                     message.text = chosen_payload(message.text, events) or message.text
                 await on_new_message(message)
@@ -501,32 +519,42 @@ class MessengerInput(SignedChannel):
         return said_here
 
 
-# --- the webchat and REST channels, kept to their own conversations ---
+# --- the webchat and REST channels: unsigned, so trusted with nothing ---
 
 
-def own_conversations_only(channel: str, on_new_message: OnNewMessage) -> OnNewMessage:
-    """Drop a message whose sender id the client chose in another channel's shape."""
+def unsigned(channel: str, on_new_message: OnNewMessage) -> OnNewMessage:
+    """What a client of an unsigned channel says, taken for no more than it is.
+
+    The sender id must be one this channel draws (another channel's shape is dropped), the
+    input channel is this channel whatever the client claims, the metadata is a mapping
+    without what only the signed connectors may set, and the text is within the limit.
+    """
 
     async def receive(message: UserMessage) -> None:
         if not _OWN_CHOICE_SENDER.fullmatch(message.sender_id or ""):
             logger.warning("refused a %s message addressed to a conversation of another channel", channel)
             return
-        await on_new_message(message)
+        message.input_channel = channel
+        metadata = message.metadata if isinstance(message.metadata, dict) else {}
+        message.metadata = {key: value for key, value in metadata.items() if key not in SIGNED_ONLY_METADATA}
+        await on_new_message(within_limits(message))
 
     return receive
 
 
 class WebchatInput(SocketIOInput):
-    """Rasa's Socket.IO channel (the webchat), limited to ids a browser draws."""
+    """Rasa's Socket.IO channel (the webchat), limited to ids a browser draws and to small packets."""
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
-        hook: Blueprint = super().blueprint(own_conversations_only(self.name(), on_new_message))
+        hook: Blueprint = super().blueprint(unsigned(self.name(), on_new_message))
+        if self.sio is not None:
+            self.sio.eio.max_http_buffer_size = WEBCHAT_PACKET_BYTES
         return hook
 
 
 class RestApiInput(RestInput):
-    """Rasa's REST channel, limited to ids without a colon."""
+    """Rasa's REST channel, for development and tests only (off unless GRM_REST_CHANNEL=on)."""
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
-        hook: Blueprint = super().blueprint(own_conversations_only(self.name(), on_new_message))
+        hook: Blueprint = super().blueprint(unsigned(self.name(), on_new_message))
         return hook

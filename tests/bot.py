@@ -23,13 +23,15 @@ from tests.fakes import ACCOUNT_SID, AUTH_TOKEN, FakeMessenger, FakeTwilio, fake
 from tests.helpers import FakeClock
 from ticketing.bootstrap import prepare, seed_demo
 from ticketing.db import Store, open_store
-from ticketing.processes import MODEL, RASA, Ports, Service, free_port, services, start_all, stop_all
+from ticketing.processes import MODEL, RASA, Ports, RasaApi, Service, free_port, services, start_all, stop_all
 from ticketing.references import normalise_reference
 
 WHATSAPP_NUMBER = "+14155238886"
 MESSENGER_VERIFY_TOKEN = "test-verify-token"
 MESSENGER_APP_SECRET = "test-app-secret"
 MESSENGER_PAGE_TOKEN = "test-page-access-token"
+# The tests read trackers through Rasa's HTTP API, which `make run` leaves off.
+RASA_API_TOKEN = "test-rasa-api-token-of-32-characters-or-more"
 
 
 @dataclass
@@ -45,6 +47,15 @@ class Bot:
 
     def citizen(self, **metadata: Any) -> Citizen:
         return Citizen(self, metadata)
+
+    def tracker(self, sender: str) -> dict[str, Any]:
+        """A conversation as Rasa keeps it, read through its HTTP API (on, with a token, for tests)."""
+        response = httpx.get(
+            f"{self.rasa_url}/conversations/{sender}/tracker", params={"token": RASA_API_TOKEN}, timeout=30
+        )
+        response.raise_for_status()
+        tracker: dict[str, Any] = response.json()
+        return tracker
 
 
 @dataclass
@@ -73,11 +84,7 @@ class Citizen:
         return "\n".join(str(a.get("text", "")) for a in self.say(message, **metadata))
 
     def tracker(self) -> dict[str, Any]:
-        """The conversation as Rasa keeps it (the HTTP API is on localhost only)."""
-        response = httpx.get(f"{self.bot.rasa_url}/conversations/{self.sender}/tracker", timeout=30)
-        response.raise_for_status()
-        tracker: dict[str, Any] = response.json()
-        return tracker
+        return self.bot.tracker(self.sender)
 
     def slot(self, name: str) -> Any:
         return self.tracker()["slots"].get(name)
@@ -116,12 +123,16 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bot]:
             "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
             "GRM_TWILIO_WHATSAPP_FROM": WHATSAPP_NUMBER,
             "GRM_TWILIO_API_URL": twilio.url,
+            "GRM_TWILIO_MEDIA_URL": twilio.content_url,
             "GRM_FACEBOOK_VERIFY_TOKEN": MESSENGER_VERIFY_TOKEN,
             "GRM_FACEBOOK_APP_SECRET": MESSENGER_APP_SECRET,
             "GRM_FACEBOOK_PAGE_ACCESS_TOKEN": MESSENGER_PAGE_TOKEN,
             "GRM_FACEBOOK_API_URL": messenger.url,
+            # The conversations tests drive a citizen over REST, a channel for development and tests.
+            "GRM_REST_CHANNEL": "on",
         }
-        running = services(settings, ports, web=False, scheduler=False, environment=channels)
+        api = RasaApi(RASA_API_TOKEN, ())
+        running = services(settings, ports, web=False, scheduler=False, environment=channels, rasa_api=api)
         start_all(running)
         try:
             yield Bot(f"http://127.0.0.1:{ports.rasa}", store, running, ports, twilio, messenger)

@@ -36,6 +36,8 @@ class FakeTwilio:
     """
 
     url: str = ""
+    # Twilio's content store, where media requests are redirected: another origin, as in production.
+    content_url: str = ""
     messages: list[dict[str, str]] = field(default_factory=list)
     refuse: dict[str, tuple[int, int]] = field(default_factory=dict)
     fail_next: int = 0
@@ -46,6 +48,8 @@ class FakeTwilio:
     media_late: set[str] = field(default_factory=set)
     # Whether each download from the content store carried credentials (it must not).
     cdn_saw_credentials: list[bool] = field(default_factory=list)
+    # The path of every GET received (media downloads).
+    fetched: list[str] = field(default_factory=list)
 
     def media_url(self, content: bytes, content_type: str, late: bool = False) -> str:
         """Where Twilio says a citizen's file is: behind the account's credentials."""
@@ -65,6 +69,7 @@ class FakeTwilio:
         """Media: the API checks the credentials and redirects to the content store, as Twilio does."""
         parts = path.split("/")
         with self.lock:
+            self.fetched.append(path)
             if path.startswith("/cdn/") and parts[-1] in self.media:
                 self.cdn_saw_credentials.append(bool(authorisation))
                 content, content_type = self.media[parts[-1]]
@@ -79,8 +84,7 @@ class FakeTwilio:
                 self.media_late.discard(parts[-1])
                 return 404, {}, b""
         # Another origin (as Twilio's content store is): the client must not carry the credentials there.
-        content_store = self.url.replace(LOCALHOST, "localhost")
-        return 307, {"Location": f"{content_store}/cdn/{parts[-1]}"}, b""
+        return 307, {"Location": f"{self.content_url}/cdn/{parts[-1]}"}, b""
 
     def handle(self, path: str, authorisation: str, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
         expected_path = f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json"
@@ -157,8 +161,8 @@ def fake_twilio() -> Iterator[FakeTwilio]:
             form = {key: values[0] for key, values in parse_qs(self.posted().decode()).items()}
             self.answer_json(*fake.handle(self.path, self.headers.get("Authorization", ""), form))
 
-    with _serving(Handler) as url:
-        fake.url = url
+    with _serving(Handler) as url, _serving(Handler) as content_url:
+        fake.url, fake.content_url = url, content_url
         yield fake
 
 

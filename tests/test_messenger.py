@@ -93,9 +93,7 @@ def quick_replies(replies: list[dict[str, Any]]) -> list[tuple[str, str]]:
 
 
 def user_events(bot: Bot, sender: str) -> list[dict[str, Any]]:
-    answer = httpx.get(f"{bot.rasa_url}/conversations/{sender}/tracker", timeout=30)
-    answer.raise_for_status()
-    return [e for e in answer.json()["events"] or [] if e["event"] == "user"]
+    return [e for e in bot.tracker(sender)["events"] or [] if e["event"] == "user"]
 
 
 def test_the_subscription_check_answers_only_our_verify_token(bot: Bot) -> None:

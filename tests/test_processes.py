@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 import sys
 import time
 from pathlib import Path
@@ -11,11 +12,15 @@ import yaml
 
 from tests.conftest import settings_for
 from ticketing.__main__ import channel_lines
+from ticketing.config import ACTIONS_TOKEN
 from ticketing.errors import ConfigurationError
 from ticketing.processes import (
+    Ports,
+    RasaApi,
     Service,
     channel_setup,
     lock_store_environment,
+    services,
     start_all,
     stop_all,
     tracker_store_environment,
@@ -53,7 +58,13 @@ def test_rasa_gets_only_the_channels_whose_credentials_are_set(tmp_path: Path) -
     bare = channel_setup({}, tmp_path)
     assert bare.enabled == () and [c.webhook for c in bare.disabled] == ["whatsapp", "facebook"]
     written = yaml.safe_load(bare.path.read_text())
-    assert list(written) == ["bot.channels.RestApiInput", "bot.channels.WebchatInput"] and bare.environment == {}
+    # The REST channel is for development and tests: asked for, or left out.
+    assert list(written) == ["bot.channels.WebchatInput"] and bare.environment == {} and not bare.rest
+    developing = channel_setup({"GRM_REST_CHANNEL": "on"}, tmp_path / "dev")
+    assert list(yaml.safe_load(developing.path.read_text())) == [
+        "bot.channels.RestApiInput",
+        "bot.channels.WebchatInput",
+    ]
     # What `make run` prints about them.
     assert channel_lines(bare, "http://localhost:5005") == [
         "WhatsApp (Twilio): off (set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, GRM_TWILIO_WHATSAPP_FROM; see .env.example)",
@@ -103,3 +114,24 @@ def test_stopping_a_service_stops_the_workers_it_started(tmp_path: Path) -> None
     while running(worker) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not running(worker)
+
+
+def test_secrets_come_from_the_environment_or_an_owner_only_file_never_the_command_line(tmp_path: Path) -> None:
+    settings = settings_for(f"sqlite:///{tmp_path / 'grm.sqlite3'}", tmp_path / "var")
+    started = services(settings, Ports(1, 2, 3), rasa_api=RasaApi("an-api-token-of-at-least-32-characters", ()))
+    made = ACTIONS_TOKEN.value(settings.var_dir, {})
+    assert stat.S_IMODE((settings.var_dir / ACTIONS_TOKEN.filename).stat().st_mode) == 0o600
+    assert stat.S_IMODE(settings.var_dir.stat().st_mode) == 0o700
+    for service in started:
+        assert made not in " ".join(service.command) and "an-api-token" not in " ".join(service.command)
+    by_name = {service.name: service for service in started}
+    assert by_name["action server"].environment["GRM_ACTIONS_TOKEN"] == made
+    assert by_name["Rasa"].environment["GRM_ACTIONS_TOKEN"] == made
+    assert by_name["Rasa"].environment["GRM_RASA_TOKEN"] == "an-api-token-of-at-least-32-characters"
+    # Every process on loopback unless told otherwise; Rasa's API and CORS only when asked for.
+    assert by_name["action server"].environment["GRM_ACTIONS_HOST"] == "127.0.0.1"
+    assert "--enable-api" not in services(settings, Ports(1, 2, 3))[1].command
+    assert "*" not in by_name["Rasa"].command
+    assert ACTIONS_TOKEN.value(settings.var_dir, {"GRM_ACTIONS_TOKEN": "x" * 40}) == "x" * 40
+    with pytest.raises(ConfigurationError, match="at least 32"):
+        ACTIONS_TOKEN.value(settings.var_dir, {"GRM_ACTIONS_TOKEN": "short"})

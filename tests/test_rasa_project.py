@@ -52,11 +52,11 @@ def test_the_project_data_validate() -> None:
         for mapping in slot.get("mappings", [])
         for intent in ([mapping["intent"]] if isinstance(mapping.get("intent"), str) else mapping.get("intent", []))
     } | {"inform"}  # short answers, taken as text by the forms
-    # Sent by channels ("/attach", "/share_location") with the file or place in the metadata,
+    # Sent by channels ("/attach", "/share_location", "/too_long"), with the file or place in the metadata,
     # never typed: no NLU data.
     channel_only = {
         f"The intent '{intent}' is listed in the domain file, but is not found in the NLU training data."
-        for intent in ("attach", "share_location")
+        for intent in ("attach", "share_location", "too_long")
     }
     problems = []
     for warning in warnings:

@@ -98,9 +98,7 @@ class WhatsAppCitizen:
         return self.send(self.fields("", Latitude=latitude, Longitude=longitude, MessageType="location", **named))
 
     def events(self) -> list[dict[str, Any]]:
-        answer = httpx.get(f"{self.bot.rasa_url}/conversations/{self.address}/tracker", timeout=30)
-        answer.raise_for_status()
-        events: list[dict[str, Any]] = answer.json()["events"] or []
+        events: list[dict[str, Any]] = self.bot.tracker(self.address)["events"] or []
         return events
 
 

@@ -10,9 +10,20 @@ import time
 
 from ticketing.bootstrap import ensure_demo, prepare
 from ticketing.clock import SystemClock
-from ticketing.config import load_settings
+from ticketing.config import RASA_API_TOKEN, load_settings
 from ticketing.db import Store, open_store
-from ticketing.processes import LOCALHOST, ChannelSetup, Ports, channel_setup, services, start_all, stop_all
+from ticketing.processes import (
+    LOCALHOST,
+    PRIVATE_UMASK,
+    ChannelSetup,
+    Ports,
+    RasaApi,
+    channel_setup,
+    services,
+    start_all,
+    stop_all,
+    web_origins,
+)
 
 
 def setup(store: Store, demo: bool) -> None:
@@ -32,21 +43,35 @@ def channel_lines(channels: ChannelSetup, rasa_url: str) -> list[str]:
     return lines + [f"{c.label}: off (set {', '.join(c.required)}; see .env.example)" for c in channels.disabled]
 
 
+def development_lines(channels: ChannelSetup, api: RasaApi | None) -> list[str]:
+    """Which doors meant for development this run opens."""
+    rest = "on (for development and tests only)" if channels.rest else "off (GRM_REST_CHANNEL=on for development)"
+    lines = [f"REST channel: {rest}"]
+    if api is None:
+        return [*lines, "Rasa's HTTP API: off (GRM_RASA_API=on for development)"]
+    return [*lines, f"Rasa's HTTP API: on, with the token in GRM_RASA_TOKEN or {RASA_API_TOKEN.filename} under var/"]
+
+
 def run(store: Store) -> int:
     """Start Rasa, the action server, the scheduler and the web app; stop them all when one
     stops or on Ctrl-C."""
+    settings = store.settings
     host = os.environ.get("GRM_HOST", LOCALHOST)
     ports = Ports(
         rasa=int(os.environ.get("GRM_RASA_PORT", "5005")),
         actions=int(os.environ.get("GRM_ACTIONS_PORT", "5055")),
         web=int(os.environ.get("GRM_WEB_PORT", "5000")),
     )
-    channels = channel_setup(os.environ, store.settings.var_dir)
+    channels = channel_setup(os.environ, settings.var_dir)
+    api = None
+    if os.environ.get("GRM_RASA_API") == "on":
+        api = RasaApi(RASA_API_TOKEN.value(settings.var_dir), web_origins(settings, ports))
     started = services(
-        store.settings,
+        settings,
         ports,
         host=host,
-        rasa_token=os.environ.get("GRM_RASA_TOKEN"),
+        actions_host=os.environ.get("GRM_ACTIONS_HOST") or LOCALHOST,
+        rasa_api=api,
         rasa_workers=int(os.environ.get("GRM_RASA_WORKERS", "1")),
         redis_url=os.environ.get("GRM_REDIS_URL") or None,
         channels=channels,
@@ -59,7 +84,7 @@ def run(store: Store) -> int:
     print(f"  Poster:       http://{shown}:{ports.web}/poster/KKR-01.pdf   (A4, every channel's QR code)")
     print(f"  Backoffice:   http://{shown}:{ports.web}/admin/   (sign in with the demo login above)")
     print(f"  Logs:         {store.settings.var_dir / 'logs'}")
-    for line in channel_lines(channels, f"http://{shown}:{ports.rasa}"):
+    for line in channel_lines(channels, f"http://{shown}:{ports.rasa}") + development_lines(channels, api):
         print(f"  {line}")
     if not os.environ.get("TWILIO_ACCOUNT_SID") or not os.environ.get("GRM_SMTP_HOST"):
         print(f"  Messages:     {store.settings.var_dir / 'notifications.jsonl'}   (SMS, WhatsApp and email")
@@ -89,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
     run_command.add_argument("--no-demo", action="store_true", help="do not seed the demo data")
     args = parser.parse_args(argv)
 
+    # Whatever the GRM writes under var/ (logs, databases, keys, files) is its owner's alone.
+    os.umask(PRIVATE_UMASK)
     store = open_store(load_settings())
     if args.command == "setup":
         setup(store, args.demo)

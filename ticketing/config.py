@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import secrets
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from ticketing.errors import ConfigurationError
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# A shared secret set by hand must not be guessable: 32 characters of a random string.
+MIN_SECRET_CHARS = 32
 
 
 @dataclass(frozen=True)
@@ -53,3 +58,49 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         phone_hash_key=env.get("GRM_PHONE_HASH_KEY") or None,
         public_url=(env.get("GRM_PUBLIC_URL") or f"http://localhost:{env.get('GRM_WEB_PORT') or 5000}").rstrip("/"),
     )
+
+
+def private_directory(path: Path) -> Path:
+    """`path` made (if missing) readable by its owner only: var/ holds keys, logs and personal data."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.chmod(0o700)
+    return path
+
+
+def private_file(path: Path, make: Callable[[], str]) -> str:
+    """The text kept in `path` (owner-only), written once by `make` by whichever process comes first."""
+    if not path.exists():
+        private_directory(path.parent)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # another process wrote it meanwhile
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(make())
+    return path.read_text()
+
+
+@dataclass(frozen=True)
+class SharedSecret:
+    """A secret two processes share (Rasa and the action server, say): from the environment,
+    else from an owner-only file under var/ made on the first start. Never a command-line
+    argument, which every local user can read in the process list."""
+
+    variable: str
+    filename: str
+
+    def value(self, var_dir: Path, environ: Mapping[str, str] | None = None) -> str:
+        env = os.environ if environ is None else environ
+        given = env.get(self.variable)
+        if given:
+            if len(given) < MIN_SECRET_CHARS:
+                raise ConfigurationError(f"{self.variable} must be at least {MIN_SECRET_CHARS} characters long")
+            return given
+        return private_file(var_dir / self.filename, lambda: secrets.token_urlsafe(32)).strip()
+
+
+# What Rasa sends the action server with every call (endpoints.yml), and what the action server asks for.
+ACTIONS_TOKEN = SharedSecret("GRM_ACTIONS_TOKEN", "actions.token")
+# Rasa's HTTP API, when it is turned on (GRM_RASA_API=on), answers only callers with this token.
+RASA_API_TOKEN = SharedSecret("GRM_RASA_TOKEN", "rasa-api.token")

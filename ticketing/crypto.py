@@ -9,14 +9,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
-from ticketing.config import Settings
+from ticketing.config import Settings, private_file
 from ticketing.errors import ConfigurationError
 
 KEY_FILE_NAME = "keys.json"
@@ -75,13 +74,9 @@ def generate_key_material() -> dict[str, str]:
 
 def _embedded_key_material(var_dir: Path) -> dict[str, str]:
     """Read var/keys.json, creating it (owner-readable only) on the first start."""
-    path = var_dir / KEY_FILE_NAME
-    if not path.exists():
-        var_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            json.dump(generate_key_material(), handle, indent=2)
-    material: dict[str, str] = json.loads(path.read_text())
+    material: dict[str, str] = json.loads(
+        private_file(var_dir / KEY_FILE_NAME, lambda: json.dumps(generate_key_material(), indent=2))
+    )
     return material
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from ticketing.config import Settings
+from ticketing.config import Settings, private_directory
 from ticketing.crypto import install_keys, keyring_from_settings
 from ticketing.sqlfunctions import register_sqlite_functions
 
@@ -106,7 +106,7 @@ class Store:
 
 def open_store(settings: Settings, **engine_options: Any) -> Store:
     """Install the encryption keys and connect; the one entry point every process uses."""
-    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    private_directory(settings.var_dir)
     install_keys(keyring_from_settings(settings))
     engine = make_engine(settings.database_url, **engine_options)
     return Store(settings=settings, engine=engine, sessions=make_session_factory(engine))

@@ -3,7 +3,8 @@
 The channel connectors pass only the provider's URL of each file. The action server
 fetches it here, and only from that provider's own hosts (or the proxy or stand-in
 configured for it): a URL in a message's metadata must never make this server call
-anywhere else, least of all with the Twilio credentials.
+anywhere else, least of all with the Twilio credentials. Every redirect is checked too:
+Twilio sends the download on to its content store, and nowhere else may it lead.
 """
 
 from __future__ import annotations
@@ -27,8 +28,11 @@ FETCH_ATTEMPTS = 3
 RETRY_SECONDS = 1.0
 TIMEOUT_SECONDS = 20.0
 TWILIO_API_HOST = "api.twilio.com"
+# Where Twilio redirects a media download: its CDN when media need credentials, else S3.
+TWILIO_CONTENT_HOSTS = (".twiliocdn.com", "s3-external-1.amazonaws.com")
 # Messenger's attachment URLs point at Meta's content hosts.
 META_CONTENT_DOMAINS = (".fbcdn.net", ".fbsbx.com", ".facebook.com")
+MAX_REDIRECTS = 3
 _NAMES = {"image": "photo", "audio": "voice-note", "video": "video", "application/pdf": "document"}
 _EXTENSIONS = {"audio/ogg": ".ogg", "audio/mpeg": ".mp3", "audio/mp4": ".m4a", "text/plain": ".txt"}
 
@@ -43,17 +47,29 @@ class MediaSource:
 
     hosts: tuple[str, ...]  # the provider's https hosts; domains when starting with "."
     auth: tuple[str, str] | None = None
-    # A proxy or stand-in configured for the provider ("host:port"), on any scheme.
+    # Proxies or stand-ins configured for the provider ("host:port"), on any scheme.
     proxies: tuple[str, ...] = ()
+    # Where the provider may redirect a download (same forms as `hosts` and `proxies`).
+    redirect_hosts: tuple[str, ...] = ()
+    redirect_proxies: tuple[str, ...] = ()
 
     def allows(self, url: str) -> bool:
-        parts = urlsplit(url)
-        if parts.scheme in ("http", "https") and parts.netloc.lower() in self.proxies:
-            return True
-        host = (parts.hostname or "").lower()
-        if parts.scheme != "https" or not host or parts.port not in (None, 443):
-            return False
-        return any(host == h or (h.startswith(".") and host.endswith(h)) for h in self.hosts)
+        """Whether a file may be asked for at `url`."""
+        return _listed(url, self.hosts, self.proxies)
+
+    def allows_hop(self, url: str) -> bool:
+        """Whether a download may go on to `url`, the first request or a redirect."""
+        return _listed(url, self.hosts + self.redirect_hosts, self.proxies + self.redirect_proxies)
+
+
+def _listed(url: str, hosts: tuple[str, ...], proxies: tuple[str, ...]) -> bool:
+    parts = urlsplit(url)
+    if parts.scheme in ("http", "https") and parts.netloc.lower() in proxies:
+        return True
+    host = (parts.hostname or "").lower()
+    if parts.scheme != "https" or not host or parts.port not in (None, 443):
+        return False
+    return any(host == h or (h.startswith(".") and host.endswith(h)) for h in hosts)
 
 
 def _proxy(url: str | None) -> tuple[str, ...]:
@@ -66,9 +82,16 @@ def media_sources(environ: Mapping[str, str]) -> dict[str, MediaSource]:
     sources: dict[str, MediaSource] = {}
     sid, token = environ.get("TWILIO_ACCOUNT_SID"), environ.get("TWILIO_AUTH_TOKEN")
     if sid and token:
-        sources["whatsapp"] = MediaSource((TWILIO_API_HOST,), (sid, token), _proxy(environ.get("GRM_TWILIO_API_URL")))
+        sources["whatsapp"] = MediaSource(
+            (TWILIO_API_HOST,),
+            (sid, token),
+            _proxy(environ.get("GRM_TWILIO_API_URL")),
+            TWILIO_CONTENT_HOSTS,
+            _proxy(environ.get("GRM_TWILIO_MEDIA_URL")),
+        )
     if environ.get("GRM_FACEBOOK_PAGE_ACCESS_TOKEN"):
-        sources["facebook"] = MediaSource(META_CONTENT_DOMAINS, None, _proxy(environ.get("GRM_FACEBOOK_API_URL")))
+        facebook_proxy = _proxy(environ.get("GRM_FACEBOOK_API_URL"))
+        sources["facebook"] = MediaSource(META_CONTENT_DOMAINS, None, facebook_proxy, (), facebook_proxy)
     return sources
 
 
@@ -84,6 +107,8 @@ def fetch_media(url: str, source: MediaSource) -> bytes:
     for attempt in range(1, FETCH_ATTEMPTS + 1):
         try:
             return _download(url, source)
+        except httpx.TooManyRedirects as failure:
+            raise MediaUnavailable(url) from failure
         except (httpx.HTTPStatusError, httpx.TransportError) as failure:
             status = failure.response.status_code if isinstance(failure, httpx.HTTPStatusError) else None
             if attempt == FETCH_ATTEMPTS or (status is not None and status not in (404, 429) and status < 500):
@@ -95,7 +120,19 @@ def fetch_media(url: str, source: MediaSource) -> bytes:
 
 def _download(url: str, source: MediaSource) -> bytes:
     too_big = InvalidInput("content", f"files are limited to {MAX_BYTES // (1024 * 1024)} MB")
-    client = httpx.Client(auth=source.auth, follow_redirects=True, timeout=TIMEOUT_SECONDS)
+
+    def each_hop(request: httpx.Request) -> None:
+        if not source.allows_hop(str(request.url)):
+            logger.warning("refused to follow a file's download to %s", request.url.host)
+            raise MediaUnavailable(url)
+
+    client = httpx.Client(
+        auth=source.auth,
+        follow_redirects=True,
+        max_redirects=MAX_REDIRECTS,
+        timeout=TIMEOUT_SECONDS,
+        event_hooks={"request": [each_hop]},
+    )
     with client, client.stream("GET", url) as answer:
         answer.raise_for_status()
         if int(answer.headers.get("Content-Length") or 0) > MAX_BYTES:

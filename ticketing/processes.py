@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 import signal
 import socket
 import subprocess
@@ -19,20 +18,33 @@ import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import yaml
 from sqlalchemy.engine import make_url
 
-from ticketing.config import PROJECT_ROOT, Settings
+from ticketing.config import ACTIONS_TOKEN, PROJECT_ROOT, Settings
 from ticketing.errors import ConfigurationError
 
 RASA = PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"
+RASA_PYTHON = RASA.parent / "python"
 MODEL = PROJECT_ROOT / "models" / "grm.tar.gz"
 LOCALHOST = "127.0.0.1"
-STARTUP_SECONDS = 180.0
+ANY_ADDRESS = "0.0.0.0"
+# Rasa loads its model in about a minute; several minutes on a busy machine.
+STARTUP_SECONDS = 300.0
 SCHEDULER_READY = "scheduler ready"
 CREDENTIALS = PROJECT_ROOT / "credentials.yml"
 _VARIABLE = re.compile(r"\$\{(\w+)\}")
+# Files the processes write (logs, SQLite files, uploads) are their owner's alone.
+PRIVATE_UMASK = 0o077
+# Rasa's request bodies: a Messenger batch at most; its default is 100 MB. Socket.IO frames
+# are capped lower by the webchat channel itself (bot/channels.py).
+RASA_REQUEST_BYTES = 1024 * 1024
+WEB_WORKERS = 2
+# The web app's access log: method, path without its query (a resume link's token or a
+# phone never lands in a log), status, size and time; no referrer, which carries queries too.
+WEB_ACCESS_LOG = '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(B)s %(L)ss'
 
 
 def free_port() -> int:
@@ -113,6 +125,12 @@ EXTERNAL_CHANNELS = (
 )
 
 
+# Rasa's REST channel lets any caller speak as any conversation id of its own shape and get
+# the replies back: for development, tests and benchmarks only.
+REST_CHANNEL_SECTION = "bot.channels.RestApiInput"
+REST_CHANNEL_SETTING = "GRM_REST_CHANNEL"
+
+
 @dataclass(frozen=True)
 class ChannelSetup:
     """The credentials file Rasa is started with, and which external channels it holds."""
@@ -121,25 +139,28 @@ class ChannelSetup:
     environment: dict[str, str]
     enabled: tuple[ExternalChannel, ...]
     disabled: tuple[ExternalChannel, ...]
+    rest: bool
 
 
 def channel_setup(environ: Mapping[str, str], directory: Path) -> ChannelSetup:
-    """credentials.yml without the channels whose credentials are not all set.
+    """credentials.yml without the channels whose credentials are not all set, and without
+    the REST channel unless GRM_REST_CHANNEL=on.
 
     Rasa expands ${VAR} itself and refuses to start on an unset one, so the optional
     settings of the channels kept (a proxy URL, say) are passed as empty when not given.
     """
     enabled = tuple(c for c in EXTERNAL_CHANNELS if all(environ.get(name) for name in c.required))
     disabled = tuple(c for c in EXTERNAL_CHANNELS if c not in enabled)
+    rest = environ.get(REST_CHANNEL_SETTING) == "on"
     sections = yaml.safe_load(CREDENTIALS.read_text(encoding="utf-8")) or {}
-    for channel in disabled:
-        sections.pop(channel.section, None)
+    for section in [c.section for c in disabled] + ([] if rest else [REST_CHANNEL_SECTION]):
+        sections.pop(section, None)
     kept = yaml.safe_dump(sections, sort_keys=False)
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "credentials.yml"
     path.write_text(kept, encoding="utf-8")
     environment = {name: environ.get(name, "") for name in _VARIABLE.findall(kept)}
-    return ChannelSetup(path, environment, enabled, disabled)
+    return ChannelSetup(path, environment, enabled, disabled, rest)
 
 
 @dataclass
@@ -160,7 +181,7 @@ class Service:
     def start(self) -> None:
         self.log.parent.mkdir(parents=True, exist_ok=True)
         self._log_offset = self.log.stat().st_size if self.log.exists() else 0
-        with self.log.open("ab") as output:
+        with open(os.open(self.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab") as output:
             self.process = subprocess.Popen(
                 self.command,
                 cwd=PROJECT_ROOT,
@@ -169,6 +190,7 @@ class Service:
                 stderr=subprocess.STDOUT,
                 # A group of its own: stopping it stops the worker processes it forks too.
                 start_new_session=True,
+                umask=PRIVATE_UMASK,
             )
 
     def wait_ready(self, deadline: float) -> None:
@@ -220,12 +242,29 @@ def _signal_group(group: int, number: signal.Signals) -> None:
         pass  # nobody left in the group
 
 
+@dataclass(frozen=True)
+class RasaApi:
+    """Rasa's HTTP API (every conversation's tracker, the model): off unless asked for, and
+    then only for callers with its token, from the web app's origins."""
+
+    token: str
+    origins: tuple[str, ...]
+
+
+def web_origins(settings: Settings, ports: Ports) -> tuple[str, ...]:
+    """Where the web app's pages come from: its public URL, and this machine's own names."""
+    parts = urlsplit(settings.public_url)
+    public = f"{parts.scheme}://{parts.netloc}"
+    return tuple(dict.fromkeys([public, f"http://localhost:{ports.web}", f"http://{LOCALHOST}:{ports.web}"]))
+
+
 def services(
     settings: Settings,
     ports: Ports,
     *,
     host: str = LOCALHOST,
-    rasa_token: str | None = None,
+    actions_host: str = LOCALHOST,
+    rasa_api: RasaApi | None = None,
     model: Path = MODEL,
     web: bool = True,
     scheduler: bool = True,
@@ -234,14 +273,13 @@ def services(
     redis_url: str | None = None,
     channels: ChannelSetup | None = None,
 ) -> list[Service]:
-    """The action server, Rasa and (optionally) the web app, configured to find each other.
+    """The action server, Rasa and (optionally) the scheduler and web app, configured to find each other.
 
-    Rasa's HTTP API shows every conversation: outside localhost it is only started with a
-    token (one is drawn when none is given). Rasa answers on one core per worker; more than
-    one worker needs Redis for the locks that keep each conversation's turns in order.
+    Rasa and the action server share a secret (environment or var/), which Rasa sends with
+    every action call; secrets travel in the environment, never on a command line. Rasa
+    answers on one core per worker; more than one worker needs Redis for the locks that
+    keep each conversation's turns in order.
     """
-    if host not in (LOCALHOST, "localhost") and not rasa_token:
-        rasa_token = secrets.token_urlsafe(24)
     common = {
         "GRM_VAR_DIR": str(settings.var_dir),
         "DATABASE_URL": settings.database_url,
@@ -249,22 +287,26 @@ def services(
         **({"GRM_PHONE_HASH_KEY": settings.phone_hash_key} if settings.phone_hash_key else {}),
         **(environment or {}),
     }
+    actions_token = ACTIONS_TOKEN.value(settings.var_dir, {**os.environ, **common})
     logs = settings.var_dir / "logs"
     if channels is None:
         channels = channel_setup({**os.environ, **(environment or {})}, settings.var_dir)
     actions = Service(
         "action server",
-        [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(ports.actions)],
+        [sys.executable, "-m", "actions.server", "--port", str(ports.actions)],
         # Triage loads (about 15 s) while Rasa starts, so the first recap finds it ready.
-        {**common, "GRM_TRIAGE_AT_START": "1"},
+        {**common, "GRM_ACTIONS_HOST": actions_host, "GRM_ACTIONS_TOKEN": actions_token, "GRM_TRIAGE_AT_START": "1"},
         f"http://{LOCALHOST}:{ports.actions}/health",
         logs / "actions.log",
     )
-    rasa_command = [str(RASA), "run", "--model", str(model), "--endpoints", "endpoints.yml"]
-    rasa_command += ["--credentials", str(channels.path), "--enable-api", "--interface", host]
-    rasa_command += ["--port", str(ports.rasa), "--cors", "*"]
-    if rasa_token:
-        rasa_command += ["--auth-token", rasa_token]
+    rasa_command = [str(RASA_PYTHON), "-m", "bot.serve", "run", "--model", str(model), "--endpoints", "endpoints.yml"]
+    rasa_command += ["--credentials", str(channels.path), "--interface", host, "--port", str(ports.rasa)]
+    rasa_command += ["--cors", *web_origins(settings, ports)]
+    api_environment = {}
+    if rasa_api is not None:
+        rasa_command.append("--enable-api")
+        # bot/serve.py hands the token to Rasa inside its process, not on its command line.
+        api_environment = {"GRM_RASA_TOKEN": rasa_api.token}
     rasa = Service(
         "Rasa",
         rasa_command,
@@ -273,7 +315,10 @@ def services(
             **channels.environment,
             **tracker_store_environment(settings),
             **lock_store_environment(rasa_workers, redis_url),
-            "GRM_ACTIONS_URL": f"http://{LOCALHOST}:{ports.actions}/webhook",
+            **api_environment,
+            "GRM_ACTIONS_URL": f"http://{actions_host if actions_host != ANY_ADDRESS else LOCALHOST}:{ports.actions}/webhook",
+            "GRM_ACTIONS_TOKEN": actions_token,
+            "SANIC_REQUEST_MAX_SIZE": str(RASA_REQUEST_BYTES),
             # endpoints.yml names the tracker store in bot/, which Rasa imports from here.
             "PYTHONPATH": str(PROJECT_ROOT),
             # Rasa phones home by default; the GRM runs without network access.
@@ -298,8 +343,9 @@ def services(
         started.append(
             Service(
                 "web app",
-                [sys.executable, "-m", "flask", "--app", "admin_app:create_app", "run", "--host", host]
-                + ["--port", str(ports.web), "--no-debugger", "--no-reload"],
+                [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{ports.web}", "--workers", str(WEB_WORKERS)]
+                + ["--worker-class", "gthread", "--threads", "4", "--timeout", "60", "--graceful-timeout", "10"]
+                + ["--access-logfile", "-", "--access-logformat", WEB_ACCESS_LOG, "admin_app:create_app()"],
                 {**common, "GRM_RASA_PORT": str(ports.rasa)},
                 f"http://{LOCALHOST}:{ports.web}/chat",
                 logs / "web.log",

@@ -1,0 +1,81 @@
+"""`python -m actions.server`: the action server, answering Rasa alone.
+
+rasa-sdk's own server (`python -m rasa_sdk`) listens on every interface and runs any action
+for whoever posts a tracker, and these actions read and move citizens' cases. This one
+binds GRM_ACTIONS_HOST (loopback unless configured) and refuses, before reading the body,
+every call that does not carry the secret Rasa is configured to send (endpoints.yml puts
+it in the action endpoint's Authorization header). /health stays open: it tells nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hmac
+import logging
+import os
+from functools import partial
+from typing import Any
+
+from rasa_sdk import utils
+from rasa_sdk.endpoint import create_app_for_serve
+from rasa_sdk.executor import ActionExecutor
+from sanic import Sanic, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+from sanic.worker.loader import AppLoader
+
+from ticketing.config import ACTIONS_TOKEN, load_settings
+
+logger = logging.getLogger("actions.server")
+
+LOOPBACK = "127.0.0.1"
+OPEN_PATHS = frozenset({"/health"})
+# A tracker of a long conversation is a few hundred kilobytes; Sanic's default is 100 MB.
+MAX_REQUEST_BYTES = 8 * 1024 * 1024
+
+
+def caller_is_rasa(request: Request, token: str) -> bool:
+    """Whether the request carries the shared secret (compared in constant time)."""
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.encode(), token.encode())
+
+
+def create_app(token: str) -> Sanic[Any, Any]:
+    """rasa-sdk's app over this package's actions, behind the shared secret, without CORS."""
+    executor = ActionExecutor()
+    executor.register_package("actions")
+    app: Sanic[Any, Any] = create_app_for_serve(executor, cors_origins="")
+    app.config.REQUEST_MAX_SIZE = MAX_REQUEST_BYTES
+
+    @app.on_request
+    async def only_rasa(request: Request) -> HTTPResponse | None:
+        if request.path in OPEN_PATHS or caller_is_rasa(request, token):
+            return None
+        logger.warning("refused a call to the action server without the shared secret")
+        return response.json({"error": "unauthorised"}, status=401)
+
+    return app
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m actions.server")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("GRM_ACTIONS_PORT") or 5055))
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    host = os.environ.get("GRM_ACTIONS_HOST") or LOOPBACK
+    token = ACTIONS_TOKEN.value(load_settings().var_dir)
+    workers = utils.number_of_sanic_workers()
+    # Sanic makes the app anew in each worker process from this picklable factory; one
+    # worker serves in this process, which then loads the actions (and triage) only once.
+    loader = AppLoader(factory=partial(create_app, token))
+    app = loader.load()
+    app.prepare(host=host, port=args.port, workers=workers, single_process=workers == 1)
+    logger.info("action server on http://%s:%s (Rasa's calls only)", host, args.port)
+    if workers == 1:
+        Sanic.serve_single(primary=app)
+    else:
+        Sanic.serve(primary=app, app_loader=loader)
+
+
+if __name__ == "__main__":
+    main()
