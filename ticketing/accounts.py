@@ -9,6 +9,7 @@ few tenths of a second, and on SQLite every unit of work holds the database's wr
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import secrets
 from datetime import datetime, timedelta
 from typing import Any
@@ -89,8 +90,9 @@ def _matches(stored: str | None, password: str) -> bool:
     return check_password_hash(stored or _DUMMY_HASH, password) and stored is not None
 
 
-def _end_sessions(officer: Officer) -> None:
-    # The session token is part of every session cookie of the officer (admin_app.auth).
+def _new_session_token(officer: Officer) -> None:
+    # The token is part of every session cookie of the officer (admin_app.auth): a new one
+    # ends every session opened under the old.
     officer.session_token = secrets.token_hex(16)
 
 
@@ -100,7 +102,7 @@ def set_password(session: Session, clock: Clock, officer: Officer, password: str
     officer.password_hash = generate_password_hash(password)
     officer.password_changed_at = clock.now()
     officer.password_must_change = False
-    _end_sessions(officer)
+    _new_session_token(officer)
     _log(session, clock.now(), officer.id, "password_changed", {})
 
 
@@ -116,7 +118,7 @@ def revoke_api_tokens(session: Session, officer: Officer) -> int:
 
 def end_access(session: Session, officer: Officer) -> int:
     """End the officer's sessions and API tokens (on deactivation and reset); tokens revoked."""
-    _end_sessions(officer)
+    _new_session_token(officer)
     return revoke_api_tokens(session, officer)
 
 
@@ -134,11 +136,18 @@ def reset_password(session: Session, clock: Clock, officer: Officer) -> str:
 
 def sign_out(session: Session, clock: Clock, officer: Officer) -> None:
     """End the officer's sessions on the server, so that a copy of the cookie opens nothing."""
-    _end_sessions(officer)
+    _new_session_token(officer)
     _log(session, clock.now(), officer.id, "logout", {})
 
 
 def _address_key(address: str) -> str:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        ip = None
+    if isinstance(ip, ipaddress.IPv6Address):
+        # One IPv6 client is usually given a whole /64: count the network, not each address.
+        address = str(ip.ipv4_mapped or ipaddress.IPv6Network((ip, 64), strict=False))
     return keyring().digest(_FAILURE_PURPOSE, f"address:{address}").hex()
 
 
@@ -237,7 +246,7 @@ def authenticate(
             return None
         officer.failed_logins, officer.locked_until = 0, None
         if officer.session_token is None:
-            _end_sessions(officer)
+            _new_session_token(officer)
         _log(session, now, officer.id, "login", {})
         return officer
 
