@@ -1,28 +1,44 @@
 """Officers signing in and out of the backoffice (Flask-Login), with CSRF on every form.
 
-A session cookie names the officer and their current session token: a new password (or
-an administrator's reset) replaces the token, which ends every session opened before.
-Sessions end after GRM_SESSION_MINUTES without a request.
+A session cookie names the officer and their current session token: a new password, an
+administrator's reset, a deactivation or signing out replaces the token, which ends every
+session opened before. Sessions end after GRM_SESSION_MINUTES without a request. An officer
+signed in with a one-time password reaches nothing but the page that replaces it.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response as BaseResponse
 from wtforms import EmailField, HiddenField, PasswordField, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, Optional
 
 from admin_app import current_store
-from ticketing.accounts import LOGIN_REFUSED, authenticate
+from ticketing.accounts import API_TOKEN_DAYS, LOGIN_REFUSED, authenticate, sign_out
 from ticketing.clock import SystemClock
+from ticketing.errors import ConfigurationError
 from ticketing.models import Officer
 from ticketing.permissions import Permission, Viewer
 
@@ -41,13 +57,16 @@ class SignedIn(UserMixin):  # type: ignore[misc]
     name: str
     email: str
     session_token: str
+    must_change_password: bool
 
     def get_id(self) -> str:
         return f"{self.viewer.id}:{self.session_token}"
 
 
 def signed_in_as(officer: Officer) -> SignedIn:
-    return SignedIn(Viewer.of(officer), officer.name, officer.email, officer.session_token or "")
+    return SignedIn(
+        Viewer.of(officer), officer.name, officer.email, officer.session_token or "", officer.password_must_change
+    )
 
 
 @login_manager.user_loader
@@ -87,15 +106,20 @@ def _safe_next(target: str | None) -> str:
 def login() -> BaseResponse | str | tuple[str, int]:
     form = LoginForm()
     if form.validate_on_submit():
-        # The unit of work commits a refusal too: the failure count and the audit row stay.
-        with current_store().sessions.begin() as db:
-            email, password = form.email.data or "", form.password.data or ""
-            officer = authenticate(db, SystemClock(), email, password, form.code.data or None)
-            signed_in = signed_in_as(officer) if officer is not None else None
-        if signed_in is not None:
+        # The address the connection came from: the app is reached directly (gunicorn), and
+        # a proxy in front would need ProxyFix first, or every sign-in would share its address.
+        officer = authenticate(
+            current_store().sessions,
+            SystemClock(),
+            form.email.data or "",
+            form.password.data or "",
+            form.code.data or None,
+            request.remote_addr or "",
+        )
+        if officer is not None:
             session.clear()  # a fresh session for the signed-in officer (no fixation)
             session.permanent = True
-            login_user(signed_in)
+            login_user(signed_in_as(officer))
             return redirect(_safe_next(request.args.get("next")))
         flash(LOGIN_REFUSED, "error")
         return render_template("backoffice/login.html", form=form), 401
@@ -105,10 +129,24 @@ def login() -> BaseResponse | str | tuple[str, int]:
 @auth.post("/logout")
 @login_required
 def logout() -> BaseResponse:
+    # Per-session records on the server would let one session end alone, at the cost of a
+    # table and a write per sign-in; the officer's session token already names their sessions,
+    # so replacing it ends this one for good (a copied cookie is refused) and their others
+    # too, which errs on the safe side for a desk application.
+    with current_store().sessions.begin() as db:
+        sign_out(db, SystemClock(), db.get_one(Officer, viewer().id))
     logout_user()
     session.clear()
     flash("You are signed out.", "info")
     return redirect(url_for("auth.login"))
+
+
+def _password_field() -> PasswordField:
+    return PasswordField("Your password", validators=[DataRequired(), Length(max=200)])
+
+
+def _code_field(label: str, required: bool = True) -> StringField:
+    return StringField(label, validators=[DataRequired() if required else Optional(), Length(max=10)])
 
 
 class PasswordForm(FlaskForm):  # type: ignore[misc]
@@ -117,16 +155,61 @@ class PasswordForm(FlaskForm):  # type: ignore[misc]
 
 
 class TotpForm(FlaskForm):  # type: ignore[misc]
+    """Turn the second factor on, or replace it (then with a code from the current one)."""
+
+    password = _password_field()
+    current = _code_field("Code from your current authenticator (when replacing it)", required=False)
     secret = HiddenField(validators=[DataRequired(), Length(max=64)])
-    code = StringField("Code shown by your authenticator app", validators=[DataRequired(), Length(max=10)])
+    code = _code_field("Code shown by your authenticator app for the new key")
+
+
+class TotpOffForm(FlaskForm):  # type: ignore[misc]
+    password = _password_field()
+    current = _code_field("Code from your authenticator app")
 
 
 class ApiTokenForm(FlaskForm):  # type: ignore[misc]
     label = StringField("What the token is for", validators=[DataRequired(), Length(max=80)])
+    password = _password_field()
+
+
+def no_store(page: str) -> BaseResponse:
+    """A page that shows a secret: kept out of every cache and the browser's history."""
+    response = make_response(page)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def api_token_lifetime() -> timedelta:
+    return timedelta(days=current_app.config["GRM_API_TOKEN_DAYS"])
+
+
+def _token_days(value: str | None) -> int:
+    if not value:
+        return API_TOKEN_DAYS
+    if not value.isdigit() or int(value) < 1:
+        raise ConfigurationError(f"GRM_API_TOKEN_DAYS must be a whole number of days, not {value!r}")
+    return int(value)
+
+
+# What an officer signed in with a one-time password may reach: the page that replaces it.
+_BEFORE_NEW_PASSWORD = frozenset({"account.index", "auth.login", "auth.logout", "static", "admin.static"})
+
+
+def _new_password_first() -> BaseResponse | None:
+    if request.endpoint in _BEFORE_NEW_PASSWORD or not current_user.is_authenticated:
+        return None
+    if current_user.must_change_password:
+        flash("Please choose your own password first.", "info")
+        return redirect(url_for("account.index"))
+    return None
 
 
 def init_auth(app: Flask) -> None:
+    # How long a new API token lasts (tokens are made on My account).
+    app.config.setdefault("GRM_API_TOKEN_DAYS", _token_days(os.environ.get("GRM_API_TOKEN_DAYS")))
     login_manager.init_app(app)
+    app.before_request(_new_password_first)
     app.register_blueprint(auth)
 
 

@@ -10,7 +10,6 @@ manage the officers of their own projects only, and cannot hand out more than th
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -19,21 +18,21 @@ from flask_admin import Admin
 from flask_admin.actions import action
 from flask_admin.contrib.sqla import ModelView
 from markupsafe import Markup, escape
-from sqlalchemy import inspect, select, update
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Query, Session, joinedload, scoped_session
+from werkzeug.wrappers import Response as BaseResponse
 from wtforms import Form, SelectField
 from wtforms.validators import NumberRange, ValidationError
 
-from admin_app.auth import Guarded, viewer
+from admin_app.auth import Guarded, no_store, viewer
 from admin_app.public import project_links
-from ticketing.accounts import set_password
+from ticketing.accounts import end_access, reset_password, revoke_api_tokens
 from ticketing.clock import SystemClock
 from ticketing.errors import InvalidInput
 from ticketing.lifecycle import TOP_LEVEL
 from ticketing.messages import nepal_time
 from ticketing.models import (
     ActorKind,
-    ApiToken,
     AuditLog,
     Category,
     District,
@@ -47,7 +46,7 @@ from ticketing.models import (
 )
 from ticketing.permissions import Permission
 
-# What a project admin may make of the officers of their projects.
+# What a project admin may make of the officers of their projects (see OfficerView).
 PROJECT_ADMIN_GRANTS = frozenset({Role.PROJECT_MANAGER, Role.CONTRACTOR, Role.FOCAL_PERSON})
 PLACE_FIELDS = ("province_id", "district_id", "municipality_id")
 
@@ -223,7 +222,16 @@ class RoutingRuleView(Placed):
 
 class OfficerView(Placed):
     """Officers' accounts. Passwords are never typed here: "reset password" makes a one-time
-    password to hand over, which the officer then replaces on their account page."""
+    password to hand over, which the officer must replace when they next sign in.
+
+    Whoever can set an account's password can act as it. So resetting passwords is for the
+    administrators of everything (super admins) alone, and a project admin manages only the
+    accounts they could have made themselves: a handling role (PROJECT_ADMIN_GRANTS) within
+    their own projects, never gender clearance or every project, never another admin, a
+    director, the bank or themselves. They may make, edit, deactivate and cut off such
+    accounts, but cannot sign in as any: a new account has no password until a super admin
+    resets it, so a project admin cannot lend themselves (or a sock puppet) the case handling
+    their own role lacks. The same limits hold for every action, not only for the form."""
 
     permission = Permission.MANAGE_USERS
     column_list = ("name", "email", "role", "level", "projects", "all_projects", "gender_cleared", "active", "locked")
@@ -265,10 +273,17 @@ class OfficerView(Placed):
         return self._scoped(query)
 
     def _scoped(self, query: Query[Any]) -> Query[Any]:
+        """The accounts the signed-in officer manages: the list, the forms and every action go through it."""
         mine = self._managed_project_ids()
         if mine is None:
             return query
-        return query.filter(Officer.projects.any(Project.id.in_(sorted(mine))), ~Officer.all_projects)
+        return query.filter(
+            Officer.role.in_(sorted(PROJECT_ADMIN_GRANTS)),
+            ~Officer.all_projects,
+            ~Officer.gender_cleared,
+            Officer.projects.any(),
+            ~Officer.projects.any(Project.id.not_in(sorted(mine))),
+        )
 
     def get_one(self, id: Any) -> Officer | None:
         found: Officer | None = self.get_query().filter(Officer.id == int(id)).one_or_none()
@@ -287,7 +302,14 @@ class OfficerView(Placed):
         if not chosen or not chosen <= mine:
             raise InvalidInput("projects", "choose among your own projects")
 
+    def on_model_change(self, form: Form, model: Any, is_created: bool) -> None:
+        super().on_model_change(form, model, is_created)
+        if not model.active:
+            end_access(self.session, model)  # a switched-off account keeps no session or token
+
     def is_action_allowed(self, name: str) -> bool:
+        if name == "reset_password":
+            return self._managed_project_ids() is None
         return viewer().can(Permission.MANAGE_USERS)
 
     def _chosen(self, ids: list[str]) -> list[Officer]:
@@ -295,27 +317,39 @@ class OfficerView(Placed):
         return list(self.get_query().filter(Officer.id.in_(wanted)))
 
     @action("reset_password", "Reset password", "Make a one-time password for each selected officer?")
-    def action_reset_password(self, ids: list[str]) -> None:
+    def action_reset_password(self, ids: list[str]) -> BaseResponse:
         clock = SystemClock()
+        passwords = []
         for officer in self._chosen(ids):
-            password = secrets.token_urlsafe(12)
-            set_password(self.session, clock, officer, password)
-            officer.failed_logins, officer.locked_until = 0, None
+            passwords.append((officer.email, reset_password(self.session, clock, officer)))
             self.audit(officer, "password_reset", {})
-            flash(f"{officer.email}: one-time password {password} (shown only now)", "success")
         self.session.commit()
+        page: str = self.render(
+            "backoffice/secret.html",
+            title="One-time passwords (replaced at the next sign-in)",
+            secrets=passwords,
+            back=self.get_url(".index_view"),
+        )
+        return no_store(page)
 
     @action("revoke_tokens", "Revoke API tokens", "Revoke every API token of the selected officers?")
     def action_revoke_tokens(self, ids: list[str]) -> None:
         revoked = 0
         for officer in self._chosen(ids):
-            count = self.session.execute(
-                update(ApiToken).where(ApiToken.officer_id == officer.id, ~ApiToken.revoked).values(revoked=True)
-            ).rowcount
+            count = revoke_api_tokens(self.session, officer)
             self.audit(officer, "api_tokens_revoked", {"count": count})
             revoked += count
         self.session.commit()
         flash(f"{revoked} API token(s) revoked.", "info")
+
+    @action("deactivate", "Deactivate", "Switch off the selected officers' accounts, sessions and API tokens?")
+    def action_deactivate(self, ids: list[str]) -> None:
+        chosen = self._chosen(ids)
+        for officer in chosen:
+            officer.active = False
+            self.audit(officer, "deactivated", {"api_tokens_revoked": end_access(self.session, officer)})
+        self.session.commit()
+        flash(f"{len(chosen)} account(s) deactivated.", "info")
 
 
 def add_configuration_views(admin: Admin, sessions: scoped_session[Session]) -> None:

@@ -38,6 +38,7 @@ from tests.helpers import sign_in
 from ticketing.accounts import issue_api_token
 from ticketing.bootstrap import DEMO_ADMIN_EMAIL, prepare, seed_demo
 from ticketing.catalog import Catalog, CategoryInfo, ProjectInfo, catalog
+from ticketing.clock import SystemClock
 from ticketing.config import Settings
 from ticketing.crypto import generate_key_material
 from ticketing.db import Store, open_store
@@ -717,7 +718,8 @@ def run_backend(backend: str, url: str, var_dir: Path, tickets: int, requests: i
         tokens = {}
         for email in (DEMO_ADMIN_EMAIL, MANAGER_EMAIL):
             officer = session.scalars(select(Officer).where(Officer.email == email)).one()
-            tokens[email] = issue_api_token(session, SetUpClock(), officer, "bench")
+            # Made now, not when the seeded year began: tokens expire (ticketing.accounts).
+            tokens[email] = issue_api_token(session, SystemClock(), officer, "bench")
     app = create_app({"GRM_STORE": store, "SECRET_KEY": "bench-secret"})
     clients = {}
     for email in (DEMO_ADMIN_EMAIL, MANAGER_EMAIL):

@@ -50,20 +50,15 @@ def test_weak_passwords_are_refused_with_a_reason(demo: Store, password: str, pr
 def test_signing_in_and_locking_out(demo: Store, clock: FakeClock) -> None:
     with demo.sessions.begin() as session:
         set_password(session, clock, officer(session), GOOD)
-    with demo.sessions.begin() as session:
-        assert authenticate(session, clock, " Site.KKR@grm.example ", GOOD) is not None
+    assert authenticate(demo.sessions, clock, " Site.KKR@grm.example ", GOOD) is not None
     for _ in range(MAX_FAILED_LOGINS):
-        with demo.sessions.begin() as session:
-            assert authenticate(session, clock, EMAIL, "wrong-password-123") is None
+        assert authenticate(demo.sessions, clock, EMAIL, "wrong-password-123") is None
     # Locked: even the right password is refused, with the same message.
-    with demo.sessions.begin() as session:
-        assert authenticate(session, clock, EMAIL, GOOD) is None
+    assert authenticate(demo.sessions, clock, EMAIL, GOOD) is None
     clock.advance(seconds=LOCK_OUT.total_seconds())
-    with demo.sessions.begin() as session:
-        signed_in = authenticate(session, clock, EMAIL, GOOD)
-        assert signed_in is not None and signed_in.failed_logins == 0
-    with demo.sessions.begin() as session:
-        assert authenticate(session, clock, "nobody@grm.example", GOOD) is None
+    signed_in = authenticate(demo.sessions, clock, EMAIL, GOOD)
+    assert signed_in is not None and signed_in.failed_logins == 0
+    assert authenticate(demo.sessions, clock, "nobody@grm.example", GOOD) is None
     with demo.sessions() as session:
         actions = session.scalars(select(AuditLog.action).where(AuditLog.entity == "officer").order_by(AuditLog.id))
         assert list(actions) == [
@@ -89,15 +84,13 @@ def test_the_second_factor_is_asked_once_turned_on(demo: Store, clock: FakeClock
     with demo.sessions.begin() as session:
         set_password(session, clock, officer(session), GOOD)
         officer(session).totp_secret = secret
-    with demo.sessions.begin() as session:
-        assert authenticate(session, clock, EMAIL, GOOD) is None
-        assert authenticate(session, clock, EMAIL, GOOD, "000000") is None
-        assert authenticate(session, clock, EMAIL, GOOD, pyotp.TOTP(secret).at(clock.now())) is not None
+    assert authenticate(demo.sessions, clock, EMAIL, GOOD) is None
+    assert authenticate(demo.sessions, clock, EMAIL, GOOD, "000000") is None
+    assert authenticate(demo.sessions, clock, EMAIL, GOOD, pyotp.TOTP(secret).at(clock.now())) is not None
 
 
 def test_an_inactive_officer_cannot_sign_in(demo: Store, clock: FakeClock) -> None:
     with demo.sessions.begin() as session:
         set_password(session, clock, officer(session), GOOD)
         officer(session).active = False
-    with demo.sessions.begin() as session:
-        assert authenticate(session, clock, EMAIL, GOOD) is None
+    assert authenticate(demo.sessions, clock, EMAIL, GOOD) is None

@@ -10,6 +10,7 @@ from sqlalchemy.orm import selectinload
 
 from tests.helpers import FakeClock, add_project_admin, client_for, csrf_token, file, sign_in
 from ticketing.accounts import issue_api_token
+from ticketing.clock import SystemClock
 from ticketing.db import Store
 from ticketing.models import Officer
 from ticketing.permissions import Permission, Viewer, visible
@@ -76,7 +77,7 @@ def test_each_role_against_every_screen_and_move(
     assert page.status_code == (200 if sees_case else 404), email
     with demo.sessions.begin() as session:
         officer = session.get_one(Officer, viewer.id)
-        bearer = {"Authorization": f"Bearer {issue_api_token(session, clock, officer, 'matrix')}"}
+        bearer = {"Authorization": f"Bearer {issue_api_token(session, SystemClock(), officer, 'matrix')}"}
     token = csrf_token(client, "/admin/")
     for move, permission in MOVES.items():
         # A case of its own for each way in: a move may take the case out of the officer's sight.

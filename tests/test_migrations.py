@@ -68,3 +68,25 @@ def test_upgrading_a_store_with_data_keeps_every_row(empty_engine: Engine) -> No
         officers = [tuple(row) for row in connection.execute(text("SELECT email, failed_logins FROM officer"))]
         assert officers == [("ram@grm.example", 0)]
         assert connection.execute(text("SELECT officer_id FROM routing_rule")).scalars().all() == [1]
+
+
+def test_api_tokens_from_before_expiry_get_the_default_lifetime(empty_engine: Engine) -> None:
+    command.upgrade(alembic_config(empty_engine), "0011")
+    with empty_engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO officer (id, name, email, role, all_projects, gender_cleared, active, failed_logins,"
+                " created_at) VALUES (1, 'Ram', 'ram@grm.example', 'focal_person', true, false, true, 0, '2026-01-01')"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO api_token (officer_id, token_hash, label, created_at, revoked)"
+                " VALUES (1, 'digest', 'MIS', '2026-01-01', false)"
+            )
+        )
+    upgrade_to_head(empty_engine)
+    with empty_engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM api_token WHERE expires_at IS NULL")).scalar() == 0
+        flags = connection.execute(text("SELECT password_must_change, totp_last_step FROM officer")).one()
+        assert tuple(flags) == (False, None)

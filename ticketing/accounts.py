@@ -1,26 +1,36 @@
-"""Officers' accounts: signing in with lock-out, the password policy, and the optional second
-factor (TOTP). Every sign-in, failure and lock-out is written to the audit log.
+"""Officers' accounts: signing in with lock-out and a per-address throttle, the password
+policy, reset passwords that must be replaced, the optional second factor (TOTP) whose codes
+work once, and API tokens that expire. Every sign-in, failure and change is audited.
+
+Passwords are compared between two short units of work, never inside one: the hash takes a
+few tenths of a second, and on SQLite every unit of work holds the database's write lock.
 """
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
 import pyotp
-from sqlalchemy import func, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.orm import Session, selectinload, sessionmaker
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ticketing.clock import Clock
 from ticketing.crypto import keyring
 from ticketing.errors import InvalidInput
-from ticketing.models import ActorKind, ApiToken, AuditLog, Officer, table
+from ticketing.models import ActorKind, ApiToken, AuditLog, LookupFailure, Officer, table
 
 MAX_FAILED_LOGINS = 5
 LOCK_OUT = timedelta(minutes=15)
+# Failed sign-ins from one client address, whatever the accounts tried, within LOCK_OUT: an
+# office behind one address mistyping stays below it, a guesser spraying accounts does not.
+MAX_FAILURES_PER_ADDRESS = 20
 MIN_PASSWORD_CHARS = 12
+API_TOKEN_DAYS = 90
 # The passwords most often tried first by anyone guessing; the length rule stops the rest.
 COMMON_PASSWORDS = frozenset(
     {
@@ -39,6 +49,7 @@ COMMON_PASSWORDS = frozenset(
 )
 # A hash to compare against when the email is unknown, so that both cases take as long.
 _DUMMY_HASH = generate_password_hash(secrets.token_urlsafe(16))
+_FAILURE_PURPOSE = "login-failure"
 
 
 # Wrong email or password, a locked or inactive account, a wrong code: one answer for all,
@@ -74,50 +85,187 @@ def check_password_policy(password: str, officer: Officer) -> None:
         raise InvalidInput("password", "must not contain your name or email")
 
 
-def password_matches(officer: Officer, password: str) -> bool:
-    return officer.password_hash is not None and check_password_hash(officer.password_hash, password)
+def _matches(stored: str | None, password: str) -> bool:
+    """Compare with no unit of work open; an account without a password costs as long as one with."""
+    return check_password_hash(stored or _DUMMY_HASH, password) and stored is not None
+
+
+def _new_session_token(officer: Officer) -> None:
+    # The token is part of every session cookie of the officer (admin_app.auth): a new one
+    # ends every session opened under the old.
+    officer.session_token = secrets.token_hex(16)
 
 
 def set_password(session: Session, clock: Clock, officer: Officer, password: str) -> None:
-    """A new password (checked against the policy); every other session of the officer ends."""
+    """A new password of the officer's own choosing; every other session of theirs ends."""
     check_password_policy(password, officer)
     officer.password_hash = generate_password_hash(password)
     officer.password_changed_at = clock.now()
-    officer.session_token = secrets.token_hex(16)
+    officer.password_must_change = False
+    _new_session_token(officer)
     _log(session, clock.now(), officer.id, "password_changed", {})
 
 
-def authenticate(session: Session, clock: Clock, email: str, password: str, code: str | None = None) -> Officer | None:
-    """The officer these credentials open, or None. A refusal is recorded (failure count,
-    lock-out, audit) in the caller's unit of work, which must commit it: hence no exception."""
-    now = clock.now()
-    officer = session.scalar(
-        select(Officer).where(func.lower(Officer.email) == email.strip().lower()).with_for_update()
+def revoke_api_tokens(session: Session, officer: Officer) -> int:
+    """Revoke every live API token of the officer; how many there were."""
+    tokens = table(ApiToken)
+    return (
+        session.connection()
+        .execute(update(tokens).where(tokens.c.officer_id == officer.id, ~tokens.c.revoked).values(revoked=True))
+        .rowcount
     )
-    if officer is None:
-        check_password_hash(_DUMMY_HASH, password)
-        _log(session, now, None, "login_failed", {"email": email.strip().lower()[:254]})
-        return None
-    if officer.locked_until is not None and officer.locked_until > now:
-        _log(session, now, officer.id, "login_refused_locked", {})
-        return None
-    password_ok = password_matches(officer, password)
-    code_ok = officer.totp_secret is None or (
-        code is not None and pyotp.TOTP(officer.totp_secret).verify(code, for_time=now, valid_window=1)
-    )
-    if not (password_ok and code_ok and officer.active):
-        officer.failed_logins += 1
-        detail: dict[str, Any] = {"failures": officer.failed_logins}
-        if officer.failed_logins >= MAX_FAILED_LOGINS:
-            officer.locked_until, officer.failed_logins = now + LOCK_OUT, 0
-            detail["locked_until"] = officer.locked_until.isoformat()
-        _log(session, now, officer.id, "login_failed", detail)
-        return None
+
+
+def end_access(session: Session, officer: Officer) -> int:
+    """End the officer's sessions and API tokens (on deactivation and reset); tokens revoked."""
+    _new_session_token(officer)
+    return revoke_api_tokens(session, officer)
+
+
+def reset_password(session: Session, clock: Clock, officer: Officer) -> str:
+    """A one-time password for an administrator to hand over, shown once: it opens nothing but
+    the page that replaces it, and the officer's sessions and API tokens end with the old one."""
+    password = secrets.token_urlsafe(12)
+    officer.password_hash = generate_password_hash(password)
+    officer.password_changed_at = clock.now()
+    officer.password_must_change = True
     officer.failed_logins, officer.locked_until = 0, None
-    if officer.session_token is None:
-        officer.session_token = secrets.token_hex(16)
-    _log(session, now, officer.id, "login", {})
-    return officer
+    end_access(session, officer)
+    return password
+
+
+def sign_out(session: Session, clock: Clock, officer: Officer) -> None:
+    """End the officer's sessions on the server, so that a copy of the cookie opens nothing."""
+    _new_session_token(officer)
+    _log(session, clock.now(), officer.id, "logout", {})
+
+
+def _address_key(address: str) -> str:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        ip = None
+    if isinstance(ip, ipaddress.IPv6Address):
+        # One IPv6 client is usually given a whole /64: count the network, not each address.
+        address = str(ip.ipv4_mapped or ipaddress.IPv6Network((ip, 64), strict=False))
+    return keyring().digest(_FAILURE_PURPOSE, f"address:{address}").hex()
+
+
+def _address_throttled(session: Session, key: str, now: datetime) -> bool:
+    recent = session.scalar(
+        select(func.count()).where(LookupFailure.key_digest == key, LookupFailure.at > now - LOCK_OUT)
+    )
+    return (recent or 0) >= MAX_FAILURES_PER_ADDRESS
+
+
+def _record_address_failure(session: Session, key: str, now: datetime) -> None:
+    # The citizens' lookups' table (ticketing.citizen) under a purpose of its own: only an
+    # HMAC of the address is kept, and rows past the window are dropped as new ones come.
+    failures = table(LookupFailure)
+    session.execute(delete(failures).where(failures.c.key_digest == key, failures.c.at <= now - LOCK_OUT))
+    session.execute(insert(failures), {"key_digest": key, "at": now})
+
+
+def _count_failure(session: Session, now: datetime, officer: Officer, action: str) -> None:
+    officer.failed_logins += 1
+    detail: dict[str, Any] = {"failures": officer.failed_logins}
+    if officer.failed_logins >= MAX_FAILED_LOGINS:
+        officer.locked_until, officer.failed_logins = now + LOCK_OUT, 0
+        detail["locked_until"] = officer.locked_until.isoformat()
+    _log(session, now, officer.id, action, detail)
+
+
+def _locked(officer: Officer, now: datetime) -> bool:
+    return officer.locked_until is not None and officer.locked_until > now
+
+
+def _fresh_step(secret: str, code: str, now: datetime, last_step: int | None) -> int | None:
+    """The time step of `code` if it is one of the secret's codes within a step of now and
+    later than `last_step` (RFC 6238 section 5.2: a code is accepted once)."""
+    totp = pyotp.TOTP(secret)
+    current = totp.timecode(now)
+    for step in (current - 1, current, current + 1):
+        if (last_step is None or step > last_step) and hmac.compare_digest(totp.generate_otp(step), code.strip()):
+            return step
+    return None
+
+
+def _spend_code(officer: Officer, code: str | None, now: datetime) -> bool:
+    """Whether `code` is a fresh code of the officer's second factor, which it then uses up;
+    true for an officer without one."""
+    if officer.totp_secret is None:
+        return True
+    step = _fresh_step(officer.totp_secret, code or "", now, officer.totp_last_step)
+    if step is None:
+        return False
+    officer.totp_last_step = step
+    return True
+
+
+def authenticate(
+    sessions: sessionmaker[Session],
+    clock: Clock,
+    email: str,
+    password: str,
+    code: str | None = None,
+    address: str = "",
+) -> Officer | None:
+    """The officer these credentials open (their projects loaded), or None; `address` is the
+    client's. Every refusal is recorded (failure counts, lock-out, audit) in units of work of
+    its own: hence no exception."""
+    now = clock.now()
+    email = email.strip().lower()
+    address_key = _address_key(address)
+    with sessions() as session:
+        if _address_throttled(session, address_key, now):
+            # Neither hashed nor written: a flood from one address costs a read per request.
+            return None
+        found = session.execute(
+            select(Officer.id, Officer.password_hash).where(func.lower(Officer.email) == email)
+        ).one_or_none()
+    stored = found.password_hash if found is not None else None
+    password_ok = _matches(stored, password)
+    with sessions.begin() as session:
+        officer = None
+        if found is not None:
+            officer = session.scalar(
+                select(Officer).where(Officer.id == found.id).options(selectinload(Officer.projects)).with_for_update()
+            )
+        if officer is None or _locked(officer, now):
+            _record_address_failure(session, address_key, now)
+            if officer is None:
+                _log(session, now, None, "login_failed", {"email": email[:254]})
+            else:
+                _log(session, now, officer.id, "login_refused_locked", {})
+            return None
+        # A password changed while the hash was compared makes the comparison stale.
+        unchanged = officer.password_hash == stored
+        if not (password_ok and unchanged and officer.active and _spend_code(officer, code, now)):
+            _record_address_failure(session, address_key, now)
+            _count_failure(session, now, officer, "login_failed")
+            return None
+        officer.failed_logins, officer.locked_until = 0, None
+        if officer.session_token is None:
+            _new_session_token(officer)
+        _log(session, now, officer.id, "login", {})
+        return officer
+
+
+def confirm_password(sessions: sessionmaker[Session], clock: Clock, officer_id: int, password: str) -> bool:
+    """Whether `password` is the signed-in officer's own, asked again before a change to their
+    account; a wrong one counts toward the lock-out like a failed sign-in."""
+    now = clock.now()
+    with sessions() as session:
+        stored = session.scalar(select(Officer.password_hash).where(Officer.id == officer_id))
+    password_ok = _matches(stored, password)
+    with sessions.begin() as session:
+        officer = session.get_one(Officer, officer_id, with_for_update=True)
+        if _locked(officer, now):
+            return False
+        if password_ok and officer.password_hash == stored:
+            return True
+        _count_failure(session, now, officer, "password_confirmation_failed")
+        return False
 
 
 def new_totp_secret() -> str:
@@ -129,12 +277,32 @@ def totp_uri(email: str, secret: str) -> str:
     return pyotp.TOTP(secret).provisioning_uri(name=email, issuer_name="GRM")
 
 
-def turn_on_totp(session: Session, clock: Clock, officer: Officer, secret: str, code: str) -> bool:
-    """Keep `secret` as the officer's second factor once a code from it proves the app has it."""
-    if not pyotp.TOTP(secret).verify(code.strip(), for_time=clock.now(), valid_window=1):
+def change_totp(session: Session, clock: Clock, officer: Officer, current: str, secret: str, code: str) -> bool:
+    """Make `secret` the officer's second factor once a code from it proves the app has it; an
+    officer who has one already proves it with a current code (the password is asked first,
+    see confirm_password). A wrong current code counts toward the lock-out."""
+    now = clock.now()
+    step = _fresh_step(secret, code, now, None)
+    if step is None:
         return False
-    officer.totp_secret = secret
-    _log(session, clock.now(), officer.id, "totp_turned_on", {})
+    replacing = officer.totp_secret is not None
+    if not _spend_code(officer, current, now):
+        _count_failure(session, now, officer, "totp_change_refused")
+        return False
+    # The code that proved the new secret is used up too.
+    officer.totp_secret, officer.totp_last_step = secret, step
+    _log(session, now, officer.id, "totp_replaced" if replacing else "totp_turned_on", {})
+    return True
+
+
+def turn_off_totp(session: Session, clock: Clock, officer: Officer, current: str) -> bool:
+    """Drop the officer's second factor, proven with a current code (after the password)."""
+    now = clock.now()
+    if officer.totp_secret is None or not _spend_code(officer, current, now):
+        _count_failure(session, now, officer, "totp_change_refused")
+        return False
+    officer.totp_secret, officer.totp_last_step = None, None
+    _log(session, now, officer.id, "totp_turned_off", {})
     return True
 
 
@@ -142,27 +310,38 @@ def _token_digest(token: str) -> str:
     return keyring().digest("api-token", token).hex()
 
 
-def issue_api_token(session: Session, clock: Clock, officer: Officer, label: str) -> str:
+def issue_api_token(
+    session: Session, clock: Clock, officer: Officer, label: str, lifetime: timedelta = timedelta(days=API_TOKEN_DAYS)
+) -> str:
     """A new API token for the officer, shown once: only its HMAC is stored."""
     token = secrets.token_urlsafe(32)
+    now = clock.now()
     session.add(
         ApiToken(
-            officer_id=officer.id, token_hash=_token_digest(token), label=label[:80] or "API", created_at=clock.now()
+            officer_id=officer.id,
+            token_hash=_token_digest(token),
+            label=label[:80] or "API",
+            created_at=now,
+            expires_at=now + lifetime,
         )
     )
-    _log(session, clock.now(), officer.id, "api_token_issued", {"label": label[:80]})
+    _log(session, now, officer.id, "api_token_issued", {"label": label[:80], "days": lifetime.days})
     return token
 
 
 def officer_for_token(session: Session, clock: Clock, token: str) -> Officer | None:
-    """The active officer a live token acts as, or None."""
+    """The officer a live token acts as, or None: not revoked, not expired, and its officer
+    active with a password of their own (not an administrator's one-time password)."""
+    now = clock.now()
     found = session.scalar(
-        select(ApiToken).where(ApiToken.token_hash == _token_digest(token.strip()), ApiToken.revoked.is_(False))
+        select(ApiToken).where(
+            ApiToken.token_hash == _token_digest(token.strip()), ~ApiToken.revoked, ApiToken.expires_at > now
+        )
     )
     if found is None:
         return None
     officer = session.get(Officer, found.officer_id)
-    if officer is None or not officer.active:
+    if officer is None or not officer.active or officer.password_must_change:
         return None
-    found.last_used_at = clock.now()
+    found.last_used_at = now
     return officer

@@ -237,6 +237,8 @@ class Officer(LocatedMixin, Base):
     active: Mapped[bool] = mapped_column(default=True)
     password_hash: Mapped[str | None] = mapped_column(String(255))
     password_changed_at: Mapped[datetime | None]
+    # Set by an administrator's reset: the one-time password must be replaced before anything else.
+    password_must_change: Mapped[bool] = mapped_column(default=False)
     # Failed sign-ins in a row; reaching the limit locks the account until locked_until.
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None]
@@ -244,6 +246,8 @@ class Officer(LocatedMixin, Base):
     session_token: Mapped[str | None] = mapped_column(String(32))
     # The second factor's shared secret, when the officer has turned TOTP on.
     totp_secret: Mapped[str | None] = mapped_column(EncryptedText)
+    # The time step of the last code accepted: a code works once, even within its window.
+    totp_last_step: Mapped[int | None]
     created_at: Mapped[datetime]
 
     projects: Mapped[list[Project]] = relationship(secondary=officer_project)
@@ -259,6 +263,7 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     label: Mapped[str] = mapped_column(String(80))
     created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
     last_used_at: Mapped[datetime | None]
     revoked: Mapped[bool] = mapped_column(default=False)
 
