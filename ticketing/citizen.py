@@ -164,25 +164,37 @@ def answer_resolution(
 
 # --- the signed link of the resolution notification ---
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
 
 def _signature(payload: str) -> str:
     return base64.urlsafe_b64encode(keyring().digest(_LINK_PURPOSE, payload)[:16]).decode("ascii").rstrip("=")
 
 
-def answer_link_token(reference: str, now: datetime) -> str:
-    """A token proving its bearer received the resolution message of `reference`."""
+def _resolution_mark(resolved_at: datetime | None) -> str:
+    """Which resolution a link answers: the microsecond it was recorded (0 for none)."""
+    return "0" if resolved_at is None else f"{(resolved_at - _EPOCH) // timedelta(microseconds=1):x}"
+
+
+def answer_link_token(grievance: Grievance, now: datetime) -> str:
+    """A token proving its bearer received the message about the case's current resolution.
+
+    It names that resolution, so once the case is refused and resolved again, only the
+    newer message's link answers: an old message (a forwarded SMS, a shared phone) cannot.
+    """
     expires = int((now + timedelta(days=ANSWER_LINK_DAYS)).timestamp())
-    payload = f"{reference}.{expires:x}"
+    payload = f"{grievance.reference}.{_resolution_mark(grievance.resolved_at)}.{expires:x}"
     return f"{payload}.{_signature(payload)}"
 
 
 def grievance_for_link(session: Session, token: str, now: datetime) -> CitizenView | None:
-    """The case a valid, unexpired link token names; None for any other token."""
-    reference, _, rest = token.strip().partition(".")
-    expires_hex, _, signature = rest.partition(".")
-    payload = f"{reference}.{expires_hex}"
-    if not signature or not hmac.compare_digest(signature, _signature(payload)):
+    """The case a valid, unexpired link token names, while its resolution is still the one
+    the link was sent about; None for any other token."""
+    payload, _, signature = token.strip().rpartition(".")
+    parts = payload.split(".")
+    if len(parts) != 3 or not hmac.compare_digest(signature, _signature(payload)):
         return None
+    reference, resolution, expires_hex = parts
     try:
         expires = datetime.fromtimestamp(int(expires_hex, 16), UTC)
     except (ValueError, OverflowError):
@@ -190,4 +202,6 @@ def grievance_for_link(session: Session, token: str, now: datetime) -> CitizenVi
     if expires < now:
         return None
     grievance = session.scalar(select(Grievance).where(Grievance.reference == reference))
-    return None if grievance is None else view(session, grievance)
+    if grievance is None or not hmac.compare_digest(resolution, _resolution_mark(grievance.resolved_at)):
+        return None
+    return view(session, grievance)
