@@ -1,5 +1,6 @@
 """REST API `/api/v1`: officers and integrations with a bearer token (issued on My account),
-and the citizens' status lookup by reference and phone (throttled like the chatbot's).
+and the citizens' status lookup by reference and phone (throttled like the chatbot's; a
+POST, since query strings end up in logs and browser histories).
 
 Every answer is JSON; every error has one shape: {"error": {"code", "message", "field"}}.
 Case queries go through `ticketing.permissions.visible`, moves through the same table of
@@ -41,6 +42,15 @@ def _http_error(error: HTTPException) -> tuple[Response, int]:
     return _error(error.code or 500, (error.name or "error").lower().replace(" ", "_"), error.description or "")
 
 
+@api.app_errorhandler(404)
+@api.app_errorhandler(405)
+def _no_such_route(error: HTTPException) -> HTTPException | tuple[Response, int]:
+    # Errors in routing happen before any blueprint is chosen: the API's own are JSON too.
+    if request.path.startswith(f"{api.url_prefix}/"):
+        return _http_error(error)
+    return error
+
+
 @api.errorhandler(GrmError)
 def _domain_error(error: GrmError) -> tuple[Response, int]:
     if isinstance(error, TooManyAttempts):
@@ -67,6 +77,20 @@ def _caller(permission: Permission) -> Viewer:
     if not viewer.can(permission):
         abort(403, f"your role may not {permission.value.replace('_', ' ')}")
     return viewer
+
+
+def _json_object() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise InvalidInput("body", "send a JSON object")
+    return body
+
+
+def _text(body: dict[str, Any], name: str) -> str:
+    value = body.get(name)
+    if not isinstance(value, str):
+        raise InvalidInput(name, "is required, as a string")
+    return value
 
 
 def _ticket(db: Session, grievance: Grievance, full: bool) -> dict[str, Any]:
@@ -151,9 +175,7 @@ def move_ticket(reference: str, move_name: str) -> Response:
 def create_grievance() -> tuple[Response, int]:
     """A grievance told in person, by phone or by another system, filed for the citizen."""
     viewer = _caller(Permission.CREATE)
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise InvalidInput("body", "send a JSON object")
+    body = _json_object()
     allowed = set(Submission.__dataclass_fields__) - {"channel", "category_source", "ai_categories", "needs_triage"}
     unknown = set(body) - allowed
     if unknown:
@@ -169,10 +191,11 @@ def create_grievance() -> tuple[Response, int]:
     return jsonify(created), 201
 
 
-@api.get("/status")
+@api.post("/status")
 def status() -> Response:
     """A citizen's own case by reference and phone; failures are counted per address and reference."""
-    reference, phone = request.args.get("reference", ""), request.args.get("phone", "")
+    body = _json_object()
+    reference, phone = _text(body, "reference"), _text(body, "phone")
     # The unit of work commits a failed lookup too: that is what throttles guessing.
     with current_store().sessions.begin() as db:
         found = look_up(db, SystemClock(), reference, phone, f"api:{request.remote_addr}")
@@ -208,8 +231,8 @@ def _operation(summary: str, auth: bool = True, **extra: Any) -> dict[str, Any]:
     return operation
 
 
-def _query(name: str, description: str, required: bool = False) -> dict[str, Any]:
-    return {"name": name, "in": "query", "required": required, "description": description, "schema": {"type": "string"}}
+def _query(name: str, description: str) -> dict[str, Any]:
+    return {"name": name, "in": "query", "description": description, "schema": {"type": "string"}}
 
 
 REFERENCE = {"name": "reference", "in": "path", "required": True, "schema": {"type": "string"}}
@@ -312,13 +335,24 @@ OPENAPI: dict[str, Any] = {
             )
         },
         "/api/v1/status": {
-            "get": _operation(
+            "post": _operation(
                 "A citizen's own grievance by reference and phone (failed lookups are throttled)",
                 auth=False,
-                parameters=[
-                    _query("reference", "GR-XXXX-XXXX", True),
-                    _query("phone", "the phone given when filing", True),
-                ],
+                requestBody={
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["reference", "phone"],
+                                "properties": {
+                                    "reference": {"type": "string", "description": "GR-XXXX-XXXX"},
+                                    "phone": {"type": "string", "description": "the phone given when filing"},
+                                },
+                            }
+                        }
+                    },
+                },
             )
         },
     },

@@ -31,7 +31,7 @@ QR_PRINT_PIXELS = 600
 QR_MAX_AGE_SECONDS = 86400
 # Only names a browser could have sent as Host end up in the CSP header.
 _HOST_NAME = re.compile(r"[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]")
-_BASE_POLICY = "default-src 'self'; base-uri 'none'; object-src 'none'; form-action 'self'; frame-ancestors 'self'"
+_BASE_POLICY = "default-src 'self'; base-uri 'none'; object-src 'none'; form-action 'self'; frame-ancestors 'none'"
 
 
 @dataclass(frozen=True)
@@ -112,9 +112,8 @@ CLOCK = SystemClock()
 
 
 @public.after_request
-def _secure_headers(response: Response) -> Response:
+def _public_headers(response: Response) -> Response:
     response.headers.setdefault("Content-Security-Policy", _BASE_POLICY)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     return response
 

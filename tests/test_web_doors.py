@@ -14,13 +14,16 @@ from typing import Any
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from tests.helpers import FakeClock, client_for, file, make_jobs, officer_by_email, outbox_file, sign_in
+from admin_app import create_app
+from tests.helpers import FakeClock, client_for, csrf_token, file, make_jobs, officer_by_email, outbox_file, sign_in
 from tests.test_api import error_of, token_for
 from ticketing.citizen import answer_resolution, grievance_for_link
 from ticketing.db import Store
 from ticketing.models import Complainant, Grievance, Officer
 from ticketing.services import Actor, acknowledge, resolve
 from ticketing.tables import HEADER_ROW, Document, Table, to_csv, to_xlsx
+
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(32)
 
 # --- idempotency keys belong to their caller ---
 
@@ -161,3 +164,63 @@ def test_the_audit_log_exports_to_excel(demo: Store, clock: FakeClock) -> None:
     assert exported.status_code == 200
     sheet = load_workbook(io.BytesIO(exported.data)).active
     assert sheet is not None and [cell.value for cell in sheet[HEADER_ROW]][:2] == ["At", "Actor Kind"]
+
+
+# --- the status lookup keeps the phone out of the URL ---
+
+
+def test_the_status_lookup_is_a_post_and_a_get_answers_no_data(demo: Store, clock: FakeClock) -> None:
+    case = file(demo, clock)
+    client = client_for(demo)
+    found = client.post("/api/v1/status", json={"reference": case.reference, "phone": "9841234567"})
+    assert found.status_code == 200 and found.get_json()["reference"] == case.reference
+    in_the_url = client.get(f"/api/v1/status?reference={case.reference}&phone=9841234567")
+    assert in_the_url.status_code == 405 and error_of(in_the_url)["code"] == "method_not_allowed"
+    assert case.reference not in in_the_url.get_data(as_text=True)
+    for body in ({"reference": case.reference}, {"reference": 7, "phone": "9841234567"}, ["x"]):
+        refused = client.post("/api/v1/status", json=body)
+        assert refused.status_code == 422, body
+    document = client.get("/api/v1/openapi.json").get_json()
+    assert set(document["paths"]["/api/v1/status"]) == {"post"}
+    assert error_of(client.get("/api/v1/no-such-thing"))["code"] == "not_found"  # the API answers JSON only
+    assert client.get("/no-such-page").mimetype == "text/html"
+
+
+# --- headers: no framing, HTTPS kept, small bodies ---
+
+
+def test_no_page_of_the_app_can_be_framed(demo: Store) -> None:
+    client = client_for(demo)
+    assert sign_in(client, "admin@grm.example") == 302
+    for path in ("/login", "/admin/", "/admin/grievance/", "/chat/KKR-01", "/api/v1/openapi.json", "/qr/KKR-01.png"):
+        response = client.get(path)
+        assert response.headers["X-Frame-Options"] == "DENY", path
+        assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"], path
+        assert "Strict-Transport-Security" not in response.headers  # plain HTTP on a development machine
+
+
+def test_https_is_remembered_by_the_browser(demo: Store) -> None:
+    served = create_app({"GRM_STORE": demo, "SECRET_KEY": "test", "GRM_PUBLIC_URL": "https://grm.example.org"})
+    assert served.test_client().get("/login").headers["Strict-Transport-Security"].startswith("max-age=")
+    secure = client_for(demo).get("/login", base_url="https://grm.example.org")
+    assert "max-age=" in secure.headers["Strict-Transport-Security"]
+
+
+def test_a_large_body_is_refused_before_it_is_read_except_where_files_go(demo: Store, clock: FakeClock) -> None:
+    client = client_for(demo)
+    manager = token_for(demo, clock, "manager.kkr@grm.example")
+    refused = post_grievance(client, manager, name="Hari Magar", phone="9841000123", address="x" * 2_000_000)
+    assert refused.status_code == 413 and error_of(refused)["code"] == "request_entity_too_large"
+    assert client.post("/login", data={"email": "x" * 2_000_000}).status_code == 413
+    case = file(demo, clock)
+    site = client_for(demo)
+    assert sign_in(site, "site.kkr@grm.example") == 302
+    token = csrf_token(site, f"/admin/grievance/case/{case.id}")
+    photo = PNG + bytes(3_000_000)
+    attached = site.post(
+        f"/admin/grievance/case/{case.id}/attach",
+        data={"csrf_token": token, "file": (io.BytesIO(photo), "site.png")},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
+    assert "File attached." in attached.get_data(as_text=True)
