@@ -17,10 +17,11 @@ from sqlalchemy import select
 from admin_app import create_app
 from tests.helpers import FakeClock, client_for, csrf_token, file, make_jobs, officer_by_email, outbox_file, sign_in
 from tests.test_api import error_of, token_for
+from ticketing.attachments import attach_file
 from ticketing.citizen import answer_resolution, grievance_for_link
 from ticketing.db import Store
 from ticketing.models import Complainant, Grievance, Officer
-from ticketing.services import Actor, acknowledge, resolve
+from ticketing.services import CITIZEN, Actor, acknowledge, resolve
 from ticketing.tables import HEADER_ROW, Document, Table, to_csv, to_xlsx
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(32)
@@ -224,3 +225,31 @@ def test_a_large_body_is_refused_before_it_is_read_except_where_files_go(demo: S
         follow_redirects=True,
     )
     assert "File attached." in attached.get_data(as_text=True)
+
+
+# --- a citizen's file never renders as a page ---
+
+
+def test_files_are_saved_under_made_up_names_and_only_media_are_shown(demo: Store, clock: FakeClock) -> None:
+    case = file(demo, clock)
+    page = b"<html><script>fetch('/admin/officer/').then(r => r.text()).then(steal)</script></html>\n"
+    sent = [("<script>.png", PNG), ("report.html", page), ("letter.pdf", b"%PDF-1.4\n%%EOF\n")]
+    with demo.sessions.begin() as session:
+        kept = [attach_file(session, clock, demo.settings.attachments_dir, case.id, CITIZEN, *f) for f in sent]
+        session.flush()
+        ids = [attachment.id for attachment in kept]
+    site = client_for(demo)
+    assert sign_in(site, "site.kkr@grm.example") == 302
+    photo, text, pdf = (site.get(f"/admin/grievance/case/{case.id}/file/{number}") for number in ids)
+    assert (
+        photo.mimetype == "image/png"
+        and photo.headers["Content-Disposition"] == f"inline; filename={case.reference}-1.png"
+    )
+    assert text.mimetype == "text/plain" and text.data == page
+    assert text.headers["Content-Disposition"] == f"attachment; filename={case.reference}-2.txt"
+    assert pdf.headers["Content-Disposition"] == f"attachment; filename={case.reference}-3.pdf"
+    for response in (photo, text, pdf):
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert "sandbox" in response.headers["Content-Security-Policy"]
+    saved = site.get(f"/admin/grievance/case/{case.id}/file/{ids[0]}?download=1")
+    assert saved.headers["Content-Disposition"] == f"attachment; filename={case.reference}-1.png"
