@@ -11,6 +11,7 @@ import json
 import re
 from typing import Any
 
+import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
@@ -253,3 +254,53 @@ def test_files_are_saved_under_made_up_names_and_only_media_are_shown(demo: Stor
         assert "sandbox" in response.headers["Content-Security-Policy"]
     saved = site.get(f"/admin/grievance/case/{case.id}/file/{ids[0]}?download=1")
     assert saved.headers["Content-Disposition"] == f"attachment; filename={case.reference}-1.png"
+
+
+# --- what the property-based run found, and its kin (tests/test_api_properties.py) ---
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"details": "Dust."}, "project_code"),  # a required field missing
+        ({"project_code": "KKR-01", "details": 123}, "details"),  # a number where text goes
+        ({"project_code": ["KKR-01"], "details": "Dust."}, "project_code"),
+        ({"project_code": "KKR-01", "details": "Dust.", "category_code": 5}, "category_code"),
+        ({"project_code": "KKR-01", "details": "Dust.", "ward": True}, "ward"),
+        (
+            {"project_code": "KKR-01", "details": "Dust.", "name": "A", "phone": "9841234567", "language": "x" * 50},
+            "language",
+        ),
+    ],
+)
+def test_a_filing_of_the_wrong_shape_gets_422_naming_the_field(
+    demo: Store, clock: FakeClock, body: dict[str, Any], field: str
+) -> None:
+    refused = client_for(demo).post(
+        "/api/v1/grievances", json=body, headers=token_for(demo, clock, "admin@grm.example")
+    )
+    assert refused.status_code == 422 and error_of(refused)["field"] == field
+
+
+def test_text_no_store_can_keep_is_made_storable(demo: Store, clock: FakeClock) -> None:
+    client = client_for(demo)
+    admin = token_for(demo, clock, "admin@grm.example")
+    # A NUL and a lone surrogate, as JSON may carry them; PostgreSQL and UTF-8 refuse both.
+    body = '{"project_code": "KKR-01", "details": "Dust\\u0000 \\ud800here", "name": "Hari \\udfff", "phone": "9841234567"}'
+    filed = client.post("/api/v1/grievances", data=body, content_type="application/json", headers=admin)
+    assert filed.status_code == 201 and filed.get_json()["details"] == "Dust \ufffdhere"
+    reference = filed.get_json()["reference"]
+    noted = client.post(
+        f"/api/v1/tickets/{reference}/note",
+        data='{"text": "\\ud83d seen"}',
+        content_type="application/json",
+        headers=admin,
+    )
+    assert noted.status_code == 200
+    for path in ("/api/v1/tickets?q=dust%00", "/api/v1/tickets?page=99999999999999999999", "/api/v1/tickets/GR-%00"):
+        assert client.get(path, headers=admin).status_code in (200, 404, 422), path
+    assert (
+        client.post(f"/api/v1/tickets/{reference}/assign", json={"officer_id": "²"}, headers=admin).status_code == 422
+    )
+    with demo.sessions() as session:
+        assert session.scalars(select(Complainant.name)).one() == "Hari \ufffd"

@@ -6,6 +6,7 @@ here writes its status change and audit row inside that same transaction.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -22,6 +23,7 @@ from ticketing.emails import normalise_email
 from ticketing.errors import ConcurrentChange, GrievanceNotFound, IllegalTransition, InvalidInput, NotFound
 from ticketing.lifecycle import OPEN_STATUSES, TOP_LEVEL, Action, Status, next_level, next_status
 from ticketing.locations import Place, resolve_place
+from ticketing.messages import CITIZEN as CITIZEN_MESSAGES
 from ticketing.models import (
     ActorKind,
     AuditLog,
@@ -102,16 +104,21 @@ class OverdueTicket:
     due_at: datetime
 
 
-def _required_text(value: str | None, field_name: str) -> str:
-    text = (value or "").strip()
-    if not text:
-        raise InvalidInput(field_name, "is required")
-    return text
+# Half of a UTF-16 pair, alone: JSON may carry one, UTF-8 (and so no store) has none.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _optional_text(value: str | None) -> str | None:
-    text = (value or "").strip()
+    # A NUL never means anything in what people type, and PostgreSQL's text cannot hold one.
+    text = _LONE_SURROGATE.sub("\ufffd", (value or "").replace("\x00", "")).strip()
     return text or None
+
+
+def _required_text(value: str | None, field_name: str) -> str:
+    text = _optional_text(value)
+    if text is None:
+        raise InvalidInput(field_name, "is required")
+    return text
 
 
 def _audit_row(
@@ -324,6 +331,14 @@ def _save_complainant(session: Session, now: datetime, submission: Submission, p
     return complainant_id
 
 
+def _language(value: str | None) -> str:
+    """A language the citizen's messages are written in (English by default)."""
+    language = _optional_text(value) or "en"
+    if language not in CITIZEN_MESSAGES:
+        raise InvalidInput("language", f"one of {', '.join(CITIZEN_MESSAGES)}")
+    return language
+
+
 def _spot(latitude: float | None, longitude: float | None) -> dict[str, float | None]:
     """A shared place as stored: both coordinates, in range, or neither."""
     if latitude is None or longitude is None:
@@ -399,7 +414,7 @@ def file_grievance(session: Session, clock: Clock, submission: Submission, actor
         "level": 1,
         "assignee_id": route(session, config, project.id, 1, place, category_id, priority),
         "channel": submission.channel,
-        "language": _optional_text(submission.language) or "en",
+        "language": _language(submission.language),
         "details": details,
         "summary": _optional_text(submission.summary),
         "ai_categories": submission.ai_categories,
