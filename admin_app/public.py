@@ -122,8 +122,9 @@ def _session_signature(nonce: str) -> str:
 
 
 def new_chat_session() -> str:
-    """A chat session id this site issues: random, and signed so that the upload endpoint
-    knows it was drawn here, not made up by a script to get a fresh file allowance."""
+    """A chat session id this site issues: random, and signed, so that files come only into
+    conversations opened on the chat page (Rasa takes any id a client names); a script that
+    fetches pages for fresh ids still meets its address's allowance."""
     nonce = secrets.token_urlsafe(16)
     return nonce + _session_signature(nonce)
 

@@ -232,6 +232,15 @@ def test_the_chat_page_posts_a_file_and_gets_its_token(client: FlaskClient, demo
         assert upload is not None and upload.size_bytes == len(PNG)
 
 
+def test_the_chat_is_told_kindly_when_the_disk_is_nearly_full(
+    client: FlaskClient, demo: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GRM_MIN_FREE_DISK_MB", str(10**12))
+    status, answer = post_file(client, PNG)
+    assert status == 422 and answer["error"] == "files cannot be received just now; please try again later"
+    assert count(demo, Upload) == 0
+
+
 def test_only_a_session_the_chat_page_issued_may_send_files(client: FlaskClient, demo: Store) -> None:
     issued = issued_session(client)
     assert re.fullmatch(r"[A-Za-z0-9_-]{16,64}", issued) and issued != issued_session(client)

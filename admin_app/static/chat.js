@@ -29,7 +29,8 @@
  *
  * Protocol: on every (re)connect the client emits session_request {session_id: stored id, else
  * the page's new one}; Rasa answers session_confirm with the id (a string, or {session_id}) and
- * joins the socket to that session's room. The web app takes files only for ids it issued. Messages go out as user_uttered {message, session_id,
+ * joins the socket to that session's room (the web app takes files only for ids it issued).
+ * Messages go out as user_uttered {message, session_id,
  * customData: {project, language, answer[, attachment]}}; replies arrive as bot_uttered {text, quick_replies,
  * buttons, attachment}, any of them optional. A brand-new session opens with "/greet".
  *
