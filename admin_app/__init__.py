@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app
+from flask import Flask, Response, current_app, request
 from flask_wtf.csrf import CSRFProtect
 
 from ticketing.attachments import MAX_BYTES
@@ -24,6 +24,12 @@ from ticketing.errors import ConfigurationError
 STORE_EXTENSION = "grm_store"
 csrf = CSRFProtect()
 DEFAULT_RASA_PORT = 5005
+# Forms and JSON are small; only the two routes that take files read more (a chat file at
+# its largest, with room for the form around it).
+MAX_BODY_BYTES = 1024 * 1024
+MAX_UPLOAD_BODY_BYTES = MAX_BYTES + 64 * 1024
+UPLOAD_ENDPOINTS = frozenset({"public.upload", "grievance.attach"})
+HSTS_SECONDS = 365 * 24 * 3600
 
 
 def settings_from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -67,8 +73,7 @@ def _check_web_url(app: Flask, key: str) -> None:
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the Flask app; `config` overrides the environment (tests pass GRM_STORE)."""
     app = Flask(__name__)
-    # A chat file at its largest, with room for the form around it.
-    app.config["MAX_CONTENT_LENGTH"] = MAX_BYTES + 64 * 1024
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.config.from_mapping(settings_from_environment())
     if config is not None:
         app.config.from_mapping(config)
@@ -93,6 +98,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from admin_app.hooks import hooks
     from admin_app.public import public
 
+    # Before the CSRF check, which reads the form and so the body.
+    app.before_request(_allow_files)
+    app.after_request(_secure_headers)
     csrf.init_app(app)
     app.register_blueprint(public)
     # Twilio signs its requests, and the chat upload checks its Origin: no CSRF token there.
@@ -105,6 +113,26 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     csrf.exempt(api)
     app.register_blueprint(api)
     return app
+
+
+def _allow_files() -> None:
+    if request.endpoint in UPLOAD_ENDPOINTS:
+        request.max_content_length = MAX_UPLOAD_BODY_BYTES
+
+
+def _secure_headers(response: Response) -> Response:
+    """No page of the app may be framed by another site (clickjacking); a site served over
+    HTTPS tells browsers to keep to it."""
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    policy = response.headers.get("Content-Security-Policy")
+    if policy is None:
+        response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
+    elif "frame-ancestors" not in policy:
+        response.headers["Content-Security-Policy"] = f"{policy}; frame-ancestors 'none'"
+    if request.is_secure or str(current_app.config.get("GRM_PUBLIC_URL") or "").startswith("https://"):
+        response.headers.setdefault("Strict-Transport-Security", f"max-age={HSTS_SECONDS}")
+    return response
 
 
 def current_store() -> Store:

@@ -1,5 +1,6 @@
 """REST API `/api/v1`: officers and integrations with a bearer token (issued on My account),
-and the citizens' status lookup by reference and phone (throttled like the chatbot's).
+and the citizens' status lookup by reference and phone (throttled like the chatbot's; a
+POST, since query strings end up in logs and browser histories).
 
 Every answer is JSON; every error has one shape: {"error": {"code", "message", "field"}}.
 Case queries go through `ticketing.permissions.visible`, moves through the same table of
@@ -25,11 +26,33 @@ from ticketing.errors import GrmError, InvalidInput, NotFound
 from ticketing.lifecycle import Status
 from ticketing.models import Channel, Grievance
 from ticketing.permissions import Permission, Viewer, visible
+from ticketing.references import normalise_reference
 from ticketing.search import matching
 from ticketing.services import Actor, Submission, file_grievance
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 MAX_PAGE = 200
+# Far beyond any list, and within what a database takes as an offset.
+MAX_PAGE_NUMBER = 1_000_000
+# What a filing may carry, by JSON type; the OpenAPI document is written from it too.
+FILING_FIELDS: dict[str, type] = {
+    "project_code": str,
+    "details": str,
+    "language": str,
+    "name": str,
+    "phone": str,
+    "email": str,
+    "address": str,
+    "province_id": int,
+    "district_id": int,
+    "municipality_id": int,
+    "ward": int,
+    "category_code": str,
+    "summary": str,
+    "idempotency_key": str,
+}
+FILING_REQUIRED = ("project_code", "details")
+MOVE_FIELDS: dict[str, type] = {"text": str, "officer_id": int, "duplicate_of": str, "visibility": str}
 
 
 def _error(status: int, code: str, message: str, field: str | None = None) -> tuple[Response, int]:
@@ -39,6 +62,15 @@ def _error(status: int, code: str, message: str, field: str | None = None) -> tu
 @api.errorhandler(HTTPException)
 def _http_error(error: HTTPException) -> tuple[Response, int]:
     return _error(error.code or 500, (error.name or "error").lower().replace(" ", "_"), error.description or "")
+
+
+@api.app_errorhandler(404)
+@api.app_errorhandler(405)
+def _no_such_route(error: HTTPException) -> HTTPException | tuple[Response, int]:
+    # Errors in routing happen before any blueprint is chosen: the API's own are JSON too.
+    if request.path.startswith(f"{api.url_prefix}/"):
+        return _http_error(error)
+    return error
 
 
 @api.errorhandler(GrmError)
@@ -69,6 +101,32 @@ def _caller(permission: Permission) -> Viewer:
     return viewer
 
 
+def _json_object() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise InvalidInput("body", "send a JSON object")
+    return body
+
+
+def _fields(body: dict[str, Any], expected: dict[str, type]) -> dict[str, Any]:
+    """The body's fields that are not null, each of the JSON type the document gives it."""
+    unknown = set(body) - set(expected)
+    if unknown:
+        raise InvalidInput(min(unknown), "unknown field")
+    for name, value in body.items():
+        # JSON's true and false are not numbers, whatever Python's bool says.
+        if value is not None and (isinstance(value, bool) or not isinstance(value, expected[name])):
+            raise InvalidInput(name, "must be a whole number" if expected[name] is int else "must be a string")
+    return {name: value for name, value in body.items() if value is not None}
+
+
+def _text(body: dict[str, Any], name: str) -> str:
+    value = body.get(name)
+    if not isinstance(value, str):
+        raise InvalidInput(name, "is required, as a string")
+    return value
+
+
 def _ticket(db: Session, grievance: Grievance, full: bool) -> dict[str, Any]:
     config = catalog(db)
     ticket: dict[str, Any] = {
@@ -89,7 +147,10 @@ def _ticket(db: Session, grievance: Grievance, full: bool) -> dict[str, Any]:
 
 
 def _visible_case(db: Session, reference: str, viewer: Viewer) -> Grievance:
-    grievance = db.scalar(select(Grievance).where(Grievance.reference == reference.upper(), visible(viewer)))
+    canonical = normalise_reference(reference)
+    grievance = None
+    if canonical is not None:
+        grievance = db.scalar(select(Grievance).where(Grievance.reference == canonical, visible(viewer)))
     if grievance is None:
         raise NotFound("grievance", reference)
     return grievance
@@ -99,6 +160,8 @@ def _visible_case(db: Session, reference: str, viewer: Viewer) -> Grievance:
 def list_tickets() -> Response:
     viewer = _caller(Permission.VIEW)
     page = max(request.args.get("page", 1, type=int) or 1, 1)
+    if page > MAX_PAGE_NUMBER:
+        raise InvalidInput("page", f"from 1 to {MAX_PAGE_NUMBER}")
     per_page = min(max(request.args.get("per_page", 50, type=int) or 50, 1), MAX_PAGE)
     conditions = [visible(viewer)]
     if status := request.args.get("status"):
@@ -137,7 +200,9 @@ def move_ticket(reference: str, move_name: str) -> Response:
         abort(404, f"no move {move_name!r}; moves: {', '.join(MOVES)}")
     viewer = _caller(move.permission)
     body = request.get_json(silent=True) or {}
-    form = {key: str(value) for key, value in body.items() if value is not None}
+    if not isinstance(body, dict):
+        raise InvalidInput("body", "send a JSON object")
+    form = {key: str(value) for key, value in _fields(body, MOVE_FIELDS).items()}
     with current_store().sessions.begin() as db:
         grievance = _visible_case(db, reference, viewer)
         move.apply(db, SystemClock(), grievance.id, Actor.officer(viewer.id), form)
@@ -151,14 +216,9 @@ def move_ticket(reference: str, move_name: str) -> Response:
 def create_grievance() -> tuple[Response, int]:
     """A grievance told in person, by phone or by another system, filed for the citizen."""
     viewer = _caller(Permission.CREATE)
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise InvalidInput("body", "send a JSON object")
-    allowed = set(Submission.__dataclass_fields__) - {"channel", "category_source", "ai_categories", "needs_triage"}
-    unknown = set(body) - allowed
-    if unknown:
-        raise InvalidInput(min(unknown), "unknown field")
-    fields = {key: value for key, value in body.items() if value is not None}
+    fields = _fields(_json_object(), FILING_FIELDS)
+    for name in FILING_REQUIRED:
+        fields.setdefault(name, "")  # the services say what is missing, in their words
     if "category_code" in fields:
         fields["category_source"] = "officer"
     with current_store().sessions.begin() as db:
@@ -169,10 +229,11 @@ def create_grievance() -> tuple[Response, int]:
     return jsonify(created), 201
 
 
-@api.get("/status")
+@api.post("/status")
 def status() -> Response:
     """A citizen's own case by reference and phone; failures are counted per address and reference."""
-    reference, phone = request.args.get("reference", ""), request.args.get("phone", "")
+    body = _json_object()
+    reference, phone = _text(body, "reference"), _text(body, "phone")
     # The unit of work commits a failed lookup too: that is what throttles guessing.
     with current_store().sessions.begin() as db:
         found = look_up(db, SystemClock(), reference, phone, f"api:{request.remote_addr}")
@@ -208,8 +269,12 @@ def _operation(summary: str, auth: bool = True, **extra: Any) -> dict[str, Any]:
     return operation
 
 
-def _query(name: str, description: str, required: bool = False) -> dict[str, Any]:
-    return {"name": name, "in": "query", "required": required, "description": description, "schema": {"type": "string"}}
+def _query(name: str, description: str) -> dict[str, Any]:
+    return {"name": name, "in": "query", "description": description, "schema": {"type": "string"}}
+
+
+def _json_type(kind: type) -> dict[str, str]:
+    return {"type": "integer" if kind is int else "string"}
 
 
 REFERENCE = {"name": "reference", "in": "path", "required": True, "schema": {"type": "string"}}
@@ -266,6 +331,7 @@ OPENAPI: dict[str, Any] = {
                                     "duplicate_of": {"type": "string"},
                                     "visibility": {"enum": ["internal", "public"]},
                                 },
+                                "additionalProperties": False,
                             }
                         }
                     }
@@ -281,30 +347,9 @@ OPENAPI: dict[str, Any] = {
                         "application/json": {
                             "schema": {
                                 "type": "object",
-                                "required": ["project_code", "details"],
-                                "properties": {
-                                    name: {
-                                        "type": "integer"
-                                        if name in ("province_id", "district_id", "municipality_id", "ward")
-                                        else "string"
-                                    }
-                                    for name in (
-                                        "project_code",
-                                        "details",
-                                        "language",
-                                        "name",
-                                        "phone",
-                                        "email",
-                                        "address",
-                                        "province_id",
-                                        "district_id",
-                                        "municipality_id",
-                                        "ward",
-                                        "category_code",
-                                        "summary",
-                                        "idempotency_key",
-                                    )
-                                },
+                                "required": list(FILING_REQUIRED),
+                                "properties": {name: _json_type(kind) for name, kind in FILING_FIELDS.items()},
+                                "additionalProperties": False,
                             }
                         }
                     },
@@ -312,13 +357,24 @@ OPENAPI: dict[str, Any] = {
             )
         },
         "/api/v1/status": {
-            "get": _operation(
+            "post": _operation(
                 "A citizen's own grievance by reference and phone (failed lookups are throttled)",
                 auth=False,
-                parameters=[
-                    _query("reference", "GR-XXXX-XXXX", True),
-                    _query("phone", "the phone given when filing", True),
-                ],
+                requestBody={
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["reference", "phone"],
+                                "properties": {
+                                    "reference": {"type": "string", "description": "GR-XXXX-XXXX"},
+                                    "phone": {"type": "string", "description": "the phone given when filing"},
+                                },
+                            }
+                        }
+                    },
+                },
             )
         },
     },

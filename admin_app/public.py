@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import hmac
 import io
 import re
+import secrets
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -19,6 +22,7 @@ from bot.deeplinks import messenger_link, whatsapp_link
 from ticketing.attachments import MAX_BYTES, stage_upload
 from ticketing.catalog import ProjectInfo, catalog
 from ticketing.clock import SystemClock
+from ticketing.crypto import keyring
 from ticketing.errors import InvalidInput
 
 public = Blueprint("public", __name__)
@@ -31,7 +35,7 @@ QR_PRINT_PIXELS = 600
 QR_MAX_AGE_SECONDS = 86400
 # Only names a browser could have sent as Host end up in the CSP header.
 _HOST_NAME = re.compile(r"[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]")
-_BASE_POLICY = "default-src 'self'; base-uri 'none'; object-src 'none'; form-action 'self'; frame-ancestors 'self'"
+_BASE_POLICY = "default-src 'self'; base-uri 'none'; object-src 'none'; form-action 'self'; frame-ancestors 'none'"
 
 
 @dataclass(frozen=True)
@@ -106,15 +110,34 @@ def project_links(project_code: str) -> dict[str, str]:
 
 
 _ANSWER_TOKEN = re.compile(r"[A-Za-z0-9._-]{1,200}")
-# Rasa's socketio sessions are named by uuid4 hex strings; anything else is not a chat.
+# The shape of the webchat's sender ids that bot/channels.py lets through to Rasa.
 _CHAT_SESSION = re.compile(r"[A-Za-z0-9_-]{16,64}")
+_SESSION_PURPOSE = "chat-session"
+_SESSION_NONCE_CHARS = 22  # 16 random bytes in url-safe base64
 CLOCK = SystemClock()
 
 
+def _session_signature(nonce: str) -> str:
+    return base64.urlsafe_b64encode(keyring().digest(_SESSION_PURPOSE, nonce)[:16]).decode("ascii").rstrip("=")
+
+
+def new_chat_session() -> str:
+    """A chat session id this site issues: random, and signed, so that files come only into
+    conversations opened on the chat page (Rasa takes any id a client names); a script that
+    fetches pages for fresh ids still meets its address's allowance."""
+    nonce = secrets.token_urlsafe(16)
+    return nonce + _session_signature(nonce)
+
+
+def issued_chat_session(session_id: str) -> bool:
+    """Whether a chat session id was issued by new_chat_session."""
+    nonce, signature = session_id[:_SESSION_NONCE_CHARS], session_id[_SESSION_NONCE_CHARS:]
+    return len(nonce) == _SESSION_NONCE_CHARS and hmac.compare_digest(signature, _session_signature(nonce))
+
+
 @public.after_request
-def _secure_headers(response: Response) -> Response:
+def _public_headers(response: Response) -> Response:
     response.headers.setdefault("Content-Security-Policy", _BASE_POLICY)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     return response
 
@@ -149,12 +172,17 @@ def chat(project_code: str | None) -> Response:
             language=CHAT_LANGUAGE,
             answer=answer,
             upload_limit=MAX_BYTES,
+            # The conversation this page starts, unless the browser continues an earlier one.
+            new_session=new_chat_session(),
         )
     )
     response.headers["Content-Security-Policy"] = chat_policy(rasa)
-    # The page embeds the Rasa URL derived from Host: never share it between hosts.
-    response.headers["Cache-Control"] = "no-cache"
+    # The page carries a session id of its own, and the Rasa URL derived from Host: it is
+    # never kept by a cache, nor shared between visitors or hosts.
+    response.headers["Cache-Control"] = "no-store"
     response.vary.add("Host")
+    # The address may hold a resolution link's token: it must not travel as a Referer.
+    response.headers["Referrer-Policy"] = "no-referrer"
     return response
 
 
@@ -231,7 +259,8 @@ def _from_this_site() -> bool:
 def upload() -> tuple[Response, int]:
     """Receive a file for the grievance a chat is telling; the widget then gives the bot its token.
 
-    The file is bound to the chat's session: only that conversation can attach it.
+    The file is bound to the chat's session, which this site issued: only that conversation
+    can attach it. Each session and each client address has an allowance of files.
     """
     if not _from_this_site():
         return _upload_refused(403, "files can only be sent from the chat page")
@@ -242,12 +271,20 @@ def upload() -> tuple[Response, int]:
         return _upload_refused(413, f"files are limited to {MAX_BYTES // (1024 * 1024)} MB")
     if sent is None or not _CHAT_SESSION.fullmatch(conversation):
         return _upload_refused(400, "no file, or no chat, came with the request")
+    if not issued_chat_session(conversation):
+        return _upload_refused(403, "files can be sent in a conversation started on this page; start a new one")
     content = sent.read(MAX_BYTES + 1)
     store = current_store()
     try:
         with store.sessions.begin() as session:
             kept = stage_upload(
-                session, CLOCK, store.settings.attachments_dir, conversation, sent.filename or "", content
+                session,
+                CLOCK,
+                store.settings.attachments_dir,
+                conversation,
+                sent.filename or "",
+                content,
+                address=request.remote_addr or "unknown",
             )
             answer = {"token": kept.token, "name": kept.filename, "size": kept.size_bytes, "type": kept.mime_type}
     except InvalidInput as problem:

@@ -6,20 +6,28 @@ content host, and an SMTP server (aiosmtpd).
 from __future__ import annotations
 
 import base64
+import ipaddress
 import json
 import secrets
+import ssl
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from ticketing.processes import LOCALHOST, free_port
 
@@ -240,10 +248,58 @@ class FakeSmtp:
         return "250 Message accepted"
 
 
+@dataclass(frozen=True)
+class Certificate:
+    """A self-signed certificate for localhost, as a private CA's file would hold it."""
+
+    cert_file: Path
+    key_file: Path
+
+    def server_context(self) -> ssl.SSLContext:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(self.cert_file, self.key_file)
+        return context
+
+
+def self_signed_certificate(directory: Path) -> Certificate:
+    """A key and a certificate naming localhost and 127.0.0.1, signed by that same key."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "GRM test SMTP server")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address(LOCALHOST))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    found = Certificate(directory / "smtp.crt", directory / "smtp.key")
+    found.cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    found.key_file.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return found
+
+
 @contextmanager
-def fake_smtp() -> Iterator[FakeSmtp]:
+def fake_smtp(certificate: Certificate | None = None, security: str = "none") -> Iterator[FakeSmtp]:
+    """The SMTP stand-in; with a certificate, it speaks TLS from the start ("ssl") or
+    after STARTTLS, which it then requires ("starttls")."""
     fake = FakeSmtp(port=free_port())
-    controller = Controller(fake, hostname=LOCALHOST, port=fake.port)
+    tls: dict[str, Any] = {}
+    if certificate is not None and security == "ssl":
+        tls = {"ssl_context": certificate.server_context()}
+    elif certificate is not None and security == "starttls":
+        tls = {"tls_context": certificate.server_context(), "require_starttls": True}
+    controller = Controller(fake, hostname=LOCALHOST, port=fake.port, **tls)
     controller.start()
     try:
         yield fake

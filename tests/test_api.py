@@ -105,13 +105,13 @@ def test_officers_file_grievances_for_citizens(demo: Store, clock: FakeClock) ->
 def test_citizens_look_up_their_case_and_guessing_is_throttled(demo: Store, clock: FakeClock) -> None:
     case = file(demo, clock)
     client = client_for(demo)
-    found = client.get(f"/api/v1/status?reference={case.reference}&phone=9841234567")
+    found = client.post("/api/v1/status", json={"reference": case.reference, "phone": "9841234567"})
     assert found.status_code == 200 and found.get_json()["status"] == "new"
     assert "details" not in found.get_json()
     for _ in range(MAX_FAILURES_PER_REQUESTER):
-        wrong = client.get(f"/api/v1/status?reference={case.reference}&phone=9800000000")
+        wrong = client.post("/api/v1/status", json={"reference": case.reference, "phone": "9800000000"})
         assert wrong.status_code == 404
-    throttled = client.get(f"/api/v1/status?reference={case.reference}&phone=9841234567")
+    throttled = client.post("/api/v1/status", json={"reference": case.reference, "phone": "9841234567"})
     assert throttled.status_code == 429 and int(throttled.headers["Retry-After"]) > 0
 
 

@@ -7,16 +7,33 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
 from twilio.request_validator import RequestValidator
 
 from admin_app import create_app
-from tests.fakes import ACCOUNT_SID, AUTH_TOKEN, FakeSmtp, FakeTwilio, fake_smtp, fake_twilio
+from tests.fakes import (
+    ACCOUNT_SID,
+    AUTH_TOKEN,
+    FakeSmtp,
+    FakeTwilio,
+    fake_smtp,
+    fake_twilio,
+    self_signed_certificate,
+)
 from tests.helpers import FakeClock, file, make_jobs
-from ticketing.channels import TWILIO_STATUS_PATH, SmtpSender, TwilioSender
+from ticketing.channels import (
+    TWILIO_STATUS_PATH,
+    DeliveryError,
+    Outgoing,
+    SmtpSender,
+    TwilioSender,
+    senders_from_environment,
+)
 from ticketing.db import Store
+from ticketing.errors import ConfigurationError
 from ticketing.models import (
     Audience,
     Channel,
@@ -192,6 +209,41 @@ def test_officers_get_email_through_smtp(demo: Store, clock: FakeClock, smtp: Fa
     with demo.sessions() as session:
         statuses = sorted(session.scalars(select(Notification.status)).all())
     assert statuses == sorted([NotificationStatus.SENT, NotificationStatus.FAILED])  # 550: refused for good
+
+
+@pytest.mark.parametrize("security", ["ssl", "starttls"])
+def test_smtp_over_tls_trusts_only_a_verified_certificate(
+    demo: Store, clock: FakeClock, tmp_path: Path, security: str
+) -> None:
+    certificate = self_signed_certificate(tmp_path)
+    smtp_env = {"GRM_SMTP_HOST": "localhost", "GRM_SMTP_SECURITY": security, "GRM_MAIL_FROM": "grm@grm.example"}
+    with fake_smtp(certificate, security) as smtp:
+        smtp_env["GRM_SMTP_PORT"] = str(smtp.port)
+        # Without the private CA, the stand-in could be anyone listening on that port.
+        untrusting = senders_from_environment(smtp_env, tmp_path, "https://grm.example.org")
+        jobs = make_jobs(demo, clock, {NotificationChannel.EMAIL: untrusting[NotificationChannel.EMAIL]})
+        file(demo, clock)
+        jobs.plan()
+        jobs.dispatch()
+        assert smtp.messages == []
+        with demo.sessions() as session:
+            rows = session.scalars(select(Notification).where(Notification.channel == NotificationChannel.EMAIL)).all()
+            assert rows and all(row.status is NotificationStatus.PENDING for row in rows)  # kept, tried again later
+            assert all("certificate" in (row.last_error or "") for row in rows)
+        with pytest.raises(DeliveryError, match="certificate") as refused:
+            untrusting[NotificationChannel.EMAIL].send(Outgoing(NotificationChannel.EMAIL, "a@grm.example", "s", "b"))
+        assert not refused.value.permanent
+
+        trusting = senders_from_environment(
+            smtp_env | {"GRM_SMTP_CA_FILE": str(certificate.cert_file)}, tmp_path, "https://grm.example.org"
+        )
+        trusting[NotificationChannel.EMAIL].send(Outgoing(NotificationChannel.EMAIL, "a@grm.example", "Hello", "b"))
+        assert [message["Subject"] for message in smtp.messages] == ["Hello"]
+
+
+def test_an_unreadable_ca_file_stops_the_start(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="GRM_SMTP_CA_FILE"):
+        SmtpSender("localhost", 465, "grm@grm.example", None, None, "ssl", ca_file=str(tmp_path / "missing.pem"))
 
 
 def signed_post(client: object, params: dict[str, str], token: str = AUTH_TOKEN) -> int:

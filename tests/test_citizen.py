@@ -106,7 +106,7 @@ def test_a_rating_outside_one_to_five_is_refused(demo: Store, clock: FakeClock) 
 def test_the_answer_link_opens_only_its_own_case_until_it_expires(demo: Store, clock: FakeClock) -> None:
     grievance = resolved(demo, clock)
     other = file(demo, clock, phone="9851111111")
-    token = answer_link_token(grievance.reference, clock.now())
+    token = answer_link_token(grievance, clock.now())
     with demo.sessions() as session:
         found = grievance_for_link(session, token, clock.now())
         assert found is not None and found.reference == grievance.reference and found.awaits_answer

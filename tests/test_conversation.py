@@ -287,7 +287,7 @@ def test_the_resolution_messages_link_asks_for_the_answer_at_once(bot: Bot) -> N
     citizen = bot.citizen(**QR)
     reference = file_by_chat(citizen, phone="9841000060")
     resolve_as_officer(bot, reference, "The drain was cleared.")
-    token = answer_link_token(reference, SystemClock().now())
+    token = answer_link_token(grievance(bot, reference), SystemClock().now())
     from_link = bot.citizen(project="KKR-01", answer=token)
     question = from_link.says("/greet")
     assert "The drain was cleared" in question and "Are you satisfied" in question

@@ -333,6 +333,33 @@ def test_the_chat_page_on_a_phone_loads_only_from_this_server_and_rasa(
     assert not [line for line in console if "Content Security Policy" in line], console
 
 
+@pytest.mark.parametrize("token", ["GR-7K3P-9QXD.1a2b.6a1b2c3d.q9-_Zx", "GR-7K3P-9QXD.<bad>"])
+def test_the_resume_token_leaves_the_address_bar(demo: Store, browser_page: Page, token: str) -> None:
+    rasa = f"http://127.0.0.1:{closed_port()}"
+    with live_server(make_app(demo, GRM_RASA_URL=rasa)) as base:
+        browser_page.goto(f"{base}/chat/KKR-01?resume={token}")
+        browser_page.wait_for_selector('#grm-chat[data-state="offline"]', timeout=15000)
+        assert browser_page.evaluate("window.location.href") == f"{base}/chat/KKR-01"
+
+
+def test_a_new_conversation_takes_a_newly_issued_session(demo: Store, browser_page: Page) -> None:
+    rasa = f"http://127.0.0.1:{closed_port()}"
+    with live_server(make_app(demo, GRM_RASA_URL=rasa)) as base:
+        browser_page.goto(f"{base}/chat/KKR-01")
+        first = browser_page.get_attribute("#grm-chat", "data-new-session")
+        with browser_page.expect_navigation():
+            browser_page.get_by_test_id("new-conversation").click()
+        assert browser_page.get_attribute("#grm-chat", "data-new-session") not in (None, first)
+
+
+def test_each_chat_page_issues_a_session_of_its_own_and_is_never_cached(client: FlaskClient) -> None:
+    first, second = client.get("/chat/KKR-01"), client.get("/chat/KKR-01?resume=GR-7K3P-9QXD.1.2.x")
+    issued = [widget_settings(page.get_data(as_text=True))["new-session"] for page in (first, second)]
+    assert issued[0] != issued[1] and all(re.fullmatch(r"[A-Za-z0-9_-]{16,64}", value) for value in issued)
+    assert first.headers["Cache-Control"] == "no-store"
+    assert second.headers["Referrer-Policy"] == "no-referrer"  # the token in the address goes nowhere
+
+
 def test_the_svg_qr_code_renders_to_a_readable_code(demo: Store, browser_page: Page) -> None:
     with live_server(make_app(demo)) as base:
         # Drawn as a print shop would: as an image in a document, at a size that fits the screen.

@@ -94,7 +94,7 @@ def test_two_schedulers_escalate_and_tell_each_case_once(tmp_path: Path) -> None
         assert {ref for ref in references if any(ref in m["Body"] for m in twilio.messages)} == set(references)
         emails = Counter((str(m["To"]), str(m["Subject"])) for m in smtp.messages)
         assert sum(emails.values()) == BURST * 6 and set(emails.values()) == {1}
-        assert job_ids == {"plan", "dispatch", "escalate", "warn", "close", "triage", "monthly_report"}
+        assert job_ids == {"plan", "dispatch", "escalate", "warn", "close", "triage", "purge", "monthly_report"}
         # Both processes did part of the work.
         for scheduler in schedulers:
             assert "escalate:" in scheduler.log.read_text() or "dispatch:" in scheduler.log.read_text()

@@ -3,29 +3,38 @@ and the web endpoint the widget posts them to."""
 
 from __future__ import annotations
 
+import hashlib
 import io
+import re
+import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
 
-from tests.helpers import FakeClock, count, file
-from tests.test_public_pages import make_app
+from tests.helpers import FakeClock, count, file, make_jobs
+from tests.test_public_pages import make_app, widget_settings
+from ticketing import attachments
 from ticketing.attachments import (
     MAX_BYTES,
     MAX_CITIZEN_FILES,
+    MEBIBYTE,
     UPLOAD_TTL,
+    attach_file,
     attachment_path,
     claim_uploads,
     detect_type,
     stage_upload,
     staged_upload,
 )
+from ticketing.citizen import Allowance
 from ticketing.clock import SystemClock
 from ticketing.db import Store
-from ticketing.errors import InvalidInput
+from ticketing.errors import ConfigurationError, InvalidInput
 from ticketing.models import Attachment, Grievance, Upload
+from ticketing.services import CITIZEN
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(32)
 CHAT = "5f0c0c1ad3a04a8a9b0f6b0f2f1e7c11"
@@ -117,13 +126,79 @@ def test_a_conversation_holds_a_few_files_and_a_grievance_takes_a_few(
             claim_uploads(session, clock, session.get_one(Grievance, grievance.id), CHAT, [extra])
 
 
-def test_unclaimed_files_expire(demo: Store, clock: FakeClock, tmp_path: Path) -> None:
+def test_expired_files_no_longer_count_and_are_purged_from_disk(demo: Store, clock: FakeClock) -> None:
+    directory = demo.settings.attachments_dir
+    photo, note, shared = PNG, b"a note nobody claimed", b"the same words, sent twice"
+    case = file(demo, clock)
     with demo.sessions.begin() as session:
-        stage_upload(session, clock, tmp_path, CHAT, "old.txt", b"an old note")
-    clock.advance(seconds=UPLOAD_TTL.total_seconds())
+        for number in range(MAX_CITIZEN_FILES - 2):
+            stage_upload(session, clock, directory, CHAT, f"{number}.txt", f"note {number}".encode())
+        stage_upload(session, clock, directory, CHAT, "photo.png", photo)
+        stage_upload(session, clock, directory, CHAT, "note.txt", note)
+        # The same photo is also a case's attachment: its bytes are stored once.
+        attach_file(session, clock, directory, case.id, CITIZEN, "site.png", photo)
+        stage_upload(session, clock, directory, OTHER_CHAT, "shared.txt", shared)
+    clock.advance(hours=23)
     with demo.sessions.begin() as session:
-        stage_upload(session, clock, tmp_path, OTHER_CHAT, "new.txt", b"a new note")
-    assert count(demo, Upload) == 1
+        stage_upload(session, clock, directory, "a" * 32, "shared-again.txt", shared)
+    clock.advance(hours=1)
+    with demo.sessions.begin() as session:  # the expired ones leave room in their conversation
+        stage_upload(session, clock, directory, CHAT, "today.txt", b"a note of today")
+    stored = {content: directory / f"{hashlib.sha256(content).hexdigest()[:2]}/{hashlib.sha256(content).hexdigest()}"
+              for content in (photo, note, shared)}  # fmt: skip
+    assert all(path.is_file() for path in stored.values())
+
+    assert make_jobs(demo, clock).purge() == MAX_CITIZEN_FILES + 1
+    assert count(demo, Upload) == 2  # today's note, and the shared words sent an hour later
+    assert not stored[note].exists()
+    assert stored[photo].read_bytes() == photo  # still the case's attachment
+    assert stored[shared].read_bytes() == shared  # still another chat's upload
+    clock.advance(days=1)
+    assert make_jobs(demo, clock).purge() == 2
+    assert not stored[shared].exists() and count(demo, Upload) == 0
+    assert stored[photo].is_file()
+
+
+def test_files_are_refused_kindly_when_the_disk_is_nearly_full(
+    demo: Store, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GRM_MIN_FREE_DISK_MB", str(10**12))  # a floor no disk reaches
+    case = file(demo, clock)
+    with pytest.raises(InvalidInput, match="cannot be received just now"), demo.sessions.begin() as session:
+        stage_upload(session, clock, demo.settings.attachments_dir, CHAT, "dust.png", PNG)
+    with pytest.raises(InvalidInput, match="cannot be received just now"), demo.sessions.begin() as session:
+        attach_file(session, clock, demo.settings.attachments_dir, case.id, CITIZEN, "dust.png", PNG)
+    assert count(demo, Upload) == 0 and not [
+        path for path in demo.settings.attachments_dir.rglob("*") if path.is_file()
+    ]
+    monkeypatch.setenv("GRM_MIN_FREE_DISK_MB", "many")
+    with pytest.raises(ConfigurationError, match="GRM_MIN_FREE_DISK_MB"), demo.sessions.begin() as session:
+        stage_upload(session, clock, demo.settings.attachments_dir, CHAT, "dust.png", PNG)
+
+
+def test_an_address_has_a_daily_allowance_of_files_and_bytes(
+    demo: Store, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(attachments, "FILES_PER_ADDRESS", Allowance("upload-files", 3, timedelta(days=1)))
+    monkeypatch.setattr(attachments, "MEBIBYTES_PER_ADDRESS", Allowance("upload-mebibytes", 4, timedelta(days=1)))
+    directory = demo.settings.attachments_dir
+
+    def send(content: bytes, address: str = "203.0.113.7") -> None:
+        # A new conversation each time: the address's allowance holds across them.
+        with demo.sessions.begin() as session:
+            stage_upload(session, clock, directory, secrets.token_hex(16), "f.txt", content, address=address)
+
+    for number in range(3):
+        send(f"note {number}".encode())
+    with pytest.raises(InvalidInput, match="many files today"):
+        send(b"one more")
+    send(b"from another address", address="198.51.100.2")
+    send(b"x" * (3 * MEBIBYTE + 1), address="198.51.100.3")  # four MiB begun
+    with pytest.raises(InvalidInput, match="many files today"):
+        send(b"a small one", address="198.51.100.3")
+    clock.advance(days=1)
+    send(b"the next day")
+    send(b"the next day too", address="198.51.100.3")
 
 
 @pytest.fixture
@@ -131,12 +206,17 @@ def client(demo: Store) -> FlaskClient:
     return make_app(demo).test_client()
 
 
+def issued_session(client: FlaskClient) -> str:
+    """The session id the chat page hands a new conversation."""
+    return widget_settings(client.get("/chat/KKR-01").get_data(as_text=True))["new-session"]
+
+
 def post_file(
-    client: FlaskClient, content: bytes, name: str = "dust.png", **headers: str
+    client: FlaskClient, content: bytes, name: str = "dust.png", session_id: str | None = None, **headers: str
 ) -> tuple[int, dict[str, Any]]:
     response = client.post(
         "/chat/upload",
-        data={"session_id": CHAT, "file": (io.BytesIO(content), name)},
+        data={"session_id": session_id or issued_session(client), "file": (io.BytesIO(content), name)},
         content_type="multipart/form-data",
         headers=headers,
     )
@@ -144,11 +224,33 @@ def post_file(
 
 
 def test_the_chat_page_posts_a_file_and_gets_its_token(client: FlaskClient, demo: Store) -> None:
-    status, answer = post_file(client, PNG, "../../dust.png", Origin="http://localhost")
+    chat = issued_session(client)
+    status, answer = post_file(client, PNG, "../../dust.png", chat, Origin="http://localhost")
     assert status == 201 and answer["name"] == "dust.png" and answer["type"] == "image/png"
     with demo.sessions() as session:
-        upload = staged_upload(session, SystemClock(), CHAT, answer["token"])
+        upload = staged_upload(session, SystemClock(), chat, answer["token"])
         assert upload is not None and upload.size_bytes == len(PNG)
+
+
+def test_the_chat_is_told_kindly_when_the_disk_is_nearly_full(
+    client: FlaskClient, demo: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GRM_MIN_FREE_DISK_MB", str(10**12))
+    status, answer = post_file(client, PNG)
+    assert status == 422 and answer["error"] == "files cannot be received just now; please try again later"
+    assert count(demo, Upload) == 0
+
+
+def test_only_a_session_the_chat_page_issued_may_send_files(client: FlaskClient, demo: Store) -> None:
+    issued = issued_session(client)
+    assert re.fullmatch(r"[A-Za-z0-9_-]{16,64}", issued) and issued != issued_session(client)
+    made_up = secrets.token_hex(16)  # the shape of a Rasa session id, drawn by a script
+    forged = issued[:22] + ("A" if issued[22] != "A" else "B") + issued[23:]
+    for session_id in (made_up, forged, issued[:22] + made_up[:22]):
+        status, answer = post_file(client, PNG, session_id=session_id)
+        assert status == 403 and "start a new one" in answer["error"]
+    assert count(demo, Upload) == 0
+    assert post_file(client, PNG, session_id=issued)[0] == 201
 
 
 @pytest.mark.parametrize(

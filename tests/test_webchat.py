@@ -53,6 +53,9 @@ def test_a_citizen_files_a_grievance_in_the_webchat_on_a_phone(
         page.goto(f"{base_url}/chat/KKR-01")
         welcome = wait_for_reply(page, 0)
         assert "Kathmandu-Kulekhani Road Upgrading" in welcome
+        # The conversation is the one the page issued (and signed): only it may send files.
+        chat = page.locator("#grm-chat")
+        assert chat.get_attribute("data-session-id") == chat.get_attribute("data-new-session")
         assert "add anything" in type_message(page, "Dust from the crusher covers our vegetables every morning.")
         before = bot_bubbles(page)
         photo: FilePayload = {"name": "crusher.png", "mimeType": "image/png", "buffer": PNG}

@@ -6,21 +6,24 @@ import hashlib
 import hmac
 import os
 import secrets
+import shutil
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session
 
+from ticketing.citizen import Allowance
 from ticketing.clock import Clock
 from ticketing.crypto import keyring
-from ticketing.errors import InvalidInput, NotFound
+from ticketing.errors import ConfigurationError, InvalidInput, NotFound
 from ticketing.models import Attachment, Grievance, Upload, table
-from ticketing.services import CITIZEN, Actor, audit
+from ticketing.services import CITIZEN, Actor, audit, hold_lock
 
 MAX_BYTES = 16 * 1024 * 1024  # WhatsApp's own limit for media
+MEBIBYTE = 1024 * 1024
 # Files a citizen may give with one grievance (and hold unclaimed in one conversation):
 # a case rarely needs more, and each file is a cost to whoever reads it.
 MAX_CITIZEN_FILES = 5
@@ -30,6 +33,29 @@ _TEXT_SAMPLE = 4096
 _TEXT_CONTROLS = frozenset(b"\t\n\r\f")
 # All unclaimed files together: beyond this, new chat files wait until old ones expire.
 MAX_UNCLAIMED_BYTES = 2 * 1024**3
+# What one client address may send from the chat page in a day, in files and in MiB begun.
+# A citizen sends a few; phones behind one carrier's address share these, hence the room.
+FILES_PER_ADDRESS = Allowance("upload-files", 50, timedelta(days=1))
+MEBIBYTES_PER_ADDRESS = Allowance("upload-mebibytes", 250, timedelta(days=1))
+# Below this much free disk (GRM_MIN_FREE_DISK_MB) files are refused: the ticket store, its
+# logs and the files already kept need the room more.
+DEFAULT_MIN_FREE_DISK_MB = 1024
+BUSY = "files cannot be received just now; please try again later"
+# The extension of each accepted type, for the names files are downloaded under.
+EXTENSIONS = {
+    "image/jpeg": "jpg",
+    "image/png": "png",
+    "image/webp": "webp",
+    "image/heic": "heic",
+    "application/pdf": "pdf",
+    "audio/ogg": "ogg",
+    "audio/amr": "amr",
+    "audio/mpeg": "mp3",
+    "audio/mp4": "m4a",
+    "video/mp4": "mp4",
+    "video/3gpp": "3gp",
+    "text/plain": "txt",
+}
 
 
 def detect_type(content: bytes) -> str | None:
@@ -93,12 +119,23 @@ def checked_type(content: bytes) -> str:
     return mime_type
 
 
+def _min_free_bytes() -> int:
+    """The free disk to leave under var/attachments: GRM_MIN_FREE_DISK_MB, read at each file
+    (every process that stores files, the web app and the action server, follows it)."""
+    value = os.environ.get("GRM_MIN_FREE_DISK_MB") or str(DEFAULT_MIN_FREE_DISK_MB)
+    if not value.isdigit():
+        raise ConfigurationError(f"GRM_MIN_FREE_DISK_MB must be a number of megabytes, not {value!r}")
+    return int(value) * MEBIBYTE
+
+
 def _write_once(directory: Path, key: str, content: bytes) -> None:
     """Write the bytes under their hash, atomically; an identical file already there is kept."""
     path = directory / key
     if path.exists():
         return
     path.parent.mkdir(parents=True, exist_ok=True)
+    if shutil.disk_usage(path.parent).free < _min_free_bytes() + len(content):
+        raise InvalidInput("content", BUSY)
     partial = path.with_name(f".{path.name}.{os.getpid()}.part")
     partial.write_bytes(content)
     os.replace(partial, path)
@@ -117,7 +154,7 @@ def attach_file(
     grievance = session.get(Grievance, grievance_id)
     if grievance is None:
         raise NotFound("grievance", grievance_id)
-    stored = _store_bytes(directory, filename, content)
+    stored = _store_bytes(session, directory, filename, content)
     return _attach(session, clock.now(), grievance, actor, stored)
 
 
@@ -130,10 +167,17 @@ class _StoredFile:
     mime_type: str
 
 
-def _store_bytes(directory: Path, filename: str, content: bytes) -> _StoredFile:
+def _file_lock(session: Session, key: str) -> None:
+    """Writing a file and deleting it (purge_expired_uploads) wait for each other, so that a
+    file is never deleted just as a new row comes to share it."""
+    hold_lock(session, f"stored-file:{key}")
+
+
+def _store_bytes(session: Session, directory: Path, filename: str, content: bytes) -> _StoredFile:
     mime_type = checked_type(content)
     digest = hashlib.sha256(content).hexdigest()
     key = f"{digest[:2]}/{digest}"
+    _file_lock(session, key)
     _write_once(directory, key, content)
     # Only the last part of a name: "../../x.jpg" from a browser must not name a path.
     name = Path(filename.replace("\\", "/")).name[:255] or "attachment"
@@ -166,28 +210,66 @@ def _owner(conversation: str) -> str:
 
 
 def stage_upload(
-    session: Session, clock: Clock, directory: Path, conversation: str, filename: str, content: bytes
+    session: Session,
+    clock: Clock,
+    directory: Path,
+    conversation: str,
+    filename: str,
+    content: bytes,
+    address: str | None = None,
 ) -> Upload:
     """Keep a file a chat sent before its grievance exists; its token goes into the conversation.
 
-    A conversation may hold MAX_CITIZEN_FILES unclaimed files at once: a public page must
-    not be a free disk for anyone who finds it.
+    A conversation may hold MAX_CITIZEN_FILES unclaimed files at once, and a client address
+    (`address`, for the chat page) a day's allowance: a public page must not be a free disk
+    for anyone who finds it.
     """
     now = clock.now()
     uploads = table(Upload)
-    session.execute(delete(uploads).where(uploads.c.created_at <= now - UPLOAD_TTL))
+    unexpired = uploads.c.created_at > now - UPLOAD_TTL
     owner = _owner(conversation)
-    waiting = session.scalar(select(func.count()).select_from(uploads).where(uploads.c.owner_digest == owner))
+    waiting = session.scalar(
+        select(func.count()).select_from(uploads).where(uploads.c.owner_digest == owner, unexpired)
+    )
     if (waiting or 0) >= MAX_CITIZEN_FILES:
         raise too_many_files()
-    unclaimed = session.scalar(select(func.coalesce(func.sum(uploads.c.size_bytes), 0)))
+    counted: list[tuple[Allowance, str, int]] = []
+    if address is not None:
+        # A file counts once, and once per MiB begun.
+        counted = [(FILES_PER_ADDRESS, address, 1), (MEBIBYTES_PER_ADDRESS, address, -(-len(content) // MEBIBYTE))]
+    if any(allowance.wait(session, name, now, weight) is not None for allowance, name, weight in counted):
+        raise InvalidInput("content", "this connection has sent many files today; please try again tomorrow")
+    unclaimed = session.scalar(select(func.coalesce(func.sum(uploads.c.size_bytes), 0)).where(unexpired))
     if int(unclaimed or 0) + len(content) > MAX_UNCLAIMED_BYTES:
-        raise InvalidInput("content", "files cannot be received just now; please try again later")
-    stored = _store_bytes(directory, filename, content)
+        raise InvalidInput("content", BUSY)
+    stored = _store_bytes(session, directory, filename, content)
+    for allowance, name, weight in counted:
+        allowance.spend(session, name, now, weight)
     upload = Upload(token=secrets.token_urlsafe(18), owner_digest=owner, created_at=now, **asdict(stored))
     session.add(upload)
     session.flush()
     return upload
+
+
+def purge_expired_uploads(session: Session, clock: Clock, directory: Path, limit: int = 500) -> int:
+    """Delete up to `limit` chat files left unclaimed past UPLOAD_TTL, and their bytes once no
+    attachment or other upload holds them (identical files are stored once)."""
+    expired = session.scalars(
+        select(Upload)
+        .where(Upload.created_at <= clock.now() - UPLOAD_TTL)
+        .order_by(Upload.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    for upload in expired:
+        session.delete(upload)
+    session.flush()
+    for key in sorted({upload.storage_key for upload in expired}):
+        _file_lock(session, key)
+        held = or_(exists().where(Attachment.storage_key == key), exists().where(Upload.storage_key == key))
+        if not session.scalar(select(held)):
+            (directory / key).unlink(missing_ok=True)
+    return len(expired)
 
 
 def staged_upload(session: Session, clock: Clock, conversation: str, token: str) -> Upload | None:
@@ -224,3 +306,8 @@ def claim_uploads(
 
 def attachment_path(directory: Path, attachment: Attachment) -> Path:
     return directory / attachment.storage_key
+
+
+def download_name(reference: str, number: int, mime_type: str) -> str:
+    """The name a case's file is saved under: never the sender's own, which may mislead."""
+    return f"{reference}-{number}.{EXTENSIONS.get(mime_type, 'bin')}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import mimetypes
 import smtplib
+import ssl
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -126,22 +127,38 @@ class TwilioSender:
 
 
 class SmtpSender:
-    """Email through an SMTP server (STARTTLS or TLS when configured), attachments included."""
+    """Email through an SMTP server (STARTTLS or TLS when configured), attachments included.
+
+    Over TLS the server must show a certificate for its host name that the system's CAs, or
+    the private CA in `ca_file`, vouch for: the password and the citizens' messages go to
+    that server only.
+    """
 
     def __init__(
-        self, host: str, port: int, sender: str, user: str | None, password: str | None, security: str
+        self,
+        host: str,
+        port: int,
+        sender: str,
+        user: str | None,
+        password: str | None,
+        security: str,
+        ca_file: str | None = None,
     ) -> None:
         if security not in ("none", "starttls", "ssl"):
             raise ConfigurationError(f"GRM_SMTP_SECURITY must be none, starttls or ssl, not {security!r}")
         self.host, self.port, self.sender = host, port, sender
         self.user, self.password, self.security = user, password, security
+        try:
+            self.tls = ssl.create_default_context(cafile=ca_file)
+        except (OSError, ssl.SSLError) as error:
+            raise ConfigurationError(f"GRM_SMTP_CA_FILE {ca_file!r} is not a readable PEM file: {error}") from error
 
     def _connect(self) -> smtplib.SMTP:
         if self.security == "ssl":
-            return smtplib.SMTP_SSL(self.host, self.port, timeout=SMTP_TIMEOUT_SECONDS)
+            return smtplib.SMTP_SSL(self.host, self.port, timeout=SMTP_TIMEOUT_SECONDS, context=self.tls)
         connection = smtplib.SMTP(self.host, self.port, timeout=SMTP_TIMEOUT_SECONDS)
         if self.security == "starttls":
-            connection.starttls()
+            connection.starttls(context=self.tls)
         return connection
 
     def send(self, message: Outgoing) -> str | None:
@@ -160,6 +177,13 @@ class SmtpSender:
                 if self.user:
                     connection.login(self.user, self.password or "")
                 connection.send_message(email)
+        except ssl.SSLCertVerificationError as error:
+            # Kept and tried again: a server's certificate gets fixed, or the CA configured.
+            raise DeliveryError(
+                f"the SMTP server's certificate is not trusted ({error.verify_message});"
+                " GRM_SMTP_CA_FILE names a private CA",
+                permanent=False,
+            ) from error
         except smtplib.SMTPRecipientsRefused as error:
             raise DeliveryError(f"recipient refused: {error.recipients}", permanent=True) from error
         except smtplib.SMTPResponseException as error:
@@ -196,5 +220,6 @@ def senders_from_environment(
             env.get("GRM_SMTP_USER") or None,
             env.get("GRM_SMTP_PASSWORD") or None,
             env.get("GRM_SMTP_SECURITY") or "none",
+            env.get("GRM_SMTP_CA_FILE") or None,
         )
     return senders

@@ -30,6 +30,8 @@ LOOKUP_WINDOW = timedelta(minutes=15)
 MAX_FAILURES_PER_REQUESTER = 5
 MAX_FAILURES_PER_REFERENCE = 10
 ANSWER_LINK_DAYS = 30
+# No allowance (see Allowance) looks further back; older events are dropped by the scheduler.
+ALLOWANCE_MEMORY = timedelta(days=1)
 _LINK_PURPOSE = "answer-link"
 _LOOKUP_PURPOSE = "lookup-failure"
 
@@ -81,32 +83,49 @@ def view(session: Session, grievance: Grievance) -> CitizenView:
     )
 
 
-def _failure_keys(requester: str, reference: str | None) -> list[str]:
-    keys = [keyring().digest(_LOOKUP_PURPOSE, f"requester:{requester}").hex()]
-    if reference is not None:
-        keys.append(keyring().digest(_LOOKUP_PURPOSE, f"reference:{reference}").hex())
-    return keys
+@dataclass(frozen=True)
+class Allowance:
+    """At most `limit` events per name (a conversation, a reference, a client's address)
+    within `window`. Events are rows of the lookup_failure table: a keyed hash of the name
+    and a time, so that no address, phone or reference is kept readable."""
+
+    purpose: str
+    limit: int
+    window: timedelta
+
+    def __post_init__(self) -> None:
+        assert self.window <= ALLOWANCE_MEMORY, "forget_spent_allowances would drop events still counted"
+
+    def _key(self, name: str) -> str:
+        return keyring().digest(self.purpose, name).hex()
+
+    def wait(self, session: Session, name: str, now: datetime, weight: int = 1) -> timedelta | None:
+        """How long until `weight` more events fit; None when they fit now."""
+        recent = select(func.count(), func.min(LookupFailure.at)).where(
+            LookupFailure.key_digest == self._key(name), LookupFailure.at > now - self.window
+        )
+        count, oldest = session.execute(recent).tuples().one()
+        if count + weight <= self.limit or oldest is None:
+            return None
+        return oldest + self.window - now
+
+    def spend(self, session: Session, name: str, now: datetime, weight: int = 1) -> None:
+        """Count `weight` events for the name, now."""
+        key, events = self._key(name), table(LookupFailure)
+        # Rows past the window count for nothing: drop this name's old ones as new ones come.
+        session.execute(delete(events).where(events.c.key_digest == key, events.c.at <= now - self.window))
+        session.execute(insert(events), [{"key_digest": key, "at": now}] * weight)
 
 
-def _check_not_throttled(session: Session, keys: list[str], now: datetime) -> None:
-    """Refuse while any key has used up its failures within the window."""
-    limits = [MAX_FAILURES_PER_REQUESTER, MAX_FAILURES_PER_REFERENCE]
-    for key, limit in zip(keys, limits, strict=False):
-        recent = session.execute(
-            select(func.count(), func.min(LookupFailure.at)).where(
-                LookupFailure.key_digest == key, LookupFailure.at > now - LOOKUP_WINDOW
-            )
-        ).one()
-        count, oldest = recent
-        if count >= limit and oldest is not None:
-            raise TooManyAttempts(oldest + LOOKUP_WINDOW - now)
+_FAILURES_PER_REQUESTER = Allowance(_LOOKUP_PURPOSE, MAX_FAILURES_PER_REQUESTER, LOOKUP_WINDOW)
+_FAILURES_PER_REFERENCE = Allowance(_LOOKUP_PURPOSE, MAX_FAILURES_PER_REFERENCE, LOOKUP_WINDOW)
 
 
-def _record_failure(session: Session, keys: list[str], now: datetime) -> None:
-    failures = table(LookupFailure)
-    # Rows past the window count for nothing: drop this key's old ones as new ones come.
-    session.execute(delete(failures).where(failures.c.key_digest.in_(keys), failures.c.at <= now - LOOKUP_WINDOW))
-    session.execute(insert(failures), [{"key_digest": key, "at": now} for key in keys])
+def forget_spent_allowances(session: Session, now: datetime) -> int:
+    """Drop the events no allowance counts any more (names never seen again leave theirs)."""
+    events = table(LookupFailure)
+    forgotten: int = session.connection().execute(delete(events).where(events.c.at <= now - ALLOWANCE_MEMORY)).rowcount
+    return forgotten
 
 
 def look_up(session: Session, clock: Clock, reference: str, phone: str, requester: str) -> CitizenView | None:
@@ -117,12 +136,18 @@ def look_up(session: Session, clock: Clock, reference: str, phone: str, requeste
     The caller must commit even when None is returned, so that the failure is kept.
     """
     now = clock.now()
-    keys = _failure_keys(requester, normalise_reference(reference))
-    _check_not_throttled(session, keys, now)
+    canonical = normalise_reference(reference)
+    counted = [(_FAILURES_PER_REQUESTER, f"requester:{requester}")]
+    if canonical is not None:
+        counted.append((_FAILURES_PER_REFERENCE, f"reference:{canonical}"))
+    for allowance, name in counted:
+        if (wait := allowance.wait(session, name, now)) is not None:
+            raise TooManyAttempts(wait)
     try:
         grievance = find_for_citizen(session, reference, phone)
     except GrievanceNotFound:
-        _record_failure(session, keys, now)
+        for allowance, name in counted:
+            allowance.spend(session, name, now)
         return None
     return view(session, grievance)
 
@@ -164,25 +189,37 @@ def answer_resolution(
 
 # --- the signed link of the resolution notification ---
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
 
 def _signature(payload: str) -> str:
     return base64.urlsafe_b64encode(keyring().digest(_LINK_PURPOSE, payload)[:16]).decode("ascii").rstrip("=")
 
 
-def answer_link_token(reference: str, now: datetime) -> str:
-    """A token proving its bearer received the resolution message of `reference`."""
+def _resolution_mark(resolved_at: datetime | None) -> str:
+    """Which resolution a link answers: the microsecond it was recorded (0 for none)."""
+    return "0" if resolved_at is None else f"{(resolved_at - _EPOCH) // timedelta(microseconds=1):x}"
+
+
+def answer_link_token(grievance: Grievance, now: datetime) -> str:
+    """A token proving its bearer received the message about the case's current resolution.
+
+    It names that resolution, so once the case is refused and resolved again, only the
+    newer message's link answers: an old message (a forwarded SMS, a shared phone) cannot.
+    """
     expires = int((now + timedelta(days=ANSWER_LINK_DAYS)).timestamp())
-    payload = f"{reference}.{expires:x}"
+    payload = f"{grievance.reference}.{_resolution_mark(grievance.resolved_at)}.{expires:x}"
     return f"{payload}.{_signature(payload)}"
 
 
 def grievance_for_link(session: Session, token: str, now: datetime) -> CitizenView | None:
-    """The case a valid, unexpired link token names; None for any other token."""
-    reference, _, rest = token.strip().partition(".")
-    expires_hex, _, signature = rest.partition(".")
-    payload = f"{reference}.{expires_hex}"
-    if not signature or not hmac.compare_digest(signature, _signature(payload)):
+    """The case a valid, unexpired link token names, while its resolution is still the one
+    the link was sent about; None for any other token."""
+    payload, _, signature = token.strip().rpartition(".")
+    parts = payload.split(".")
+    if len(parts) != 3 or not hmac.compare_digest(signature, _signature(payload)):
         return None
+    reference, resolution, expires_hex = parts
     try:
         expires = datetime.fromtimestamp(int(expires_hex, 16), UTC)
     except (ValueError, OverflowError):
@@ -190,4 +227,6 @@ def grievance_for_link(session: Session, token: str, now: datetime) -> CitizenVi
     if expires < now:
         return None
     grievance = session.scalar(select(Grievance).where(Grievance.reference == reference))
-    return None if grievance is None else view(session, grievance)
+    if grievance is None or not hmac.compare_digest(resolution, _resolution_mark(grievance.resolved_at)):
+        return None
+    return view(session, grievance)

@@ -156,7 +156,7 @@ def _case_values(
         "purpose": PURPOSE[row.for_action],
     }
     if row.audience is Audience.CITIZEN:
-        link = f"{settings.public_url}/chat?resume={answer_link_token(grievance.reference, now)}"
+        link = f"{settings.public_url}/chat?resume={answer_link_token(grievance, now)}"
         values["how_to_answer"] = HOW_TO_ANSWER[language].format(link=link)
         values["resolution"] = PRIVATE_RESOLUTION[language] if gender else grievance.resolution or ""
         if "note" in row.payload:

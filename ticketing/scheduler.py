@@ -9,7 +9,7 @@ message twice (see ticketing.services, ticketing.notifications, ticketing.outbox
 
     python -m ticketing.scheduler                  run the jobs until stopped
     python -m ticketing.scheduler once JOB...      run jobs once now (escalate, warn, close,
-                                                   plan, dispatch, triage, report)
+                                                   plan, dispatch, triage, purge, report)
     python -m ticketing.scheduler report [--month YYYY-MM] [--no-email]
 """
 
@@ -32,8 +32,10 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
+from ticketing.attachments import purge_expired_uploads
 from ticketing.catalog import catalog
 from ticketing.channels import Sender, senders_from_environment
+from ticketing.citizen import forget_spent_allowances
 from ticketing.clock import Clock, SystemClock
 from ticketing.config import load_settings
 from ticketing.db import Store, open_store
@@ -51,7 +53,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("ticketing.scheduler")
 
 # Seconds between runs of each interval job (GRM_SCHEDULER_TICK_SECONDS sets them all, for demos and tests).
-INTERVALS = {"plan": 15, "dispatch": 10, "escalate": 60, "warn": 300, "close": 3600, "triage": 300}
+INTERVALS = {"plan": 15, "dispatch": 10, "escalate": 60, "warn": 300, "close": 3600, "triage": 300, "purge": 3600}
 
 
 @dataclass(frozen=True)
@@ -132,6 +134,14 @@ class Jobs:
                 self._triager = build_triager(labels, officer_examples(session))
         triager = self._triager
         return self._batches(lambda session, limit: triage_backlog(session, self.clock, triager, limit))
+
+    def purge(self) -> int:
+        """Delete chat files nobody claimed in time (their bytes too, once nothing else holds
+        them) and the counted events no allowance looks at any more."""
+        with self.store.sessions.begin() as session:
+            forget_spent_allowances(session, self.clock.now())
+        directory = self.store.settings.attachments_dir
+        return self._batches(lambda session, limit: purge_expired_uploads(session, self.clock, directory, limit))
 
     def report(self, month: date | None = None, email: bool = True) -> list[str]:
         """Write the month's report (the last month by default) and queue its email."""

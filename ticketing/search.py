@@ -27,8 +27,9 @@ SQLITE_TABLE = "grievance_text"
 SQLITE_TABLES = frozenset(
     {SQLITE_TABLE, *(f"{SQLITE_TABLE}_{part}" for part in ("data", "idx", "docsize", "config", "content"))}
 )
-# Separators between words: spaces, punctuation and the Devanagari full stops (danda).
-_SEPARATORS = re.compile(r"[\s!-/:-@\[-`{-~।॥]+")
+# Separators between words: spaces, control characters (PostgreSQL's text cannot hold a NUL),
+# punctuation and the Devanagari full stops (danda).
+_SEPARATORS = re.compile(r"[\s\x00-\x1f\x7f!-/:-@\[-`{-~।॥]+")
 MAX_WORDS = 8
 
 

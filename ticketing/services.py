@@ -6,6 +6,7 @@ here writes its status change and audit row inside that same transaction.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -22,6 +23,7 @@ from ticketing.emails import normalise_email
 from ticketing.errors import ConcurrentChange, GrievanceNotFound, IllegalTransition, InvalidInput, NotFound
 from ticketing.lifecycle import OPEN_STATUSES, TOP_LEVEL, Action, Status, next_level, next_status
 from ticketing.locations import Place, resolve_place
+from ticketing.messages import CITIZEN as CITIZEN_MESSAGES
 from ticketing.models import (
     ActorKind,
     AuditLog,
@@ -42,6 +44,8 @@ from ticketing.routing import route
 from ticketing.sla import due_at
 
 MAX_DETAILS_CHARS = 10_000
+# Room for an officer's prefix (see _owned_key) within the column's 120 characters.
+MAX_IDEMPOTENCY_KEY_CHARS = 100
 _REFERENCE_ATTEMPTS = 5
 
 
@@ -86,7 +90,8 @@ class Submission:
     ai_categories: list[dict[str, Any]] | None = None
     # Triage was unavailable or too slow at filing: it runs again later.
     needs_triage: bool = False
-    # The same key on a retried submission returns the first ticket instead of a second one.
+    # The same key on a retried submission by the same caller returns the first ticket
+    # instead of a second one.
     idempotency_key: str | None = None
 
 
@@ -99,16 +104,21 @@ class OverdueTicket:
     due_at: datetime
 
 
-def _required_text(value: str | None, field_name: str) -> str:
-    text = (value or "").strip()
-    if not text:
-        raise InvalidInput(field_name, "is required")
-    return text
+# Half of a UTF-16 pair, alone: JSON may carry one, UTF-8 (and so no store) has none.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _optional_text(value: str | None) -> str | None:
-    text = (value or "").strip()
+    # A NUL never means anything in what people type, and PostgreSQL's text cannot hold one.
+    text = _LONE_SURROGATE.sub("\ufffd", (value or "").replace("\x00", "")).strip()
     return text or None
+
+
+def _required_text(value: str | None, field_name: str) -> str:
+    text = _optional_text(value)
+    if text is None:
+        raise InvalidInput(field_name, "is required")
+    return text
 
 
 def _audit_row(
@@ -264,8 +274,26 @@ def _lock(session: Session, grievance_id: int) -> Grievance:
 # --- filing ---
 
 
-def _find_by_idempotency_key(session: Session, key: str) -> Grievance | None:
-    return session.scalar(select(Grievance).where(Grievance.idempotency_key == key))
+def hold_lock(session: Session, name: str) -> None:
+    """Make other units of work that hold the same name wait until this one ends.
+
+    PostgreSQL takes a transaction-level advisory lock; SQLite needs none, since every unit
+    of work there holds the database's one write lock from its start (BEGIN IMMEDIATE).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:name, 0))"), {"name": name})
+
+
+def _owned_key(submission: Submission, actor: Actor) -> str | None:
+    """The idempotency key as stored: an officer's keys are theirs alone, so that another
+    caller who sends the same key files a case of their own instead of reading theirs. The
+    chat's keys need no prefix: the action server draws them (random uuids)."""
+    key = _optional_text(submission.idempotency_key)
+    if key is None:
+        return None
+    if len(key) > MAX_IDEMPOTENCY_KEY_CHARS:
+        raise InvalidInput("idempotency_key", f"is longer than {MAX_IDEMPOTENCY_KEY_CHARS} characters")
+    return key if actor.officer_id is None else f"officer:{actor.officer_id}:{key}"
 
 
 def _save_complainant(session: Session, now: datetime, submission: Submission, priority: Priority) -> int:
@@ -303,6 +331,14 @@ def _save_complainant(session: Session, now: datetime, submission: Submission, p
     return complainant_id
 
 
+def _language(value: str | None) -> str:
+    """A language the citizen's messages are written in (English by default)."""
+    language = _optional_text(value) or "en"
+    if language not in CITIZEN_MESSAGES:
+        raise InvalidInput("language", f"one of {', '.join(CITIZEN_MESSAGES)}")
+    return language
+
+
 def _spot(latitude: float | None, longitude: float | None) -> dict[str, float | None]:
     """A shared place as stored: both coordinates, in range, or neither."""
     if latitude is None or longitude is None:
@@ -336,14 +372,15 @@ _UPSERT_COMPLAINANT = _insert_on_conflict(
     " address = coalesce(excluded.address, complainant.address), updated_at = excluded.updated_at,"
     " whatsapp_inbound_at = coalesce(excluded.whatsapp_inbound_at, complainant.whatsapp_inbound_at)",
 )
-# A clash on the reference or the idempotency key inserts nothing instead of failing the unit.
+# A clash on the reference inserts nothing instead of failing the unit (the key was checked first).
 _INSERT_GRIEVANCE = _insert_on_conflict(table(Grievance), "ON CONFLICT DO NOTHING")
 
 
 def file_grievance(session: Session, clock: Clock, submission: Submission, actor: Actor = CITIZEN) -> Grievance:
     """Open a new case (status new, level 1), routed and with its response deadline set.
 
-    Idempotent: a submission whose key was seen before returns the ticket it made then.
+    Idempotent: a submission whose key the same caller sent before returns the ticket it
+    made then, and writes nothing (the complainant's details are left as they were).
     `actor` is an officer when a case told in person or by phone is typed in for the citizen.
     """
     config = catalog(session)
@@ -358,9 +395,15 @@ def file_grievance(session: Session, clock: Clock, submission: Submission, actor
     place, ward = resolve_place(
         config, submission.province_id, submission.district_id, submission.municipality_id, submission.ward
     )
+    key = _owned_key(submission, actor)
+    if key is not None:
+        # A retry sent while the first attempt is still being written waits for it here.
+        hold_lock(session, f"idempotency:{key}")
+        filed = session.scalar(select(Grievance).where(Grievance.idempotency_key == key))
+        if filed is not None:
+            return filed
     now = clock.now()
     complainant_id = _save_complainant(session, now, submission, priority)
-    key = _optional_text(submission.idempotency_key)
     values = {
         "idempotency_key": key,
         "project_id": project.id,
@@ -371,7 +414,7 @@ def file_grievance(session: Session, clock: Clock, submission: Submission, actor
         "level": 1,
         "assignee_id": route(session, config, project.id, 1, place, category_id, priority),
         "channel": submission.channel,
-        "language": _optional_text(submission.language) or "en",
+        "language": _language(submission.language),
         "details": details,
         "summary": _optional_text(submission.summary),
         "ai_categories": submission.ai_categories,
@@ -401,12 +444,9 @@ def file_grievance(session: Session, clock: Clock, submission: Submission, actor
     }
     for _ in range(_REFERENCE_ATTEMPTS):
         values["reference"] = new_reference()
-        # A unique clash inserts nothing rather than failing the caller's whole unit of work.
+        # A reference drawn twice inserts nothing rather than failing the caller's unit of work.
         grievance_id: int | None = session.connection().execute(_INSERT_GRIEVANCE, values).scalar()
         if grievance_id is None:
-            # The same submission was filed before (or concurrently), or the reference collided.
-            if key is not None and (existing := _find_by_idempotency_key(session, key)) is not None:
-                return existing
             continue
         # The row is written; hand it to the session as it stands, without reading it back.
         grievance = Grievance(id=grievance_id, **values)

@@ -24,6 +24,10 @@ from reportlab.platypus import Table as PdfTable
 
 # Where a sheet's header row sits: below the title, the subtitle and a blank line.
 HEADER_ROW = 4
+# A spreadsheet runs a cell that starts with one of these as a formula, and names, details
+# and categories come from citizens and officers: such a text gets a leading apostrophe,
+# which spreadsheets show as text and never run (CSV or formula injection).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 class Format(StrEnum):
@@ -68,9 +72,9 @@ def to_csv(document: Document) -> bytes:
         if index:
             writer.writerow(())
         if len(document.tables) > 1:
-            writer.writerow((table.title,))
-        writer.writerow(table.headers)
-        writer.writerows(_plain(row) for row in table.rows)
+            writer.writerow(_inert((table.title,)))
+        writer.writerow(_inert(table.headers))
+        writer.writerows(_inert(_plain(row)) for row in table.rows)
     return ("\ufeff" + output.getvalue()).encode("utf-8")
 
 
@@ -81,12 +85,12 @@ def to_xlsx(document: Document) -> bytes:
     book.remove(first)
     for table in document.tables:
         sheet = book.create_sheet(table.sheet[:31])
-        sheet.append((document.title if len(document.tables) == 1 else f"{document.title}: {table.title}",))
-        sheet.append((document.subtitle,))
+        sheet.append(_inert((document.title if len(document.tables) == 1 else f"{document.title}: {table.title}",)))
+        sheet.append(_inert((document.subtitle,)))
         sheet.append(())
-        sheet.append(table.headers)
+        sheet.append(_inert(table.headers))
         for row in table.rows:
-            sheet.append(_plain(row))
+            sheet.append(_inert(_plain(row)))
         for cell in sheet[HEADER_ROW]:
             cell.font = Font(bold=True)
         for index, column in enumerate(sheet.iter_cols(min_row=HEADER_ROW), start=1):
@@ -122,8 +126,22 @@ def to_pdf(document: Document) -> bytes:
 
 
 def _plain(row: tuple[Any, ...]) -> tuple[Any, ...]:
-    # Enums as their values; numbers stay numbers so spreadsheets can sum them.
-    return tuple(cell.value if isinstance(cell, StrEnum) else "" if cell is None else cell for cell in row)
+    return tuple(_plain_cell(cell) for cell in row)
+
+
+def _plain_cell(cell: Any) -> Any:
+    # Enums as their values; numbers stay numbers so spreadsheets can sum them; anything
+    # else (an audit row's details, a time with its zone) as text, which every format takes.
+    if isinstance(cell, StrEnum):
+        return cell.value
+    if cell is None:
+        return ""
+    return cell if isinstance(cell, str | int | float) else str(cell)
+
+
+def _inert(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The row with every text a spreadsheet would run as a formula kept as text."""
+    return tuple("'" + cell if isinstance(cell, str) and cell.startswith(_FORMULA_STARTS) else cell for cell in row)
 
 
 def _escaped(text: str) -> str:

@@ -7,7 +7,9 @@
  *   #grm-chat      [chat]               root. data-state: connecting | ready | reconnecting | offline;
  *                                      data-session-id once Rasa has confirmed a session.
  *                                      Settings come from data-rasa-url, data-socket-path,
- *                                      data-project (code or empty) and data-language.
+ *                                      data-project (code or empty), data-language and
+ *                                      data-new-session (the id, issued and signed by the web
+ *                                      app, that a new conversation takes).
  *   #chat-log      [message-list]       the conversation (role=log, aria-live=polite)
  *     .msg-bot     [bot-message]        one bubble per bot_uttered event (text and/or image)
  *     .msg-user    [user-message]       one bubble per message sent (a button shows its title)
@@ -19,14 +21,16 @@
  *   #chat-attach   [attach-button]      opens #chat-file [file-input]; the chosen file is posted
  *                                      to data-upload-url (with the session id), then the bot is
  *                                      told "/attach" with customData.attachment = its token.
- *   #chat-new      [new-conversation]   forgets the session and starts a fresh one
+ *   #chat-new      [new-conversation]   forgets the session and loads the page again, which
+ *                                      issues a fresh one
  *   #chat-typing   [typing-indicator]   shown while waiting for the bot
  *   #chat-notice   [connection-notice]  connecting / reconnecting / unreachable notices
  * Nothing is added to `window`.
  *
- * Protocol: on every (re)connect the client emits session_request {session_id: stored id or
- * null}; Rasa answers session_confirm with the id (a string, or {session_id}) and joins the
- * socket to that session's room. Messages go out as user_uttered {message, session_id,
+ * Protocol: on every (re)connect the client emits session_request {session_id: stored id, else
+ * the page's new one}; Rasa answers session_confirm with the id (a string, or {session_id}) and
+ * joins the socket to that session's room (the web app takes files only for ids it issued).
+ * Messages go out as user_uttered {message, session_id,
  * customData: {project, language, answer[, attachment]}}; replies arrive as bot_uttered {text, quick_replies,
  * buttons, attachment}, any of them optional. A brand-new session opens with "/greet".
  *
@@ -65,12 +69,14 @@
   var project = root.getAttribute("data-project") || "";
   var language = root.getAttribute("data-language") || "en";
   // A resolution message's link (?resume=<token>) always opens a conversation of its own,
-  // since Rasa reads the token when a session starts; the address is then cleaned, so that
-  // a reload continues that conversation instead of starting another.
+  // since Rasa reads the token when a session starts. The address is then cleaned, even of
+  // a token the server refused: the token must not stay in the address bar or the history,
+  // and a reload continues that conversation instead of starting another.
   var answerToken = root.getAttribute("data-answer") || "";
+  var newSessionId = root.getAttribute("data-new-session") || null;
   var uploadUrl = root.getAttribute("data-upload-url");
   var uploadLimit = Number(root.getAttribute("data-upload-limit")) || 0;
-  if (answerToken && window.history && window.history.replaceState) {
+  if (window.location.search && window.history && window.history.replaceState) {
     window.history.replaceState(null, "", window.location.pathname);
   }
   var sessionKey = "grm.chat.session." + (project || "-");
@@ -396,7 +402,7 @@
     socket.on("connect", function () {
       confirmed = false;
       failedAttempts = 0;
-      socket.emit("session_request", { session_id: sessionId });
+      socket.emit("session_request", { session_id: sessionId || newSessionId });
     });
     socket.on("session_confirm", onSessionConfirm);
     socket.on("bot_uttered", onBotMessage);
@@ -404,24 +410,16 @@
     socket.on("connect_error", onConnectError);
   }
 
+  // The page is loaded again for the new session id it carries; a fresh connection also
+  // leaves the old session's room, so none of its replies can land here.
   function startNewConversation() {
     sessionId = null;
-    transcript = [];
-    outbox.length = 0;
     saveSessionId();
     writeStorage("sessionStorage", transcriptKey, null);
-    root.removeAttribute("data-session-id");
-    log.textContent = "";
-    hideTyping();
-    input.value = "";
-    resizeInput();
     if (socket) {
-      // A fresh connection leaves the old session's room, so none of its replies can land here.
-      setState("connecting");
       socket.disconnect();
-      socket.connect();
     }
-    input.focus();
+    window.location.replace(window.location.pathname);
   }
 
   function resizeInput() {
