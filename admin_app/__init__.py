@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from flask import Flask, Response, current_app, request
 from flask_wtf.csrf import CSRFProtect
 
+from ticketing.accounts import API_TOKEN_DAYS
 from ticketing.attachments import MAX_BYTES
 from ticketing.config import load_settings
 from ticketing.crypto import keyring
@@ -50,7 +51,17 @@ def settings_from_environment(environ: Mapping[str, str] | None = None) -> dict[
         "SECRET_KEY": env.get("GRM_SECRET_KEY") or None,
         # An officer's session ends after this long without a request.
         "PERMANENT_SESSION_LIFETIME": timedelta(minutes=int(env.get("GRM_SESSION_MINUTES") or 30)),
+        # How long an API token made on My account lasts.
+        "GRM_API_TOKEN_DAYS": _token_days(env.get("GRM_API_TOKEN_DAYS")),
     }
+
+
+def _token_days(value: str | None) -> int:
+    if not value:
+        return API_TOKEN_DAYS
+    if not value.isdigit() or int(value) < 1:
+        raise ConfigurationError(f"GRM_API_TOKEN_DAYS must be a whole number of days, not {value!r}")
+    return int(value)
 
 
 def _port(value: str | None) -> int:

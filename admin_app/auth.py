@@ -8,7 +8,6 @@ signed in with a one-time password reaches nothing but the page that replaces it
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -36,9 +35,8 @@ from wtforms import EmailField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from admin_app import current_store
-from ticketing.accounts import API_TOKEN_DAYS, LOGIN_REFUSED, authenticate, sign_out
+from ticketing.accounts import LOGIN_REFUSED, authenticate, sign_out
 from ticketing.clock import SystemClock
-from ticketing.errors import ConfigurationError
 from ticketing.models import Officer
 from ticketing.permissions import Permission, Viewer
 
@@ -184,14 +182,6 @@ def api_token_lifetime() -> timedelta:
     return timedelta(days=current_app.config["GRM_API_TOKEN_DAYS"])
 
 
-def _token_days(value: str | None) -> int:
-    if not value:
-        return API_TOKEN_DAYS
-    if not value.isdigit() or int(value) < 1:
-        raise ConfigurationError(f"GRM_API_TOKEN_DAYS must be a whole number of days, not {value!r}")
-    return int(value)
-
-
 # What an officer signed in with a one-time password may reach: the page that replaces it.
 _BEFORE_NEW_PASSWORD = frozenset({"account.index", "auth.login", "auth.logout", "static", "admin.static"})
 
@@ -206,8 +196,6 @@ def _new_password_first() -> BaseResponse | None:
 
 
 def init_auth(app: Flask) -> None:
-    # How long a new API token lasts (tokens are made on My account).
-    app.config.setdefault("GRM_API_TOKEN_DAYS", _token_days(os.environ.get("GRM_API_TOKEN_DAYS")))
     login_manager.init_app(app)
     app.before_request(_new_password_first)
     app.register_blueprint(auth)

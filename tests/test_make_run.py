@@ -36,10 +36,10 @@ from ticketing.models import Grievance
 from ticketing.services import SYSTEM, acknowledge, resolve
 store = open_store(load_settings())
 with store.sessions.begin() as session:
-    case_id = session.scalar(select(Grievance.id).where(Grievance.reference == sys.argv[1]))
-    acknowledge(session, SystemClock(), case_id, SYSTEM)
-    resolve(session, SystemClock(), case_id, SYSTEM, "The trucks are washed before they leave.")
-print(answer_link_token(sys.argv[1], SystemClock().now()))
+    case = session.scalars(select(Grievance).where(Grievance.reference == sys.argv[1])).one()
+    acknowledge(session, SystemClock(), case.id, SYSTEM)
+    resolve(session, SystemClock(), case.id, SYSTEM, "The trucks are washed before they leave.")
+    print(answer_link_token(case, SystemClock().now()))
 """
 
 
@@ -172,11 +172,15 @@ def test_logs_give_away_no_phone_reference_or_token(running: Running) -> None:
     for answer in ("/done_adding", "Maya Gurung", PHONE, "Hetauda", "4", "/skip"):
         say(running, citizen, answer)
     reference = reference_in(say(running, citizen, "/affirm"))
-    # Looked up in the chat, then resolved by an officer.
+    # Looked up in the chat and through the API, then resolved by an officer.
     say(running, citizen, "/check_status")
     say(running, citizen, reference)
     told = say(running, citizen, PHONE)
     assert reference in told, told
+    looked_up = httpx.post(
+        f"http://127.0.0.1:{running.web}/api/v1/status", json={"reference": reference, "phone": PHONE}, timeout=30
+    )
+    assert looked_up.status_code == 200 and looked_up.json()["reference"] == reference
     # In a process of its own, as the README does it: this one keeps the other tests' keys.
     resolved = subprocess.run(
         [sys.executable, "-c", RESOLVE, reference],

@@ -17,6 +17,7 @@ from flask.testing import FlaskClient
 from tests.helpers import FakeClock, count, file, make_jobs
 from tests.test_public_pages import make_app, widget_settings
 from ticketing import attachments
+from ticketing.allowances import Allowance
 from ticketing.attachments import (
     MAX_BYTES,
     MAX_CITIZEN_FILES,
@@ -29,7 +30,6 @@ from ticketing.attachments import (
     stage_upload,
     staged_upload,
 )
-from ticketing.citizen import Allowance
 from ticketing.clock import SystemClock
 from ticketing.db import Store
 from ticketing.errors import ConfigurationError, InvalidInput

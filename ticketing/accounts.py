@@ -9,20 +9,20 @@ few tenths of a second, and on SQLite every unit of work holds the database's wr
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
 import pyotp
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from ticketing.allowances import Allowance, client_name
 from ticketing.clock import Clock
 from ticketing.crypto import keyring
 from ticketing.errors import InvalidInput
-from ticketing.models import ActorKind, ApiToken, AuditLog, LookupFailure, Officer, table
+from ticketing.models import ActorKind, ApiToken, AuditLog, Officer, table
 
 MAX_FAILED_LOGINS = 5
 LOCK_OUT = timedelta(minutes=15)
@@ -49,7 +49,7 @@ COMMON_PASSWORDS = frozenset(
 )
 # A hash to compare against when the email is unknown, so that both cases take as long.
 _DUMMY_HASH = generate_password_hash(secrets.token_urlsafe(16))
-_FAILURE_PURPOSE = "login-failure"
+_FAILURES_PER_ADDRESS = Allowance("login-failure", MAX_FAILURES_PER_ADDRESS, LOCK_OUT)
 
 
 # Wrong email or password, a locked or inactive account, a wrong code: one answer for all,
@@ -140,32 +140,6 @@ def sign_out(session: Session, clock: Clock, officer: Officer) -> None:
     _log(session, clock.now(), officer.id, "logout", {})
 
 
-def _address_key(address: str) -> str:
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        ip = None
-    if isinstance(ip, ipaddress.IPv6Address):
-        # One IPv6 client is usually given a whole /64: count the network, not each address.
-        address = str(ip.ipv4_mapped or ipaddress.IPv6Network((ip, 64), strict=False))
-    return keyring().digest(_FAILURE_PURPOSE, f"address:{address}").hex()
-
-
-def _address_throttled(session: Session, key: str, now: datetime) -> bool:
-    recent = session.scalar(
-        select(func.count()).where(LookupFailure.key_digest == key, LookupFailure.at > now - LOCK_OUT)
-    )
-    return (recent or 0) >= MAX_FAILURES_PER_ADDRESS
-
-
-def _record_address_failure(session: Session, key: str, now: datetime) -> None:
-    # The citizens' lookups' table (ticketing.citizen) under a purpose of its own: only an
-    # HMAC of the address is kept, and rows past the window are dropped as new ones come.
-    failures = table(LookupFailure)
-    session.execute(delete(failures).where(failures.c.key_digest == key, failures.c.at <= now - LOCK_OUT))
-    session.execute(insert(failures), {"key_digest": key, "at": now})
-
-
 def _count_failure(session: Session, now: datetime, officer: Officer, action: str) -> None:
     officer.failed_logins += 1
     detail: dict[str, Any] = {"failures": officer.failed_logins}
@@ -215,9 +189,9 @@ def authenticate(
     its own: hence no exception."""
     now = clock.now()
     email = email.strip().lower()
-    address_key = _address_key(address)
+    client = client_name(address)
     with sessions() as session:
-        if _address_throttled(session, address_key, now):
+        if _FAILURES_PER_ADDRESS.wait(session, client, now) is not None:
             # Neither hashed nor written: a flood from one address costs a read per request.
             return None
         found = session.execute(
@@ -232,7 +206,7 @@ def authenticate(
                 select(Officer).where(Officer.id == found.id).options(selectinload(Officer.projects)).with_for_update()
             )
         if officer is None or _locked(officer, now):
-            _record_address_failure(session, address_key, now)
+            _FAILURES_PER_ADDRESS.spend(session, client, now)
             if officer is None:
                 _log(session, now, None, "login_failed", {"email": email[:254]})
             else:
@@ -241,7 +215,7 @@ def authenticate(
         # A password changed while the hash was compared makes the comparison stale.
         unchanged = officer.password_hash == stored
         if not (password_ok and unchanged and officer.active and _spend_code(officer, code, now)):
-            _record_address_failure(session, address_key, now)
+            _FAILURES_PER_ADDRESS.spend(session, client, now)
             _count_failure(session, now, officer, "login_failed")
             return None
         officer.failed_logins, officer.locked_until = 0, None

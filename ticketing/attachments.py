@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from ticketing.citizen import Allowance
+from ticketing.allowances import Allowance, client_name
 from ticketing.clock import Clock
 from ticketing.crypto import keyring
 from ticketing.errors import ConfigurationError, InvalidInput, NotFound
@@ -236,7 +236,8 @@ def stage_upload(
     counted: list[tuple[Allowance, str, int]] = []
     if address is not None:
         # A file counts once, and once per MiB begun.
-        counted = [(FILES_PER_ADDRESS, address, 1), (MEBIBYTES_PER_ADDRESS, address, -(-len(content) // MEBIBYTE))]
+        client = client_name(address)
+        counted = [(FILES_PER_ADDRESS, client, 1), (MEBIBYTES_PER_ADDRESS, client, -(-len(content) // MEBIBYTE))]
     if any(allowance.wait(session, name, now, weight) is not None for allowance, name, weight in counted):
         raise InvalidInput("content", "this connection has sent many files today; please try again tomorrow")
     unclaimed = session.scalar(select(func.coalesce(func.sum(uploads.c.size_bytes), 0)).where(unexpired))

@@ -12,15 +12,16 @@ import hmac
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from ticketing.allowances import Allowance
 from ticketing.catalog import catalog
 from ticketing.clock import Clock
 from ticketing.crypto import keyring
 from ticketing.errors import GrievanceNotFound, GrmError, InvalidInput
 from ticketing.lifecycle import Status
-from ticketing.models import Complainant, Grievance, LookupFailure, table
+from ticketing.models import Complainant, Grievance, table
 from ticketing.phones import normalise_phone
 from ticketing.references import normalise_reference
 from ticketing.services import CITIZEN, find_for_citizen, record_citizen_answer
@@ -30,8 +31,6 @@ LOOKUP_WINDOW = timedelta(minutes=15)
 MAX_FAILURES_PER_REQUESTER = 5
 MAX_FAILURES_PER_REFERENCE = 10
 ANSWER_LINK_DAYS = 30
-# No allowance (see Allowance) looks further back; older events are dropped by the scheduler.
-ALLOWANCE_MEMORY = timedelta(days=1)
 _LINK_PURPOSE = "answer-link"
 _LOOKUP_PURPOSE = "lookup-failure"
 
@@ -83,49 +82,8 @@ def view(session: Session, grievance: Grievance) -> CitizenView:
     )
 
 
-@dataclass(frozen=True)
-class Allowance:
-    """At most `limit` events per name (a conversation, a reference, a client's address)
-    within `window`. Events are rows of the lookup_failure table: a keyed hash of the name
-    and a time, so that no address, phone or reference is kept readable."""
-
-    purpose: str
-    limit: int
-    window: timedelta
-
-    def __post_init__(self) -> None:
-        assert self.window <= ALLOWANCE_MEMORY, "forget_spent_allowances would drop events still counted"
-
-    def _key(self, name: str) -> str:
-        return keyring().digest(self.purpose, name).hex()
-
-    def wait(self, session: Session, name: str, now: datetime, weight: int = 1) -> timedelta | None:
-        """How long until `weight` more events fit; None when they fit now."""
-        recent = select(func.count(), func.min(LookupFailure.at)).where(
-            LookupFailure.key_digest == self._key(name), LookupFailure.at > now - self.window
-        )
-        count, oldest = session.execute(recent).tuples().one()
-        if count + weight <= self.limit or oldest is None:
-            return None
-        return oldest + self.window - now
-
-    def spend(self, session: Session, name: str, now: datetime, weight: int = 1) -> None:
-        """Count `weight` events for the name, now."""
-        key, events = self._key(name), table(LookupFailure)
-        # Rows past the window count for nothing: drop this name's old ones as new ones come.
-        session.execute(delete(events).where(events.c.key_digest == key, events.c.at <= now - self.window))
-        session.execute(insert(events), [{"key_digest": key, "at": now}] * weight)
-
-
 _FAILURES_PER_REQUESTER = Allowance(_LOOKUP_PURPOSE, MAX_FAILURES_PER_REQUESTER, LOOKUP_WINDOW)
 _FAILURES_PER_REFERENCE = Allowance(_LOOKUP_PURPOSE, MAX_FAILURES_PER_REFERENCE, LOOKUP_WINDOW)
-
-
-def forget_spent_allowances(session: Session, now: datetime) -> int:
-    """Drop the events no allowance counts any more (names never seen again leave theirs)."""
-    events = table(LookupFailure)
-    forgotten: int = session.connection().execute(delete(events).where(events.c.at <= now - ALLOWANCE_MEMORY)).rowcount
-    return forgotten
 
 
 def look_up(session: Session, clock: Clock, reference: str, phone: str, requester: str) -> CitizenView | None:

@@ -10,7 +10,6 @@ Twilio sends the download on to its content store, and nowhere else may it lead.
 from __future__ import annotations
 
 import logging
-import mimetypes
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from ticketing.attachments import MAX_BYTES, detect_type
+from ticketing.attachments import EXTENSIONS, MAX_BYTES, detect_type
 from ticketing.errors import InvalidInput
 
 logger = logging.getLogger(__name__)
@@ -34,7 +33,6 @@ TWILIO_CONTENT_HOSTS = (".twiliocdn.com", "s3-external-1.amazonaws.com")
 META_CONTENT_DOMAINS = (".fbcdn.net", ".fbsbx.com", ".facebook.com")
 MAX_REDIRECTS = 3
 _NAMES = {"image": "photo", "audio": "voice-note", "video": "video", "application/pdf": "document"}
-_EXTENSIONS = {"audio/ogg": ".ogg", "audio/mpeg": ".mp3", "audio/mp4": ".m4a", "text/plain": ".txt"}
 
 
 class MediaUnavailable(Exception):
@@ -149,5 +147,5 @@ def media_filename(content: bytes, number: int) -> str:
     """A name an officer understands: "photo-1.jpg", "voice-note-2.ogg", "document-1.pdf"."""
     mime_type = detect_type(content) or "application/octet-stream"
     kind = _NAMES.get(mime_type) or _NAMES.get(mime_type.partition("/")[0], "file")
-    extension = _EXTENSIONS.get(mime_type) or mimetypes.guess_extension(mime_type) or ""
-    return f"{kind}-{number}{extension}"
+    extension = EXTENSIONS.get(mime_type)
+    return f"{kind}-{number}.{extension}" if extension else f"{kind}-{number}"

@@ -540,7 +540,9 @@ class AuditLog(Base):
 
 
 class LookupFailure(Base):
-    """A failed citizen lookup, kept briefly so that guessing references or phones is slowed."""
+    """One event an allowance counts (ticketing.allowances): a failed lookup or sign-in, a file
+    received; kept a day at most, so that guessing and flooding are slowed. The table keeps
+    its first use's name."""
 
     __tablename__ = "lookup_failure"
 

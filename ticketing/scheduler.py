@@ -32,10 +32,10 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
+from ticketing.allowances import forget_spent_allowances
 from ticketing.attachments import purge_expired_uploads
 from ticketing.catalog import catalog
 from ticketing.channels import Sender, senders_from_environment
-from ticketing.citizen import forget_spent_allowances
 from ticketing.clock import Clock, SystemClock
 from ticketing.config import load_settings
 from ticketing.db import Store, open_store
