@@ -26,6 +26,8 @@ help:
 $(APP_VENV)/.installed: requirements/app.txt
 	@test -n "$(PYTHON_APP)" || { echo "Python 3.11 is required (e.g. pyenv install 3.11)"; exit 1; }
 	test -x $(APP) || $(PYTHON_APP) -m venv $(APP_VENV)
+	# The pinned pip first: the one the interpreter bundles has known advisories (docs/security.md).
+	$(APP) -m pip install --quiet --disable-pip-version-check "$$(grep '^pip==' requirements/app.txt)"
 	# torch alone first: this pin takes the CPU wheel kept on disk; asked for among the
 	# others, a dependency could pull a CUDA build of several GB.
 	$(APP) -m pip install --quiet --disable-pip-version-check torch==2.13.0
@@ -36,6 +38,7 @@ $(APP_VENV)/.installed: requirements/app.txt
 $(RASA_VENV)/.installed: requirements/rasa.txt
 	@test -n "$(PYTHON_RASA)" || { echo "Python 3.10 is required (e.g. pyenv install 3.10)"; exit 1; }
 	test -x $(RASA_VENV)/bin/python || $(PYTHON_RASA) -m venv $(RASA_VENV)
+	$(RASA_VENV)/bin/python -m pip install --quiet --disable-pip-version-check "$$(grep '^pip==' requirements/rasa.txt)"
 	$(RASA_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements/rasa.txt
 	touch $@
 
