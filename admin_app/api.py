@@ -273,6 +273,17 @@ def _query(name: str, description: str) -> dict[str, Any]:
     return {"name": name, "in": "query", "description": description, "schema": {"type": "string"}}
 
 
+def _json_body(properties: dict[str, Any], required: tuple[str, ...] = (), closed: bool = True) -> dict[str, Any]:
+    """A request body of one JSON object with these properties (and, `closed`, no others);
+    the body itself is required when some property is."""
+    schema: dict[str, Any] = {"type": "object", "properties": properties}
+    if required:
+        schema["required"] = list(required)
+    if closed:
+        schema["additionalProperties"] = False
+    return {"required": bool(required), "content": {"application/json": {"schema": schema}}}
+
+
 def _json_type(kind: type) -> dict[str, str]:
     return {"type": "integer" if kind is int else "string"}
 
@@ -320,61 +331,36 @@ OPENAPI: dict[str, Any] = {
                     REFERENCE,
                     {"name": "move", "in": "path", "required": True, "schema": {"enum": list(MOVES)}},
                 ],
-                requestBody={
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "properties": {
-                                    "text": {"type": "string", "description": "note, reason or resolution"},
-                                    "officer_id": {"type": "integer"},
-                                    "duplicate_of": {"type": "string"},
-                                    "visibility": {"enum": ["internal", "public"]},
-                                },
-                                "additionalProperties": False,
-                            }
-                        }
+                requestBody=_json_body(
+                    {
+                        "text": {"type": "string", "description": "note, reason or resolution"},
+                        "officer_id": {"type": "integer"},
+                        "duplicate_of": {"type": "string"},
+                        "visibility": {"enum": ["internal", "public"]},
                     }
-                },
+                ),
             )
         },
         "/api/v1/grievances": {
             "post": _operation(
                 "File a grievance for a citizen (web interface / API source)",
-                requestBody={
-                    "required": True,
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "required": list(FILING_REQUIRED),
-                                "properties": {name: _json_type(kind) for name, kind in FILING_FIELDS.items()},
-                                "additionalProperties": False,
-                            }
-                        }
-                    },
-                },
+                requestBody=_json_body(
+                    {name: _json_type(kind) for name, kind in FILING_FIELDS.items()}, tuple(FILING_REQUIRED)
+                ),
             )
         },
         "/api/v1/status": {
             "post": _operation(
                 "A citizen's own grievance by reference and phone (failed lookups are throttled)",
                 auth=False,
-                requestBody={
-                    "required": True,
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "required": ["reference", "phone"],
-                                "properties": {
-                                    "reference": {"type": "string", "description": "GR-XXXX-XXXX"},
-                                    "phone": {"type": "string", "description": "the phone given when filing"},
-                                },
-                            }
-                        }
+                requestBody=_json_body(
+                    {
+                        "reference": {"type": "string", "description": "GR-XXXX-XXXX"},
+                        "phone": {"type": "string", "description": "the phone given when filing"},
                     },
-                },
+                    ("reference", "phone"),
+                    closed=False,
+                ),
             )
         },
     },

@@ -430,7 +430,11 @@ def grm_bot(scratch: Path, workers: int, redis_url: str | None) -> Iterator[tupl
         nearby = select(Municipality.name_en, Municipality.wards).where(Municipality.district_id == district)
         wards = dict(session.execute(nearby).tuples().all())
     ports = Ports(rasa=free_port(), actions=free_port())
-    running = services(settings, ports, web=False, scheduler=False, rasa_workers=workers, redis_url=redis_url)
+    # The citizens talk over REST, a channel for development, tests and benchmarks only.
+    rest = {"GRM_REST_CHANNEL": "on"}
+    running = services(
+        settings, ports, web=False, scheduler=False, environment=rest, rasa_workers=workers, redis_url=redis_url
+    )
     rasa = next(s for s in running if s.name == "Rasa")
     print(f"starting the GRM bot (logs in {rasa.log.parent})...", flush=True)
     try:

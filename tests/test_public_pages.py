@@ -36,6 +36,7 @@ UNSET = {
     "TWILIO_AUTH_TOKEN": None,
     "SECRET_KEY": None,
     "PERMANENT_SESSION_LIFETIME": timedelta(minutes=30),
+    "GRM_API_TOKEN_DAYS": 90,
 }
 CHANNELS = {"GRM_WHATSAPP_NUMBER": "+14155238886", "GRM_MESSENGER_PAGE": "grm.nepal"}
 
@@ -165,6 +166,7 @@ def test_settings_come_from_the_environment() -> None:
             "TWILIO_AUTH_TOKEN": "secret",
             "GRM_SECRET_KEY": "cookie-key",
             "GRM_SESSION_MINUTES": "10",
+            "GRM_API_TOKEN_DAYS": "30",
         }
     )
     assert settings == {
@@ -175,6 +177,7 @@ def test_settings_come_from_the_environment() -> None:
         "TWILIO_AUTH_TOKEN": "secret",
         "SECRET_KEY": "cookie-key",
         "PERMANENT_SESSION_LIFETIME": timedelta(minutes=10),
+        "GRM_API_TOKEN_DAYS": 30,
     }
     assert settings_from_environment({}) == UNSET
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -66,14 +67,21 @@ def conversation(text: str, slots: dict[str, Any]) -> Tracker:
 
 @pytest.mark.parametrize(("form", "slot", "slots"), CHECKS, ids=[f"{form.name()}.{slot}" for form, slot, _ in CHECKS])
 def test_any_text_is_taken_or_asked_again(actions_store: Store, form: Any, slot: str, slots: dict[str, Any]) -> None:
+    validate = getattr(form, f"validate_{slot}")
+    # Each check runs in an event loop of its own thread: the browser tests' driver may
+    # already run one in this thread.
+    loop = ThreadPoolExecutor(max_workers=1)
+
     @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
     @given(typed=TYPED)
     def check(typed: str) -> None:
         dispatcher = CollectingDispatcher()
-        result = asyncio.run(getattr(form, f"validate_{slot}")(typed, dispatcher, conversation(typed, slots), DOMAIN))
+        checking = validate(typed, dispatcher, conversation(typed, slots), DOMAIN)
+        result = loop.submit(asyncio.run, checking).result()
         assert isinstance(result, dict) and slot in result
         if result[slot] is None:
             # Asked again: with words the domain has, never a bare silence unless the answer was a payload.
             assert all(message["response"] in DOMAIN["responses"] for message in dispatcher.messages)
 
-    check()
+    with loop:
+        check()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from playwright.sync_api import FilePayload, Page, expect
 from sqlalchemy import select
 
@@ -82,3 +84,34 @@ def test_a_citizen_files_a_grievance_in_the_webchat_on_a_phone(
             select(Attachment.filename, Attachment.mime_type).where(Attachment.grievance_id == filed.id)
         )
         assert list(files) == [("crusher.png", "image/png")]
+
+
+# A browser's own Socket.IO client, in the chat page, talking to Rasa the way chat.js does.
+SEND_ONE_PACKET = """async ([url, path, session, text]) => {
+  const socket = window.io(url, {path, transports: ["websocket"], reconnection: false});
+  await new Promise((open, fail) => { socket.on("connect", open); socket.on("connect_error", fail); });
+  socket.emit("session_request", {session_id: session});
+  await new Promise(confirmed => socket.on("session_confirm", confirmed));
+  const answered = new Promise(reply => socket.on("bot_uttered", message => reply("answered: " + message.text)));
+  const closed = new Promise(end => socket.on("disconnect", reason => end("closed: " + reason)));
+  socket.emit("user_uttered", {message: text, session_id: session, customData: {}});
+  const silence = new Promise(wait => setTimeout(() => wait("silence"), 20000));
+  const outcome = await Promise.race([answered, closed, silence]);
+  socket.close();
+  return outcome;
+}"""
+
+
+def test_the_webchat_answers_a_long_message_kindly_and_drops_an_oversized_packet(bot: Bot, browser_page: Page) -> None:
+    app = create_app({"TESTING": True, "GRM_STORE": bot.store, "GRM_RASA_URL": bot.rasa_url})
+    with live_server(app) as base_url:
+        page = browser_page
+        page.goto(f"{base_url}/chat/KKR-01")
+        wait_for_reply(page, 0)
+        # Longer than any message may be, pasted whole: nothing is cut, the bot asks for parts.
+        assert "shorter parts" in type_message(page, "The trucks raise dust all day. " * 150)
+        # A packet over the socket's limit (64 KB) closes that connection; nothing is heard.
+        session = "oversized" + uuid.uuid4().hex
+        outcome = page.evaluate(SEND_ONE_PACKET, [bot.rasa_url, "/socket.io/", session, "x" * 100_000])
+        assert outcome.startswith("closed"), outcome
+        assert not [e for e in bot.tracker(session)["events"] if e["event"] == "user"]

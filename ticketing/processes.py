@@ -24,6 +24,7 @@ import yaml
 from sqlalchemy.engine import make_url
 
 from ticketing.config import ACTIONS_TOKEN, PROJECT_ROOT, Settings
+from ticketing.conversations import conversations_file
 from ticketing.errors import ConfigurationError
 
 RASA = PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"
@@ -68,7 +69,7 @@ def tracker_store_environment(settings: Settings) -> dict[str, str]:
         return {
             "GRM_TRACKER_DIALECT": "sqlite",
             "GRM_TRACKER_HOST": "",
-            "GRM_TRACKER_DB": str(settings.var_dir / "conversations.sqlite3"),
+            "GRM_TRACKER_DB": str(conversations_file(settings)),
             "GRM_TRACKER_USER": "",
             "GRM_TRACKER_PASSWORD": "",
         }

@@ -38,6 +38,7 @@ from ticketing.catalog import catalog
 from ticketing.channels import Sender, senders_from_environment
 from ticketing.clock import Clock, SystemClock
 from ticketing.config import load_settings
+from ticketing.conversations import DEFAULT_SILENT_DAYS, forget_silent_conversations
 from ticketing.db import Store, open_store
 from ticketing.messages import NEPAL
 from ticketing.models import Grievance, NotificationChannel, scheduler_job
@@ -64,6 +65,8 @@ class SchedulerSettings:
     whatsapp: WhatsAppRules
     # Rows a transaction takes at most: short transactions keep row locks brief.
     batch: int = 500
+    # A conversation silent this long is deleted from Rasa's store (ticketing.conversations).
+    conversation_days: int = DEFAULT_SILENT_DAYS
 
     @classmethod
     def from_environment(cls, env: Mapping[str, str]) -> SchedulerSettings:
@@ -74,6 +77,7 @@ class SchedulerSettings:
             report_addresses=[a.strip() for a in (env.get("GRM_REPORT_EMAILS") or "").split(",") if a.strip()],
             whatsapp=WhatsAppRules(env.get("GRM_WHATSAPP_TEMPLATE_SID") or None),
             batch=int(env.get("GRM_SCHEDULER_BATCH") or 500),
+            conversation_days=int(env.get("GRM_CONVERSATION_DAYS") or DEFAULT_SILENT_DAYS),
         )
 
 
@@ -137,9 +141,11 @@ class Jobs:
 
     def purge(self) -> int:
         """Delete chat files nobody claimed in time (their bytes too, once nothing else holds
-        them) and the counted events no allowance looks at any more."""
+        them), the counted events no allowance looks at any more, and conversations left silent."""
         with self.store.sessions.begin() as session:
             forget_spent_allowances(session, self.clock.now())
+        silent_for = timedelta(days=self.settings.conversation_days)
+        forget_silent_conversations(self.store.settings, self.clock.now(), silent_for)
         directory = self.store.settings.attachments_dir
         return self._batches(lambda session, limit: purge_expired_uploads(session, self.clock, directory, limit))
 
