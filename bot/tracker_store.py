@@ -42,6 +42,9 @@ class CachedSQLTrackerStore(SQLTrackerStore):
 
     def __init__(self, *args: Any, cache_size: int = DEFAULT_CACHE_SIZE, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # A database error's text would otherwise carry the events it was writing (what the
+        # citizen typed) into Rasa's log.
+        self.engine.hide_parameters = True
         self._cache_size = int(cache_size)
         self._saved: OrderedDict[str, DialogueStateTracker] = OrderedDict()
 

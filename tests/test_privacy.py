@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from tests.helpers import FakeClock, file
 from ticketing.config import Settings, load_settings
@@ -127,3 +128,10 @@ def test_bad_keys_get_a_clear_message(tmp_path: Path, keys: str, hash_key: str, 
     settings = Settings("postgresql+psycopg://db.example/grm", tmp_path, keys or None, hash_key)
     with pytest.raises(ConfigurationError, match=message):
         keyring_from_settings(settings)
+
+
+def test_a_database_error_names_no_value_it_was_given(store: Store) -> None:
+    # Such errors end up in logs (the action server logs an unreachable store's error whole).
+    with pytest.raises(DBAPIError) as failed, store.engine.connect() as connection:
+        connection.execute(text("SELECT no_such_column FROM grievance WHERE details = :told"), {"told": "9841234567"})
+    assert "9841234567" not in str(failed.value)

@@ -63,6 +63,9 @@ def _ping_if_idle(dbapi_connection: Any, connection_record: ConnectionPoolEntry,
 
 def make_engine(url: str, **options: Any) -> Engine:
     """An engine for the ticket store, with SQLite made safe for several processes."""
+    # An error's text would otherwise carry the statement's values (a story, a phone's hash)
+    # into whatever log records it.
+    options.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         engine = create_engine(url, **options)
         event.listen(engine, "connect", _tune_sqlite)
