@@ -372,6 +372,8 @@ _UPSERT_COMPLAINANT = _insert_on_conflict(
     " address = coalesce(excluded.address, complainant.address), updated_at = excluded.updated_at,"
     " whatsapp_inbound_at = coalesce(excluded.whatsapp_inbound_at, complainant.whatsapp_inbound_at)",
 )
+# Built once: made anew (and through the ORM) the check cost a filing a quarter of its time.
+_FILED_WITH_KEY = select(table(Grievance).c.id).where(table(Grievance).c.idempotency_key == bindparam("key"))
 # A clash on the reference inserts nothing instead of failing the unit (the key was checked first).
 _INSERT_GRIEVANCE = _insert_on_conflict(table(Grievance), "ON CONFLICT DO NOTHING")
 
@@ -399,9 +401,9 @@ def file_grievance(session: Session, clock: Clock, submission: Submission, actor
     if key is not None:
         # A retry sent while the first attempt is still being written waits for it here.
         hold_lock(session, f"idempotency:{key}")
-        filed = session.scalar(select(Grievance).where(Grievance.idempotency_key == key))
-        if filed is not None:
-            return filed
+        filed_id = session.connection().execute(_FILED_WITH_KEY, {"key": key}).scalar()
+        if filed_id is not None:
+            return session.get_one(Grievance, filed_id)
     now = clock.now()
     complainant_id = _save_complainant(session, now, submission, priority)
     values = {
