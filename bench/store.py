@@ -339,9 +339,14 @@ def report(results: list[Result], tickets: int) -> str:
         "What a filing costs, and what was learnt getting it here (PostgreSQL, two filing processes):",
         "",
         (
-            "- Six statements and a commit per grievance: configuration comes from an in-process snapshot"
-            " (`ticketing/catalog.py`), the complainant is one upsert, the grievance one INSERT ... ON CONFLICT"
-            " DO NOTHING, and the status change and audit row two plain INSERTs."
+            "- Seven statements and a commit per grievance: configuration comes from an in-process snapshot"
+            " (`ticketing/catalog.py`), a replayed idempotency key is looked for first (so that a replay writes"
+            " nothing), the complainant is one upsert, the grievance one INSERT ... ON CONFLICT DO NOTHING, and"
+            " the status change and audit row two plain INSERTs."
+        ),
+        (
+            "- The idempotency check is one statement built once: made anew through the ORM it cost a filing a"
+            " quarter of its time (1.6 ms against 2.3 ms a filing on SQLite)."
         ),
         (
             "- Reading the configuration through the ORM on every filing (about 15 statements at some 250 us of"
