@@ -86,23 +86,24 @@ def links_sent(store: Store, reference: str) -> list[str]:
     return [found.group(1) for body in bodies if (found := re.search(r"/chat\?resume=(\S+)", body))]
 
 
+def resolve_as(store: Store, clock: FakeClock, grievance_id: int, email: str, resolution: str) -> None:
+    officer = Actor.officer(officer_by_email(store, email))
+    with store.sessions.begin() as session:
+        acknowledge(session, clock, grievance_id, officer)
+        resolve(session, clock, grievance_id, officer, resolution)
+
+
 def test_a_link_from_an_earlier_resolution_does_not_answer_a_later_one(demo: Store, clock: FakeClock) -> None:
     jobs = make_jobs(demo, clock)
     grievance = file(demo, clock)
-    site = Actor.officer(officer_by_email(demo, "site.kkr@grm.example"))
-    with demo.sessions.begin() as session:
-        acknowledge(session, clock, grievance.id, site)
-        resolve(session, clock, grievance.id, site, "Water is sprayed twice a day now.")
+    resolve_as(demo, clock, grievance.id, "site.kkr@grm.example", "Water is sprayed twice a day now.")
     jobs.plan()
     jobs.dispatch()
     clock.advance(hours=2)
     with demo.sessions.begin() as session:
         answer_resolution(session, clock, grievance.id, accepted=False, reason="Still dusty at night.")
     clock.advance(hours=2)
-    piu = Actor.officer(officer_by_email(demo, "piu.kkr@grm.example"))
-    with demo.sessions.begin() as session:
-        acknowledge(session, clock, grievance.id, piu)
-        resolve(session, clock, grievance.id, piu, "A water truck now passes every evening too.")
+    resolve_as(demo, clock, grievance.id, "piu.kkr@grm.example", "A water truck now passes every evening too.")
     jobs.plan()
     jobs.dispatch()
     first, second = links_sent(demo, grievance.reference)
