@@ -109,6 +109,9 @@ def grievance_row(
         "district_id": place.district_id,
         "municipality_id": place.municipality_id,
         "ward": ward,
+        # Only a place shared from WhatsApp carries coordinates.
+        "latitude": None,
+        "longitude": None,
         "created_at": created_at,
         "updated_at": updated_at or entered,
         "level_entered_at": entered,
