@@ -25,6 +25,7 @@ from actions.common import (
     choose_project,
     current_catalog,
     handler,
+    has_response,
     in_store,
     language,
     latest_intent,
@@ -38,11 +39,18 @@ from actions.common import (
     unsealed,
     words_only,
 )
-from ticketing.attachments import MAX_CITIZEN_FILES, claim_uploads, stage_upload, staged_upload, too_many_files
+from ticketing.attachments import (
+    MAX_CITIZEN_FILES,
+    FileRefused,
+    claim_uploads,
+    stage_upload,
+    staged_upload,
+    too_many_files,
+)
 from ticketing.catalog import Catalog, ProjectInfo, catalog
 from ticketing.emails import normalise_email
 from ticketing.errors import InvalidInput, NotFound
-from ticketing.gazetteer import Division, Gazetteer, Match, fold
+from ticketing.gazetteer import Division, Gazetteer, Match, fold, plain_words
 from ticketing.media import MediaUnavailable, fetch_media, media_filename, media_sources
 from ticketing.models import Grievance, Priority
 from ticketing.phones import normalise_mobile
@@ -64,14 +72,26 @@ FIELD_SLOTS = {
     "email": ("email",),
     "category": ("category_choice",),
 }
-# Words by which a typed correction names its field (the buttons send the first of each).
+# Words by which a typed correction names its field (the buttons send the first of each), in
+# English, Devanagari and romanised Nepali.
 FIELD_WORDS = {
-    "details": ("what happened", "details", "story", "complaint", "grievance", "problem", "description"),
-    "name": ("name",),
-    "phone": ("mobile", "phone", "number", "contact"),
-    "place": ("place", "location", "address", "ward", "municipality", "district", "province", "village"),
-    "email": ("email", "e mail", "mail"),
-    "category": ("category", "kind of problem", "kind", "type", "topic"),
+    "details": (
+        *("what happened", "details", "story", "complaint", "grievance", "problem", "description"),
+        *("के भयो", "विवरण", "गुनासो", "समस्या", "कुरा", "उजुरी"),
+        *("ke bhayo", "bibaran", "vivaran", "gunaso", "samasya", "ujuri", "kura"),
+    ),
+    "name": ("name", "नाम", "थर", "naam", "nam", "thar"),
+    "phone": ("mobile", "phone", "number", "contact", "मोबाइल", "फोन", "नम्बर", "nambar", "mobail"),
+    "place": (
+        *("place", "location", "address", "ward", "municipality", "district", "province", "village"),
+        *("ठाउँ", "ठेगाना", "वडा", "पालिका", "नगरपालिका", "गाउँपालिका", "जिल्ला", "प्रदेश", "गाउँ", "टोल"),
+        *("thau", "thaun", "thegana", "wada", "palika", "jilla", "pradesh", "gaun", "tol"),
+    ),
+    "email": ("email", "e mail", "mail", "इमेल", "इ मेल", "imel"),
+    "category": (
+        *("category", "kind of problem", "kind", "type", "topic"),
+        *("विषय", "प्रकार", "किसिम", "bishaya", "bisaya", "prakar", "kisim"),
+    ),
 }
 # Which channels' files can be fetched: read once, as the action server starts.
 MEDIA_SOURCES = media_sources(os.environ)
@@ -130,9 +150,9 @@ def offer(dispatcher: CollectingDispatcher, kind: str, typed: str, match: Match,
 
 def correction_field(text: str) -> str | None:
     """Which field a typed correction is about, if any of its words says so."""
-    words = f" {fold(text)} "
+    words = f" {plain_words(text)} "
     for field, names in FIELD_WORDS.items():
-        if any(f" {name} " in words for name in names):
+        if any(f" {plain_words(name)} " in words for name in names):
             return field
     return None
 
@@ -664,6 +684,13 @@ def files(tracker: Tracker) -> list[dict[str, str]]:
     return list(tracker.get_slot("attachments") or [])
 
 
+def refusal(domain: DomainDict, problem: InvalidInput, lang: str) -> str:
+    """Why a file was refused, in the citizen's language."""
+    if isinstance(problem, FileRefused) and has_response(domain, f"utter_file_{problem.reason}"):
+        return phrase(domain, f"utter_file_{problem.reason}", lang).format(limit=problem.limit)
+    return problem.message
+
+
 class ActionTakeAttachment(Action):
     """Files the citizen sent: kept for the grievance being told, or added to the one just filed.
 
@@ -679,16 +706,18 @@ class ActionTakeAttachment(Action):
         metadata = tracker.latest_message.get("metadata") or {}
         media = metadata.get("media")
         if isinstance(media, list) and media:
-            tokens = await self._receive(dispatcher, tracker, media)
+            tokens = await self._receive(dispatcher, tracker, domain, media)
         else:
             tokens = [str(metadata.get("attachment") or "")]
         before = files(tracker)
         kept = before
         for token in tokens:
-            kept = await self._take(dispatcher, tracker, token, kept)
+            kept = await self._take(dispatcher, tracker, domain, token, kept)
         return [SlotSet("attachments", kept)] if kept != before else []
 
-    async def _receive(self, dispatcher: CollectingDispatcher, tracker: Tracker, media: list[Any]) -> list[str]:
+    async def _receive(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict, media: list[Any]
+    ) -> list[str]:
         """Fetch each file from the channel's provider and stage it; say which were refused."""
         source = MEDIA_SOURCES.get(tracker.get_latest_input_channel() or "")
         tokens = []
@@ -704,7 +733,7 @@ class ActionTakeAttachment(Action):
                 )
                 tokens.append(await in_store(staged))
             except InvalidInput as problem:
-                dispatcher.utter_message(response="utter_attachment_refused", problem=problem.message)
+                dispatcher.utter_message(response="utter_attachment_refused", problem=refusal(domain, problem, language(tracker)))
             except (MediaUnavailable, *STORE_UNAVAILABLE):
                 logger.exception("a citizen's file could not be received; they are asked to send it again")
                 dispatcher.utter_message(response="utter_attachment_missing")
@@ -716,7 +745,12 @@ class ActionTakeAttachment(Action):
         return stage_upload(session, CLOCK, directory, conversation, filename, content).token
 
     async def _take(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, token: str, kept: list[dict[str, str]]
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+        token: str,
+        kept: list[dict[str, str]],
     ) -> list[dict[str, str]]:
         """One staged file: claimed by the case just filed, or held for the one being told."""
         filed = unsealed(tracker, "filed_reference")
@@ -738,7 +772,7 @@ class ActionTakeAttachment(Action):
             dispatcher.utter_message(response="utter_attachment_missing")
             return kept
         except InvalidInput as problem:
-            dispatcher.utter_message(response="utter_attachment_refused", problem=problem.message)
+            dispatcher.utter_message(response="utter_attachment_refused", problem=refusal(domain, problem, language(tracker)))
             return kept
         kept = [f for f in kept if f["token"] != token] + [{"token": token, "name": name}]
         if filing:

@@ -11,6 +11,8 @@ ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 PREFIX = "GR"
 _SYMBOLS = 8
 _LOOKALIKES = str.maketrans({"O": "0", "I": "1", "L": "1"})
+# A Nepali keyboard types Devanagari digits; a reference is printed with Western ones.
+_DEVANAGARI_DIGITS = str.maketrans("०१२३४५६७८९", "0123456789")
 _SHAPE = re.compile(rf"^{PREFIX}-[{ALPHABET}]{{4}}-[{ALPHABET}]{{4}}$")
 
 
@@ -23,9 +25,10 @@ def new_reference() -> str:
 def normalise_reference(typed: str) -> str | None:
     """The canonical form of what a citizen typed, or None if it cannot be a reference.
 
-    Accepts any case, spaces or missing dashes, a missing "GR" and look-alike letters.
+    Accepts any case, spaces or missing dashes, a missing "GR", look-alike letters and
+    Devanagari digits.
     """
-    compact = re.sub(r"[^0-9A-Za-z]", "", typed).upper()
+    compact = re.sub(r"[^0-9A-Za-z]", "", typed.translate(_DEVANAGARI_DIGITS)).upper()
     if compact.startswith(PREFIX) and len(compact) == len(PREFIX) + _SYMBOLS:
         compact = compact[len(PREFIX) :]
     if len(compact) != _SYMBOLS:
