@@ -26,6 +26,7 @@ from ticketing.crypto import keyring
 from ticketing.db import Store, open_store
 from ticketing.errors import InvalidInput
 from ticketing.models import Channel
+from ticketing.numerals import devanagari_digits
 from ticketing.phones import normalise_mobile
 from ticketing.triage import BackgroundTriager, Example, labels_from_catalog, officer_examples
 
@@ -181,6 +182,11 @@ def phrase(domain: DomainDict, name: str, lang: str) -> str:
         elif all(c.get("name") == "language" and c.get("value") == lang for c in conditions):
             return str(variation.get("text", ""))
     return fallback
+
+
+def numeral(value: int, lang: str) -> str:
+    """A number put into a response, in the digits of the citizen's language."""
+    return devanagari_digits(value) if lang == "ne" else str(value)
 
 
 def has_response(domain: DomainDict, name: str) -> bool:

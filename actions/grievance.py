@@ -31,6 +31,7 @@ from actions.common import (
     latest_intent,
     latest_text,
     logger,
+    numeral,
     phrase,
     seal,
     sealed,
@@ -222,7 +223,9 @@ class ValidateGrievanceForm(FormValidationAction):
             dispatcher.utter_message(response="utter_details_too_short")
             return {"details": None}
         if len(details) > MAX_DETAILS_CHARS:
-            dispatcher.utter_message(response="utter_details_too_long", limit=MAX_DETAILS_CHARS)
+            dispatcher.utter_message(
+                response="utter_details_too_long", limit=numeral(MAX_DETAILS_CHARS, language(tracker))
+            )
             return {"details": None}
         return {"details": details}
 
@@ -235,7 +238,9 @@ class ValidateGrievanceForm(FormValidationAction):
         # Anything else is more of the story: it is added, and the citizen asked again.
         added = f"{tracker.get_slot('details') or ''}\n{str(value).strip()}".strip()
         if len(added) > MAX_DETAILS_CHARS:
-            dispatcher.utter_message(response="utter_details_too_long", limit=MAX_DETAILS_CHARS)
+            dispatcher.utter_message(
+                response="utter_details_too_long", limit=numeral(MAX_DETAILS_CHARS, language(tracker))
+            )
             return {"details_done": None}
         return {"details": added, "details_done": None}
 
@@ -352,7 +357,11 @@ class ValidateGrievanceForm(FormValidationAction):
         if digits and 1 <= int(digits[0]) <= (municipality.wards or 0):
             return {"ward": int(digits[0])}
         name = division_name(municipality, language(tracker))
-        dispatcher.utter_message(response="utter_ward_invalid", municipality_name=name, wards=municipality.wards)
+        dispatcher.utter_message(
+            response="utter_ward_invalid",
+            municipality_name=name,
+            wards=numeral(municipality.wards or 0, language(tracker)),
+        )
         return {"ward": None}
 
     @words_only
@@ -534,7 +543,9 @@ class ActionAskWard(Action):
         config = await current_catalog()
         municipality = config.gazetteer.municipality(int(tracker.get_slot("municipality")))
         name = division_name(municipality, language(tracker))
-        dispatcher.utter_message(response="utter_ask_ward", municipality_name=name, wards=municipality.wards)
+        dispatcher.utter_message(
+            response="utter_ask_ward", municipality_name=name, wards=numeral(municipality.wards or 0, language(tracker))
+        )
         return []
 
 
@@ -653,12 +664,14 @@ class ActionSubmitGrievance(Action):
             dispatcher.utter_message(response="utter_menu")
             return [SlotSet(slot, None) for slot in FORM_SLOTS]
         if confidential:
-            dispatcher.utter_message(response="utter_filed_confidential", reference=reference, hours=hours)
+            dispatcher.utter_message(
+                response="utter_filed_confidential", reference=reference, hours=numeral(hours, language(tracker))
+            )
         else:
             dispatcher.utter_message(
                 response="utter_filed",
                 reference=reference,
-                hours=hours,
+                hours=numeral(hours, language(tracker)),
                 handler=handler(domain, level, language(tracker)),
             )
         dispatcher.utter_message(response="utter_anything_else")
@@ -687,7 +700,7 @@ def files(tracker: Tracker) -> list[dict[str, str]]:
 def refusal(domain: DomainDict, problem: InvalidInput, lang: str) -> str:
     """Why a file was refused, in the citizen's language."""
     if isinstance(problem, FileRefused) and has_response(domain, f"utter_file_{problem.reason}"):
-        return phrase(domain, f"utter_file_{problem.reason}", lang).format(limit=problem.limit)
+        return phrase(domain, f"utter_file_{problem.reason}", lang).format(limit=numeral(problem.limit or 0, lang))
     return problem.message
 
 
@@ -733,7 +746,9 @@ class ActionTakeAttachment(Action):
                 )
                 tokens.append(await in_store(staged))
             except InvalidInput as problem:
-                dispatcher.utter_message(response="utter_attachment_refused", problem=refusal(domain, problem, language(tracker)))
+                dispatcher.utter_message(
+                    response="utter_attachment_refused", problem=refusal(domain, problem, language(tracker))
+                )
             except (MediaUnavailable, *STORE_UNAVAILABLE):
                 logger.exception("a citizen's file could not be received; they are asked to send it again")
                 dispatcher.utter_message(response="utter_attachment_missing")
@@ -772,12 +787,17 @@ class ActionTakeAttachment(Action):
             dispatcher.utter_message(response="utter_attachment_missing")
             return kept
         except InvalidInput as problem:
-            dispatcher.utter_message(response="utter_attachment_refused", problem=refusal(domain, problem, language(tracker)))
+            dispatcher.utter_message(
+                response="utter_attachment_refused", problem=refusal(domain, problem, language(tracker))
+            )
             return kept
         kept = [f for f in kept if f["token"] != token] + [{"token": token, "name": name}]
         if filing:
             dispatcher.utter_message(
-                response="utter_attachment_kept", name=name, count=len(kept), limit=MAX_CITIZEN_FILES
+                response="utter_attachment_kept",
+                name=name,
+                count=numeral(len(kept), language(tracker)),
+                limit=numeral(MAX_CITIZEN_FILES, language(tracker)),
             )
         else:
             dispatcher.utter_message(response="utter_attachment_held", name=name)

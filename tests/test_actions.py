@@ -108,8 +108,13 @@ async def test_no_to_the_municipality_question_means_another_district(actions_st
 
 async def test_a_ward_must_exist_in_its_municipality(actions_store: Store) -> None:
     result, dispatcher = await check("ward", "45", tracker("45", municipality=HETAUDA))
-    assert result == {"ward": None} and dispatcher.messages[0]["wards"] == 19
+    assert result == {"ward": None} and dispatcher.messages[0]["wards"] == "19"
     result, _ = await check("ward", "ward no 4", tracker("ward no 4", municipality=HETAUDA))
+    assert result == {"ward": 4}
+    # In Nepali the count is written as Nepali readers write numbers, and a Devanagari ward is read.
+    result, dispatcher = await check("ward", "४५", tracker("४५", municipality=HETAUDA, language="ne"))
+    assert result == {"ward": None} and dispatcher.messages[0]["wards"] == "१९"
+    result, _ = await check("ward", "वडा नं ४", tracker("वडा नं ४", municipality=HETAUDA, language="ne"))
     assert result == {"ward": 4}
 
 

@@ -3,18 +3,21 @@ action server: no language in the metadata, the bot follows the citizen's words.
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 import yaml
 
 from tests.bot import Bot, Citizen, buttons, reference_in
-from tests.helpers import HETAUDA, MAKWANPUR
+from tests.helpers import HETAUDA, MAKWANPUR, FakeClock, make_jobs, outbox_file
 from tests.test_conversation import QR, grievance, resolve_as_officer
+from ticketing.clock import SystemClock
 from ticketing.config import PROJECT_ROOT
 from ticketing.lifecycle import Status
 from ticketing.models import Complainant
 
+DEVANAGARI = re.compile(r"[\u0900-\u097F]")
 RESPONSES = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())["responses"]
 
 
@@ -59,6 +62,14 @@ def test_a_whole_grievance_in_devanagari_filed_checked_and_accepted(bot: Bot) ->
         assert complainant is not None and complainant.name == "सुनिता तामाङ"
 
     resolve_as_officer(bot, reference, "ठेकेदारले अब दिनको दुई पटक सडकमा पानी छर्किन्छ।")
+    # The notifications of a Nepali grievance go out in Nepali.
+    jobs = make_jobs(bot.store, FakeClock(SystemClock().now()))
+    jobs.plan()
+    jobs.dispatch()
+    sent = [json.loads(line) for line in outbox_file(bot.store).read_text().splitlines()]
+    to_citizen = [m for m in sent if m["to"] == "+9779841234569" and reference in m["subject"]]
+    assert to_citizen and all(DEVANAGARI.search(m["body"]) for m in to_citizen)
+    assert any("पानी छर्किन्छ" in m["body"] and "सन्तुष्ट" in m["body"] for m in to_citizen)
     later = bot.citizen()
     assert nepali("utter_ask_reference") in later.says("मेरो गुनासो कहाँ पुग्यो?")
     later.says(reference.replace("GR-", "gr ").translate(str.maketrans("0123456789", "०१२३४५६७८९")))

@@ -5,6 +5,7 @@ from their words."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ import yaml
 
 from bot.language import detect
 from ticketing.config import PROJECT_ROOT
+from ticketing.dates import citizen_time
 
 DOMAIN = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())
 RESPONSES: dict[str, list[dict[str, Any]]] = DOMAIN["responses"]
@@ -107,3 +109,12 @@ def test_the_menu_offers_the_other_language() -> None:
 )
 def test_the_language_of_a_message_is_told_only_when_it_is_clear(message: str, language: str | None) -> None:
     assert detect(message) == language
+
+
+def test_dates_are_told_as_nepali_readers_count_them() -> None:
+    moment = datetime(2026, 12, 3, 14, 42, tzinfo=UTC)  # 20:27 in Nepal, 17 Mangsir 2083
+    assert citizen_time(moment, "ne") == "२०८३ मंसिर १७, २०:२७ (3 Dec 2026)"
+    assert citizen_time(moment, "en") == "03 Dec 2026 20:27 (Nepal time)"
+    assert citizen_time(None, "ne") == "तोकिएको मिति छैन"
+    # Just after midnight in Nepal is still the evening before in UTC: the Nepali day counts.
+    assert citizen_time(datetime(2026, 4, 13, 18, 30, tzinfo=UTC), "ne").startswith("२०८३ वैशाख १,")

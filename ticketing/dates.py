@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo
 
 import nepali_datetime
 
+from ticketing.numerals import devanagari_digits
+
 NEPAL = ZoneInfo("Asia/Kathmandu")
 _NO_DATE = {"en": "no fixed date", "ne": "तोकिएको मिति छैन"}
 
@@ -27,5 +29,6 @@ def citizen_time(moment: datetime | None, language: str) -> str:
     # The library converts an aware moment to Nepal time itself (a naive one it takes as UTC).
     bikram_sambat = nepali_datetime.datetime.from_datetime_datetime(local)
     # e.g. "२०८३ मंसिर १७, २०:२७ (3 Dec 2026)": year, month and day as a Nepali calendar reads.
-    shown: str = bikram_sambat.strftime("%K %N %D, %h:%l")
-    return shown + local.strftime(" (%-d %b %Y)")
+    month: str = bikram_sambat.strftime("%K %N")
+    clock: str = bikram_sambat.strftime("%h:%l")
+    return f"{month} {devanagari_digits(bikram_sambat.day)}, {clock}{local.strftime(' (%-d %b %Y)')}"

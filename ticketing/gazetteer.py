@@ -13,6 +13,8 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from ticketing.numerals import western_digits
+
 # Spellings in common use that differ from the data set's (see its README).
 DISTRICT_ALIASES = {
     "panchthar": "pachthar",
@@ -90,7 +92,6 @@ _KIND_WORDS = (
 )
 # Devanagari spellings vary in nasalisation (हेटौंडा, हेटौडा) and vowel length; fold them to one form.
 _DEVANAGARI_FOLDS = str.maketrans({"ँ": None, "ं": None, "ी": "ि", "ू": "ु", "ण": "न", "\u200c": None, "\u200d": None})
-_DEVANAGARI_DIGITS = str.maketrans("०१२३४५६७८९", "0123456789")
 SUGGESTION_CUTOFF = 0.72
 MAX_SUGGESTIONS = 3
 
@@ -98,7 +99,7 @@ MAX_SUGGESTIONS = 3
 def plain_words(text: str) -> str:
     """Text in a comparable form: lower case, one Devanagari spelling, Western digits, no punctuation."""
     folded = unicodedata.normalize("NFC", text).casefold().translate(_DEVANAGARI_FOLDS)
-    folded = folded.translate(_DEVANAGARI_DIGITS)
+    folded = western_digits(folded)
     # Upstream writes some vowel signs in two parts (ा + े for ो); compose them.
     folded = folded.replace("ाे", "ो").replace("ाै", "ौ")
     # Letters, marks (Devanagari vowel signs are marks, not word characters) and digits.

@@ -5,14 +5,14 @@ from __future__ import annotations
 import re
 import secrets
 
+from ticketing.numerals import western_digits
+
 # Crockford's base32: digits and capitals without I, L and O (read back as 1, 1 and 0) nor U.
 # Eight symbols give 2**40 references, so guessing one is hopeless.
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 PREFIX = "GR"
 _SYMBOLS = 8
 _LOOKALIKES = str.maketrans({"O": "0", "I": "1", "L": "1"})
-# A Nepali keyboard types Devanagari digits; a reference is printed with Western ones.
-_DEVANAGARI_DIGITS = str.maketrans("०१२३४५६७८९", "0123456789")
 _SHAPE = re.compile(rf"^{PREFIX}-[{ALPHABET}]{{4}}-[{ALPHABET}]{{4}}$")
 
 
@@ -28,7 +28,8 @@ def normalise_reference(typed: str) -> str | None:
     Accepts any case, spaces or missing dashes, a missing "GR", look-alike letters and
     Devanagari digits.
     """
-    compact = re.sub(r"[^0-9A-Za-z]", "", typed.translate(_DEVANAGARI_DIGITS)).upper()
+    # A Nepali keyboard types Devanagari digits; a reference is printed with Western ones.
+    compact = re.sub(r"[^0-9A-Za-z]", "", western_digits(typed)).upper()
     if compact.startswith(PREFIX) and len(compact) == len(PREFIX) + _SYMBOLS:
         compact = compact[len(PREFIX) :]
     if len(compact) != _SYMBOLS:
