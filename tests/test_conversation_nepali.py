@@ -156,3 +156,32 @@ def file_in_nepali(citizen: Citizen) -> str:
     citizen.says("४")
     citizen.says("/skip")
     return reference_in(citizen.says("/affirm"))
+
+
+@pytest.mark.parametrize(
+    ("answer", "reply"),
+    [
+        ("no", "utter_goodbye"),
+        ("no thanks", "utter_goodbye"),
+        ("nothing else", "utter_goodbye"),
+        ("yes", "utter_menu"),
+        ("पर्दैन, धन्यवाद", "utter_goodbye"),
+        ("hoina", "utter_goodbye"),
+        ("हो", "utter_menu"),
+    ],
+)
+def test_anything_else_after_filing_is_answered_with_yes_or_no(bot: Bot, answer: str, reply: str) -> None:
+    citizen = bot.citizen(**QR)
+    citizen.says("/file_grievance")
+    citizen.says("Trucks leave mud and dust all over the road next to our school in ward 4.")
+    citizen.says("/done_adding")
+    citizen.says("Maya Gurung")
+    citizen.says("9841234573")
+    citizen.says("Hetauda")
+    citizen.says("4")
+    citizen.says("/skip")
+    filed = citizen.says("/affirm")
+    assert "GR-" in filed and english("utter_anything_else") in filed
+    answered = citizen.says(answer)
+    expected = nepali(reply) if DEVANAGARI.search(answer) or answer == "hoina" else english(reply)
+    assert expected in answered
