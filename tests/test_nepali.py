@@ -5,7 +5,9 @@ from their words."""
 from __future__ import annotations
 
 import re
+import subprocess
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +16,7 @@ import yaml
 from bot.language import detect
 from ticketing.config import PROJECT_ROOT
 from ticketing.dates import citizen_time
+from ticketing.tables import Document, Table, to_pdf
 
 DOMAIN = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())
 RESPONSES: dict[str, list[dict[str, Any]]] = DOMAIN["responses"]
@@ -118,3 +121,15 @@ def test_dates_are_told_as_nepali_readers_count_them() -> None:
     assert citizen_time(None, "ne") == "तोकिएको मिति छैन"
     # Just after midnight in Nepal is still the evening before in UTC: the Nepali day counts.
     assert citizen_time(datetime(2026, 4, 13, 18, 30, tzinfo=UTC), "ne").startswith("२०८३ वैशाख १,")
+
+
+def test_pdfs_print_nepali_among_english(tmp_path: Path) -> None:
+    table = Table("Cases", "Cases", ("reference", "name", "details"), [("GR-7K3P-9QXD", "सीता तामाङ", "धुलो; trucks")])
+    pdf = tmp_path / "cases.pdf"
+    pdf.write_bytes(to_pdf(Document("गुनासो / Grievances", "KKR-01", [table])))
+    fonts = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True, check=True).stdout
+    assert "NotoSansDevanagari" in fonts  # embedded, so any reader draws it
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    # Read back from the PDF as a reader copies it. (A conjunct or a vowel sign drawn before its
+    # consonant is one shaped glyph that reportlab gives no text: "बहादुर" copies as "बहार".)
+    assert "सीता तामाङ" in text and "धुलो;" in text and "trucks" in text and "गुनासो / Grievances" in text
