@@ -21,6 +21,7 @@ from actions.common import (
     STORE_UNAVAILABLE,
     TRIAGE,
     TRIAGE_TIMEOUT_SECONDS,
+    SlotCheck,
     channel,
     choose_project,
     current_catalog,
@@ -60,6 +61,12 @@ from ticketing.triage.summary import trim
 
 GENDER_CATEGORY = "gender"
 MIN_DETAILS_CHARS = 8
+# A short answer this long is a grievance told (a name, a number or a place never is), and
+# so is one of half the length the classifier hears as a problem described.
+STORY_WORDS_WHEN_TOLD = 15
+STORY_WORDS = 6
+# More active projects than this are not offered as buttons: the citizen types the code or name.
+MAX_PROJECT_BUTTONS = 10
 MAX_NAME_CHARS = 120
 # More choices than this are not offered as buttons: the citizen types the name instead.
 MAX_PLACE_BUTTONS = 16
@@ -186,6 +193,36 @@ class ActionBeginGrievance(Action):
         return [SlotSet(slot, value) for slot, value in slots.items() if tracker.get_slot(slot) != value]
 
 
+def tells_the_story(tracker: Tracker, text: str) -> bool:
+    """Whether an answer is in fact the grievance: told as one (or far too long for a short
+    answer), never a button's payload."""
+    words = len(text.split())
+    if text.startswith("/"):
+        return False
+    return words >= STORY_WORDS_WHEN_TOLD or (latest_intent(tracker) == "describe_problem" and words >= STORY_WORDS)
+
+
+def story_kept(validate: SlotCheck) -> SlotCheck:
+    """Keep a grievance told where a short answer is asked (the project, a name, a place) as
+    what happened, and ask the question again: the citizen's words are never lost to "I
+    could not find a project called <the whole story>". Wraps a `validate_<slot>` method."""
+    slot = validate.__name__.removeprefix("validate_")
+
+    @functools.wraps(validate)
+    async def checked(
+        self: Any, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        text = value.strip() if isinstance(value, str) else ""
+        told = str(tracker.get_slot("details") or "")
+        details = f"{told}\n{text}" if told else text
+        if text and tells_the_story(tracker, text) and len(details) <= MAX_DETAILS_CHARS:
+            dispatcher.utter_message(response="utter_story_kept")
+            return {slot: None, "details": details}
+        return await validate(self, value, dispatcher, tracker, domain)
+
+    return checked
+
+
 class ValidateGrievanceForm(FormValidationAction):
     """Check every answer as it comes; a wrong one is asked again with an example."""
 
@@ -202,6 +239,7 @@ class ValidateGrievanceForm(FormValidationAction):
             skipped.add("correction_field")
         return [slot for slot in domain_slots if slot not in skipped]
 
+    @story_kept
     @words_only
     async def validate_project_code(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -244,6 +282,7 @@ class ValidateGrievanceForm(FormValidationAction):
             return {"details_done": None}
         return {"details": added, "details_done": None}
 
+    @story_kept
     @words_only
     async def validate_complainant_name(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -264,6 +303,7 @@ class ValidateGrievanceForm(FormValidationAction):
         dispatcher.utter_message(response="utter_name_needed")
         return {"sensitive_case": None, "name_withheld": None}
 
+    @story_kept
     async def validate_phone(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
@@ -332,21 +372,25 @@ class ValidateGrievanceForm(FormValidationAction):
             return {"municipality": None, "district": None, "province": None, "place_suggestion": None}
         return {kind: None}
 
+    @story_kept
     async def validate_province(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         return await self._place("province", value, dispatcher, tracker)
 
+    @story_kept
     async def validate_district(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         return await self._place("district", value, dispatcher, tracker)
 
+    @story_kept
     async def validate_municipality(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         return await self._place("municipality", value, dispatcher, tracker)
 
+    @story_kept
     @words_only
     async def validate_ward(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -364,6 +408,7 @@ class ValidateGrievanceForm(FormValidationAction):
         )
         return {"ward": None}
 
+    @story_kept
     @words_only
     async def validate_email(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -482,6 +527,31 @@ def place_in_words(gazetteer: Gazetteer, text: str) -> dict[str, Any]:
             if municipality is not None:
                 return place_slots("district", district) | {"municipality": municipality.id}
     return {}
+
+
+class ActionAskProjectCode(Action):
+    """Ask which project, offering the active ones with their districts (for a chat opened
+    without a QR code, by someone who may not know a project's code)."""
+
+    def name(self) -> str:
+        return "action_ask_project_code"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        config = await current_catalog()
+        lang = language(tracker)
+        active = sorted((p for p in config.projects.values() if p.active), key=lambda p: p.name)
+        buttons = [{"title": project_title(config, p, lang), "payload": p.code} for p in active]
+        dispatcher.utter_message(
+            response="utter_ask_project_code", buttons=buttons if len(buttons) <= MAX_PROJECT_BUTTONS else []
+        )
+        return []
+
+
+def project_title(config: Catalog, project: ProjectInfo, lang: str) -> str:
+    """A project as a button says it: its name, and its district when that is set."""
+    if project.district_id is None:
+        return project.name
+    return f"{project.name} ({division_name(config.gazetteer.district(project.district_id), lang)})"
 
 
 class ActionAskDistrict(Action):

@@ -177,3 +177,38 @@ def test_anything_else_after_filing_is_answered_with_yes_or_no(bot: Bot, answer:
     answered = citizen.says(answer)
     expected = nepali(reply) if DEVANAGARI.search(answer) or answer == "hoina" else english(reply)
     assert expected in answered
+
+
+@pytest.mark.parametrize(
+    ("opening", "story", "language"),
+    [
+        (
+            "I want to file a complaint",
+            "Land was taken for the road widening and I have not received any compensation",
+            "en",
+        ),
+        ("गुनासो दिनु छ", "सडक फराकिलो बनाउँदा मेरो जग्गा लगियो तर अहिलेसम्म मुआब्जा पाएको छैन", "ne"),
+        ("ujuri dinu cha", "sadak chaudai garda mero jagga liyo tara muabja aajhai aayena", "ne"),
+    ],
+)
+def test_the_story_told_first_is_kept_and_the_projects_are_offered(
+    bot: Bot, opening: str, story: str, language: str
+) -> None:
+    citizen = bot.citizen()  # no QR code: the project is asked
+    asked = citizen.say(opening)
+    offered = buttons(asked)
+    assert any(title.startswith("Kathmandu-Kulekhani Road Upgrading (") for title in offered), offered
+    kept = citizen.says(story)
+    said = nepali if language == "ne" else english
+    assert said("utter_story_kept") in kept and said("utter_ask_project_code") in kept
+    assert "could not find" not in kept
+    assert said("utter_ask_details_done") in citizen.says("KKR-01")
+    citizen.says("/done_adding")
+    citizen.says("Hari Shrestha")
+    citizen.says("9841234574")
+    citizen.says("Hetauda")
+    citizen.says("4")
+    citizen.says("/skip")
+    reference = reference_in(citizen.says("/affirm"))
+    filed = grievance(bot, reference)
+    assert (filed.details, filed.language) == (story, language)
