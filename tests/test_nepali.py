@@ -16,6 +16,7 @@ import yaml
 from bot.language import detect
 from ticketing.config import PROJECT_ROOT
 from ticketing.dates import citizen_time
+from ticketing.messages import LEVEL_NAMES
 from ticketing.tables import Document, Table, to_pdf
 
 DOMAIN = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())
@@ -133,3 +134,10 @@ def test_pdfs_print_nepali_among_english(tmp_path: Path) -> None:
     # Read back from the PDF as a reader copies it. (A conjunct or a vowel sign drawn before its
     # consonant is one shaped glyph that reportlab gives no text: "बहादुर" copies as "बहार".)
     assert "सीता तामाङ" in text and "धुलो;" in text and "trucks" in text and "गुनासो / Grievances" in text
+
+
+def test_the_chat_and_the_notifications_name_each_level_alike() -> None:
+    for language, names in LEVEL_NAMES.items():
+        for level, name in names.items():
+            said = {language_of(v): v["text"] for v in RESPONSES[f"utter_handler_{level}"]}
+            assert said[language] == name, (language, level)
