@@ -9,9 +9,7 @@ import hmac
 import logging
 import threading
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -28,6 +26,7 @@ from ticketing.crypto import keyring
 from ticketing.db import Store, open_store
 from ticketing.errors import InvalidInput
 from ticketing.models import Channel
+from ticketing.numerals import devanagari_digits
 from ticketing.phones import normalise_mobile
 from ticketing.triage import BackgroundTriager, Example, labels_from_catalog, officer_examples
 
@@ -35,7 +34,6 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 CLOCK = SystemClock()
-NEPAL_TIME = ZoneInfo("Asia/Kathmandu")
 # The ticket store being unreachable or failing: the citizen is asked to retry, nothing is lost.
 STORE_UNAVAILABLE = (OperationalError, DBAPIError, PoolTimeout, ConnectionError)
 # Rasa's input channel names, as the ticket store records them.
@@ -186,6 +184,11 @@ def phrase(domain: DomainDict, name: str, lang: str) -> str:
     return fallback
 
 
+def numeral(value: int, lang: str) -> str:
+    """A number put into a response, in the digits of the citizen's language."""
+    return devanagari_digits(value) if lang == "ne" else str(value)
+
+
 def has_response(domain: DomainDict, name: str) -> bool:
     return name in domain.get("responses", {})
 
@@ -193,12 +196,6 @@ def has_response(domain: DomainDict, name: str) -> bool:
 def handler(domain: DomainDict, level: int, lang: str) -> str:
     """Who handles a case at `level`, in words."""
     return phrase(domain, f"utter_handler_{level}", lang)
-
-
-def local_time(moment: datetime) -> str:
-    """A date and time as a citizen in Nepal reads it."""
-    # Digits only, so the same text reads in every language the bot speaks.
-    return moment.astimezone(NEPAL_TIME).strftime("%Y-%m-%d %H:%M")
 
 
 SlotCheck = Callable[..., Awaitable[dict[str, Any]]]

@@ -21,15 +21,18 @@ from actions.common import (
     STORE_UNAVAILABLE,
     TRIAGE,
     TRIAGE_TIMEOUT_SECONDS,
+    SlotCheck,
     channel,
     choose_project,
     current_catalog,
     handler,
+    has_response,
     in_store,
     language,
     latest_intent,
     latest_text,
     logger,
+    numeral,
     phrase,
     seal,
     sealed,
@@ -38,11 +41,18 @@ from actions.common import (
     unsealed,
     words_only,
 )
-from ticketing.attachments import MAX_CITIZEN_FILES, claim_uploads, stage_upload, staged_upload, too_many_files
+from ticketing.attachments import (
+    MAX_CITIZEN_FILES,
+    FileRefused,
+    claim_uploads,
+    stage_upload,
+    staged_upload,
+    too_many_files,
+)
 from ticketing.catalog import Catalog, ProjectInfo, catalog
 from ticketing.emails import normalise_email
 from ticketing.errors import InvalidInput, NotFound
-from ticketing.gazetteer import Division, Gazetteer, Match, fold
+from ticketing.gazetteer import Division, Gazetteer, Match, fold, plain_words
 from ticketing.media import MediaUnavailable, fetch_media, media_filename, media_sources
 from ticketing.models import Grievance, Priority
 from ticketing.phones import normalise_mobile
@@ -51,6 +61,12 @@ from ticketing.triage.summary import trim
 
 GENDER_CATEGORY = "gender"
 MIN_DETAILS_CHARS = 8
+# A short answer this long is a grievance told (a name, a number or a place never is), and
+# so is one of half the length the classifier hears as a problem described.
+STORY_WORDS_WHEN_TOLD = 15
+STORY_WORDS = 6
+# More active projects than this are not offered as buttons: the citizen types the code or name.
+MAX_PROJECT_BUTTONS = 10
 MAX_NAME_CHARS = 120
 # More choices than this are not offered as buttons: the citizen types the name instead.
 MAX_PLACE_BUTTONS = 16
@@ -64,14 +80,26 @@ FIELD_SLOTS = {
     "email": ("email",),
     "category": ("category_choice",),
 }
-# Words by which a typed correction names its field (the buttons send the first of each).
+# Words by which a typed correction names its field (the buttons send the first of each), in
+# English, Devanagari and romanised Nepali.
 FIELD_WORDS = {
-    "details": ("what happened", "details", "story", "complaint", "grievance", "problem", "description"),
-    "name": ("name",),
-    "phone": ("mobile", "phone", "number", "contact"),
-    "place": ("place", "location", "address", "ward", "municipality", "district", "province", "village"),
-    "email": ("email", "e mail", "mail"),
-    "category": ("category", "kind of problem", "kind", "type", "topic"),
+    "details": (
+        *("what happened", "details", "story", "complaint", "grievance", "problem", "description"),
+        *("के भयो", "विवरण", "गुनासो", "समस्या", "कुरा", "उजुरी"),
+        *("ke bhayo", "bibaran", "vivaran", "gunaso", "samasya", "ujuri", "kura"),
+    ),
+    "name": ("name", "नाम", "थर", "naam", "nam", "thar"),
+    "phone": ("mobile", "phone", "number", "contact", "मोबाइल", "फोन", "नम्बर", "nambar", "mobail"),
+    "place": (
+        *("place", "location", "address", "ward", "municipality", "district", "province", "village"),
+        *("ठाउँ", "ठेगाना", "वडा", "पालिका", "नगरपालिका", "गाउँपालिका", "जिल्ला", "प्रदेश", "गाउँ", "टोल"),
+        *("thau", "thaun", "thegana", "wada", "palika", "jilla", "pradesh", "gaun", "tol"),
+    ),
+    "email": ("email", "e mail", "mail", "इमेल", "इ मेल", "imel"),
+    "category": (
+        *("category", "kind of problem", "kind", "type", "topic"),
+        *("विषय", "प्रकार", "किसिम", "bishaya", "bisaya", "prakar", "kisim"),
+    ),
 }
 # Which channels' files can be fetched: read once, as the action server starts.
 MEDIA_SOURCES = media_sources(os.environ)
@@ -130,9 +158,9 @@ def offer(dispatcher: CollectingDispatcher, kind: str, typed: str, match: Match,
 
 def correction_field(text: str) -> str | None:
     """Which field a typed correction is about, if any of its words says so."""
-    words = f" {fold(text)} "
+    words = f" {plain_words(text)} "
     for field, names in FIELD_WORDS.items():
-        if any(f" {name} " in words for name in names):
+        if any(f" {plain_words(name)} " in words for name in names):
             return field
     return None
 
@@ -165,6 +193,36 @@ class ActionBeginGrievance(Action):
         return [SlotSet(slot, value) for slot, value in slots.items() if tracker.get_slot(slot) != value]
 
 
+def tells_the_story(tracker: Tracker, text: str) -> bool:
+    """Whether an answer is in fact the grievance: told as one (or far too long for a short
+    answer), never a button's payload."""
+    words = len(text.split())
+    if text.startswith("/"):
+        return False
+    return words >= STORY_WORDS_WHEN_TOLD or (latest_intent(tracker) == "describe_problem" and words >= STORY_WORDS)
+
+
+def story_kept(validate: SlotCheck) -> SlotCheck:
+    """Keep a grievance told where a short answer is asked (the project, a name, a place) as
+    what happened, and ask the question again: the citizen's words are never lost to "I
+    could not find a project called <the whole story>". Wraps a `validate_<slot>` method."""
+    slot = validate.__name__.removeprefix("validate_")
+
+    @functools.wraps(validate)
+    async def checked(
+        self: Any, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        text = value.strip() if isinstance(value, str) else ""
+        told = str(tracker.get_slot("details") or "")
+        details = f"{told}\n{text}" if told else text
+        if text and tells_the_story(tracker, text) and len(details) <= MAX_DETAILS_CHARS:
+            dispatcher.utter_message(response="utter_story_kept")
+            return {slot: None, "details": details}
+        return await validate(self, value, dispatcher, tracker, domain)
+
+    return checked
+
+
 class ValidateGrievanceForm(FormValidationAction):
     """Check every answer as it comes; a wrong one is asked again with an example."""
 
@@ -181,6 +239,7 @@ class ValidateGrievanceForm(FormValidationAction):
             skipped.add("correction_field")
         return [slot for slot in domain_slots if slot not in skipped]
 
+    @story_kept
     @words_only
     async def validate_project_code(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -202,7 +261,9 @@ class ValidateGrievanceForm(FormValidationAction):
             dispatcher.utter_message(response="utter_details_too_short")
             return {"details": None}
         if len(details) > MAX_DETAILS_CHARS:
-            dispatcher.utter_message(response="utter_details_too_long", limit=MAX_DETAILS_CHARS)
+            dispatcher.utter_message(
+                response="utter_details_too_long", limit=numeral(MAX_DETAILS_CHARS, language(tracker))
+            )
             return {"details": None}
         return {"details": details}
 
@@ -215,10 +276,13 @@ class ValidateGrievanceForm(FormValidationAction):
         # Anything else is more of the story: it is added, and the citizen asked again.
         added = f"{tracker.get_slot('details') or ''}\n{str(value).strip()}".strip()
         if len(added) > MAX_DETAILS_CHARS:
-            dispatcher.utter_message(response="utter_details_too_long", limit=MAX_DETAILS_CHARS)
+            dispatcher.utter_message(
+                response="utter_details_too_long", limit=numeral(MAX_DETAILS_CHARS, language(tracker))
+            )
             return {"details_done": None}
         return {"details": added, "details_done": None}
 
+    @story_kept
     @words_only
     async def validate_complainant_name(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -239,6 +303,7 @@ class ValidateGrievanceForm(FormValidationAction):
         dispatcher.utter_message(response="utter_name_needed")
         return {"sensitive_case": None, "name_withheld": None}
 
+    @story_kept
     async def validate_phone(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
@@ -307,21 +372,25 @@ class ValidateGrievanceForm(FormValidationAction):
             return {"municipality": None, "district": None, "province": None, "place_suggestion": None}
         return {kind: None}
 
+    @story_kept
     async def validate_province(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         return await self._place("province", value, dispatcher, tracker)
 
+    @story_kept
     async def validate_district(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         return await self._place("district", value, dispatcher, tracker)
 
+    @story_kept
     async def validate_municipality(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         return await self._place("municipality", value, dispatcher, tracker)
 
+    @story_kept
     @words_only
     async def validate_ward(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -332,9 +401,14 @@ class ValidateGrievanceForm(FormValidationAction):
         if digits and 1 <= int(digits[0]) <= (municipality.wards or 0):
             return {"ward": int(digits[0])}
         name = division_name(municipality, language(tracker))
-        dispatcher.utter_message(response="utter_ward_invalid", municipality_name=name, wards=municipality.wards)
+        dispatcher.utter_message(
+            response="utter_ward_invalid",
+            municipality_name=name,
+            wards=numeral(municipality.wards or 0, language(tracker)),
+        )
         return {"ward": None}
 
+    @story_kept
     @words_only
     async def validate_email(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -455,6 +529,31 @@ def place_in_words(gazetteer: Gazetteer, text: str) -> dict[str, Any]:
     return {}
 
 
+class ActionAskProjectCode(Action):
+    """Ask which project, offering the active ones with their districts (for a chat opened
+    without a QR code, by someone who may not know a project's code)."""
+
+    def name(self) -> str:
+        return "action_ask_project_code"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        config = await current_catalog()
+        lang = language(tracker)
+        active = sorted((p for p in config.projects.values() if p.active), key=lambda p: p.name)
+        buttons = [{"title": project_title(config, p, lang), "payload": p.code} for p in active]
+        dispatcher.utter_message(
+            response="utter_ask_project_code", buttons=buttons if len(buttons) <= MAX_PROJECT_BUTTONS else []
+        )
+        return []
+
+
+def project_title(config: Catalog, project: ProjectInfo, lang: str) -> str:
+    """A project as a button says it: its name, and its district when that is set."""
+    if project.district_id is None:
+        return project.name
+    return f"{project.name} ({division_name(config.gazetteer.district(project.district_id), lang)})"
+
+
 class ActionAskDistrict(Action):
     """Ask for the district, offering the province's districts."""
 
@@ -514,7 +613,9 @@ class ActionAskWard(Action):
         config = await current_catalog()
         municipality = config.gazetteer.municipality(int(tracker.get_slot("municipality")))
         name = division_name(municipality, language(tracker))
-        dispatcher.utter_message(response="utter_ask_ward", municipality_name=name, wards=municipality.wards)
+        dispatcher.utter_message(
+            response="utter_ask_ward", municipality_name=name, wards=numeral(municipality.wards or 0, language(tracker))
+        )
         return []
 
 
@@ -633,12 +734,14 @@ class ActionSubmitGrievance(Action):
             dispatcher.utter_message(response="utter_menu")
             return [SlotSet(slot, None) for slot in FORM_SLOTS]
         if confidential:
-            dispatcher.utter_message(response="utter_filed_confidential", reference=reference, hours=hours)
+            dispatcher.utter_message(
+                response="utter_filed_confidential", reference=reference, hours=numeral(hours, language(tracker))
+            )
         else:
             dispatcher.utter_message(
                 response="utter_filed",
                 reference=reference,
-                hours=hours,
+                hours=numeral(hours, language(tracker)),
                 handler=handler(domain, level, language(tracker)),
             )
         dispatcher.utter_message(response="utter_anything_else")
@@ -664,6 +767,13 @@ def files(tracker: Tracker) -> list[dict[str, str]]:
     return list(tracker.get_slot("attachments") or [])
 
 
+def refusal(domain: DomainDict, problem: InvalidInput, lang: str) -> str:
+    """Why a file was refused, in the citizen's language."""
+    if isinstance(problem, FileRefused) and has_response(domain, f"utter_file_{problem.reason}"):
+        return phrase(domain, f"utter_file_{problem.reason}", lang).format(limit=numeral(problem.limit or 0, lang))
+    return problem.message
+
+
 class ActionTakeAttachment(Action):
     """Files the citizen sent: kept for the grievance being told, or added to the one just filed.
 
@@ -679,16 +789,18 @@ class ActionTakeAttachment(Action):
         metadata = tracker.latest_message.get("metadata") or {}
         media = metadata.get("media")
         if isinstance(media, list) and media:
-            tokens = await self._receive(dispatcher, tracker, media)
+            tokens = await self._receive(dispatcher, tracker, domain, media)
         else:
             tokens = [str(metadata.get("attachment") or "")]
         before = files(tracker)
         kept = before
         for token in tokens:
-            kept = await self._take(dispatcher, tracker, token, kept)
+            kept = await self._take(dispatcher, tracker, domain, token, kept)
         return [SlotSet("attachments", kept)] if kept != before else []
 
-    async def _receive(self, dispatcher: CollectingDispatcher, tracker: Tracker, media: list[Any]) -> list[str]:
+    async def _receive(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict, media: list[Any]
+    ) -> list[str]:
         """Fetch each file from the channel's provider and stage it; say which were refused."""
         source = MEDIA_SOURCES.get(tracker.get_latest_input_channel() or "")
         tokens = []
@@ -704,7 +816,9 @@ class ActionTakeAttachment(Action):
                 )
                 tokens.append(await in_store(staged))
             except InvalidInput as problem:
-                dispatcher.utter_message(response="utter_attachment_refused", problem=problem.message)
+                dispatcher.utter_message(
+                    response="utter_attachment_refused", problem=refusal(domain, problem, language(tracker))
+                )
             except (MediaUnavailable, *STORE_UNAVAILABLE):
                 logger.exception("a citizen's file could not be received; they are asked to send it again")
                 dispatcher.utter_message(response="utter_attachment_missing")
@@ -716,7 +830,12 @@ class ActionTakeAttachment(Action):
         return stage_upload(session, CLOCK, directory, conversation, filename, content).token
 
     async def _take(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, token: str, kept: list[dict[str, str]]
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+        token: str,
+        kept: list[dict[str, str]],
     ) -> list[dict[str, str]]:
         """One staged file: claimed by the case just filed, or held for the one being told."""
         filed = unsealed(tracker, "filed_reference")
@@ -738,12 +857,17 @@ class ActionTakeAttachment(Action):
             dispatcher.utter_message(response="utter_attachment_missing")
             return kept
         except InvalidInput as problem:
-            dispatcher.utter_message(response="utter_attachment_refused", problem=problem.message)
+            dispatcher.utter_message(
+                response="utter_attachment_refused", problem=refusal(domain, problem, language(tracker))
+            )
             return kept
         kept = [f for f in kept if f["token"] != token] + [{"token": token, "name": name}]
         if filing:
             dispatcher.utter_message(
-                response="utter_attachment_kept", name=name, count=len(kept), limit=MAX_CITIZEN_FILES
+                response="utter_attachment_kept",
+                name=name,
+                count=numeral(len(kept), language(tracker)),
+                limit=numeral(MAX_CITIZEN_FILES, language(tracker)),
             )
         else:
             dispatcher.utter_message(response="utter_attachment_held", name=name)

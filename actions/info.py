@@ -17,6 +17,7 @@ from actions.common import (
     has_response,
     in_store,
     language,
+    numeral,
     phrase,
     words_only,
 )
@@ -63,11 +64,11 @@ class ActionExplainProcess(Action):
         lang = language(tracker)
         dispatcher.utter_message(
             response="utter_process",
-            response_hours=deadlines.response_hours,
-            level_1_days=round(deadlines.level_hours[0] / 24),
-            level_2_days=round(deadlines.level_hours[1] / 24),
-            level_3_days=round(deadlines.level_hours[2] / 24),
-            auto_close_days=deadlines.auto_close_days,
+            response_hours=numeral(deadlines.response_hours, lang),
+            level_1_days=numeral(round(deadlines.level_hours[0] / 24), lang),
+            level_2_days=numeral(round(deadlines.level_hours[1] / 24), lang),
+            level_3_days=numeral(round(deadlines.level_hours[2] / 24), lang),
+            auto_close_days=numeral(deadlines.auto_close_days, lang),
             **{f"handler_{level}": handler(domain, level, lang) for level in range(1, 5)},
         )
         return []

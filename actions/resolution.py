@@ -11,7 +11,17 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.orm import Session
 
-from actions.common import CLOCK, STORE_UNAVAILABLE, handler, in_store, language, logger, proven_case, words_only
+from actions.common import (
+    CLOCK,
+    STORE_UNAVAILABLE,
+    handler,
+    in_store,
+    language,
+    logger,
+    numeral,
+    proven_case,
+    words_only,
+)
 from ticketing.citizen import CitizenView, answer_resolution, view_by_id
 from ticketing.errors import IllegalTransition
 from ticketing.gazetteer import fold
@@ -117,7 +127,7 @@ class ActionRecordAnswer(Action):
                 response="utter_answer_refused_top" if stayed else "utter_answer_refused",
                 reference=answered.reference,
                 handler=handler(domain, answered.level, language(tracker)),
-                level=answered.level,
+                level=numeral(answered.level, language(tracker)),
             )
         dispatcher.utter_message(response="utter_anything_else")
         return forget

@@ -16,15 +16,16 @@ from actions.common import (
     handler,
     in_store,
     language,
-    local_time,
     logger,
     note_whatsapp_message,
+    numeral,
     requester,
     sealed,
     sender_phone,
     words_only,
 )
 from ticketing.citizen import CitizenView, TooManyAttempts, look_up
+from ticketing.dates import citizen_time
 from ticketing.errors import InvalidInput
 from ticketing.lifecycle import OPEN_STATUSES
 from ticketing.phones import normalise_phone
@@ -74,14 +75,14 @@ def tell_status(dispatcher: CollectingDispatcher, domain: DomainDict, lang: str,
         reference=found.reference,
         project_name=found.project_name,
         handler=handler(domain, found.level, lang),
-        level=found.level,
-        filed=local_time(found.filed_at),
-        updated=local_time(found.updated_at),
+        level=numeral(found.level, lang),
+        filed=citizen_time(found.filed_at, lang),
+        updated=citizen_time(found.updated_at, lang),
         resolution=found.resolution or "",
     )
     if found.status in OPEN_STATUSES:
         if found.due_at is not None:
-            dispatcher.utter_message(response="utter_next_deadline", deadline=local_time(found.due_at))
+            dispatcher.utter_message(response="utter_next_deadline", deadline=citizen_time(found.due_at, lang))
         else:
             dispatcher.utter_message(response="utter_no_deadline")
 

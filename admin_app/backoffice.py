@@ -53,10 +53,10 @@ from ticketing.analytics import STANDARD_REPORTS, TREND_WEEKS, Period, build_das
 from ticketing.attachments import MAX_BYTES, attach_file, attachment_path, download_name
 from ticketing.catalog import catalog
 from ticketing.clock import Clock, SystemClock
+from ticketing.dates import NEPAL, officer_time
 from ticketing.db import Store
 from ticketing.errors import GrmError, InvalidInput
 from ticketing.lifecycle import TRANSITIONS, Action, Status
-from ticketing.messages import NEPAL, nepal_time
 from ticketing.models import Attachment, AuditLog, Grievance, NoteVisibility, Notification, Officer
 from ticketing.outbox import retry_failed
 from ticketing.permissions import Permission, visible
@@ -153,7 +153,7 @@ class ReportsView(Guarded, BaseView):  # type: ignore[misc]
 
 
 def _made_by(what: str) -> str:
-    return f"{what}. Made {nepal_time(SystemClock().now())} (Nepal time) by {current_user.name}."
+    return f"{what}. Made {officer_time(SystemClock().now())} (Nepal time) by {current_user.name}."
 
 
 def download(document: Document, form: Format, name: str) -> BaseResponse:
@@ -223,7 +223,7 @@ class GrievanceView(Exported, ReadOnly):
             f'<a href="{url_for(".case", case_id=case.id)}">{escape(case.reference)}</a>'
         ),
         "due_at": lambda view, context, case, name: sla_state(case, SystemClock().now()),
-        "created_at": lambda view, context, case, name: nepal_time(case.created_at),
+        "created_at": lambda view, context, case, name: officer_time(case.created_at),
         "project": lambda view, context, case, name: case.project.code,
         "category": lambda view, context, case, name: case.category.name_en if case.category else "",
         "assignee": lambda view, context, case, name: case.assignee.name if case.assignee else "nobody",
@@ -664,7 +664,7 @@ class AccountView(Guarded, BaseView):  # type: ignore[misc]
 
 
 def init_backoffice(app: Flask, store: Store) -> None:
-    app.jinja_env.filters["nepal"] = nepal_time
+    app.jinja_env.filters["nepal"] = officer_time
     sessions = scoped_session(store.sessions)
     app.extensions[SESSION_EXTENSION] = sessions
     app.teardown_appcontext(lambda _error: sessions.remove())

@@ -28,9 +28,9 @@ from admin_app.auth import Guarded, no_store, viewer
 from admin_app.public import project_links
 from ticketing.accounts import end_access, reset_password, revoke_api_tokens
 from ticketing.clock import SystemClock
+from ticketing.dates import officer_time
 from ticketing.errors import InvalidInput
 from ticketing.lifecycle import TOP_LEVEL
-from ticketing.messages import nepal_time
 from ticketing.models import (
     ActorKind,
     AuditLog,
@@ -238,7 +238,7 @@ class OfficerView(Placed):
     column_formatters: ClassVar[dict[str, Callable[..., object]]] = {
         "projects": lambda view, context, officer, name: ", ".join(sorted(p.code for p in officer.projects)),
         "locked": lambda view, context, officer, name: (
-            f"until {nepal_time(officer.locked_until)}"
+            f"until {officer_time(officer.locked_until)}"
             if officer.locked_until and officer.locked_until > SystemClock().now()
             else ""
         ),

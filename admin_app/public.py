@@ -8,9 +8,11 @@ import io
 import re
 import secrets
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import segno
+import yaml
 from flask import Blueprint, Response, abort, current_app, jsonify, redirect, render_template, request, url_for
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
@@ -19,7 +21,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from admin_app import current_store
 from admin_app.posters import PosterCode, poster_pdf
 from bot.deeplinks import messenger_link, whatsapp_link
-from ticketing.attachments import MAX_BYTES, stage_upload
+from ticketing.attachments import MAX_BYTES, FileRefused, stage_upload, too_large
 from ticketing.catalog import ProjectInfo, catalog
 from ticketing.clock import SystemClock
 from ticketing.crypto import keyring
@@ -27,7 +29,12 @@ from ticketing.errors import InvalidInput
 
 public = Blueprint("public", __name__)
 
-CHAT_LANGUAGE = "en"
+# What the chat page says around the conversation, by language (English first: the default).
+CHAT_TEXT: dict[str, dict[str, str]] = yaml.safe_load((Path(__file__).parent / "chat_text.yml").read_text("utf-8"))
+LANGUAGES = tuple(CHAT_TEXT)
+# The language a visitor chose, kept for their next visit (a preference, not a secret).
+LANGUAGE_COOKIE = "grm_lang"
+LANGUAGE_COOKIE_SECONDS = 365 * 86400
 # Four modules of quiet zone is what the QR standard asks for; readers fail without it.
 QR_QUIET_ZONE = 4
 # Sharp at 5 cm wide on a 300 dpi print; larger boards should use the SVG, which scales freely.
@@ -142,10 +149,18 @@ def _public_headers(response: Response) -> Response:
     return response
 
 
+def page_language() -> str:
+    """The language to show: ?lang=, else the one this browser chose before, else its preference."""
+    for asked in (request.args.get("lang"), request.cookies.get(LANGUAGE_COOKIE)):
+        if asked in CHAT_TEXT:
+            return asked
+    return request.accept_languages.best_match(LANGUAGES, default=LANGUAGES[0])
+
+
 @public.errorhandler(404)
 def _not_found(error: HTTPException) -> tuple[str, int]:
-    message = "There is no project with this code. Check the code on the site board, or use the general chat."
-    return render_template("public/not_found.html", message=message), 404
+    language = page_language()
+    return render_template("public/not_found.html", language=language, text=CHAT_TEXT[language]), 404
 
 
 @public.get("/")
@@ -164,12 +179,17 @@ def chat(project_code: str | None) -> Response:
     # case's reference; the bot checks the token and resumes at the resolution question.
     answer = request.args.get("resume", "")
     answer = answer if _ANSWER_TOKEN.fullmatch(answer) else ""
+    language = page_language()
     response = Response(
         render_template(
             "public/chat.html",
             project=project,
             rasa=rasa,
-            language=CHAT_LANGUAGE,
+            language=language,
+            text=CHAT_TEXT[language],
+            texts=CHAT_TEXT,
+            # Asked for by a link or the page's switch: an ongoing conversation changes language too.
+            language_asked=request.args.get("lang") == language,
             answer=answer,
             upload_limit=MAX_BYTES,
             # The conversation this page starts, unless the browser continues an earlier one.
@@ -183,6 +203,10 @@ def chat(project_code: str | None) -> Response:
     response.vary.add("Host")
     # The address may hold a resolution link's token: it must not travel as a Referer.
     response.headers["Referrer-Policy"] = "no-referrer"
+    if request.args.get("lang") == language:
+        response.set_cookie(
+            LANGUAGE_COOKIE, language, max_age=LANGUAGE_COOKIE_SECONDS, samesite="Lax", secure=request.is_secure
+        )
     return response
 
 
@@ -245,8 +269,14 @@ def poster(project_code: str) -> Response:
     return response
 
 
-def _upload_refused(status: int, message: str) -> tuple[Response, int]:
-    return jsonify(error=message), status
+def _upload_refused(status: int, reason: str, limit: int | None = None) -> tuple[Response, int]:
+    """The refusal in the chat page's language; `reason` names a text of chat_text.yml."""
+    try:
+        language = request.form.get("language", "")
+    except RequestEntityTooLarge:
+        language = ""  # the form was too large to read
+    text = CHAT_TEXT[language if language in CHAT_TEXT else page_language()]
+    return jsonify(error=text[f"upload_{reason}"].format(limit=limit), reason=reason), status
 
 
 def _from_this_site() -> bool:
@@ -263,16 +293,17 @@ def upload() -> tuple[Response, int]:
     can attach it. Each session and each client address has an allowance of files.
     """
     if not _from_this_site():
-        return _upload_refused(403, "files can only be sent from the chat page")
+        return _upload_refused(403, "origin")
     try:
         conversation = request.form.get("session_id", "")
         sent = request.files.get("file")
     except RequestEntityTooLarge:
-        return _upload_refused(413, f"files are limited to {MAX_BYTES // (1024 * 1024)} MB")
+        refused = too_large()
+        return _upload_refused(413, refused.reason, refused.limit)
     if sent is None or not _CHAT_SESSION.fullmatch(conversation):
-        return _upload_refused(400, "no file, or no chat, came with the request")
+        return _upload_refused(400, "missing")
     if not issued_chat_session(conversation):
-        return _upload_refused(403, "files can be sent in a conversation started on this page; start a new one")
+        return _upload_refused(403, "session")
     content = sent.read(MAX_BYTES + 1)
     store = current_store()
     try:
@@ -287,9 +318,9 @@ def upload() -> tuple[Response, int]:
                 address=request.remote_addr or "unknown",
             )
             answer = {"token": kept.token, "name": kept.filename, "size": kept.size_bytes, "type": kept.mime_type}
-    except InvalidInput as problem:
-        return _upload_refused(422, problem.message)
+    except FileRefused as problem:
+        return _upload_refused(422, problem.reason, problem.limit)
     except DBAPIError:
         current_app.logger.exception("the ticket store is unreachable; a chat file was not received")
-        return _upload_refused(503, "the file could not be received just now; please try again in a minute")
+        return _upload_refused(503, "busy")
     return jsonify(answer), 201

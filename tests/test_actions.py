@@ -108,8 +108,13 @@ async def test_no_to_the_municipality_question_means_another_district(actions_st
 
 async def test_a_ward_must_exist_in_its_municipality(actions_store: Store) -> None:
     result, dispatcher = await check("ward", "45", tracker("45", municipality=HETAUDA))
-    assert result == {"ward": None} and dispatcher.messages[0]["wards"] == 19
+    assert result == {"ward": None} and dispatcher.messages[0]["wards"] == "19"
     result, _ = await check("ward", "ward no 4", tracker("ward no 4", municipality=HETAUDA))
+    assert result == {"ward": 4}
+    # In Nepali the count is written as Nepali readers write numbers, and a Devanagari ward is read.
+    result, dispatcher = await check("ward", "४५", tracker("४५", municipality=HETAUDA, language="ne"))
+    assert result == {"ward": None} and dispatcher.messages[0]["wards"] == "१९"
+    result, _ = await check("ward", "वडा नं ४", tracker("वडा नं ४", municipality=HETAUDA, language="ne"))
     assert result == {"ward": 4}
 
 
@@ -211,3 +216,21 @@ async def test_without_triage_the_recap_shows_the_citizens_words_and_the_case_wa
     with actions_store.sessions() as session:
         filed = session.query(Grievance).filter_by(idempotency_key=submission_key(tracker(**answers))).one()
         assert filed.needs_triage and filed.summary is None and filed.category_id is None
+
+
+STORY = "Land was taken for the road widening and I have not received any compensation for it"
+
+
+async def test_a_grievance_told_where_the_project_is_asked_is_kept_and_the_project_asked_again(
+    actions_store: Store,
+) -> None:
+    result, dispatcher = await check("project_code", STORY, tracker(STORY, intent="describe_problem"))
+    assert result == {"project_code": None, "details": STORY} and said(dispatcher) == ["utter_story_kept"]
+    told = "mero jagga sadak le liyo tara muabja aayena"  # six words, told as a problem
+    result, _ = await check("project_code", told, tracker(told, intent="describe_problem"))
+    assert result["details"] == told
+    # Added to what was told already, wherever it comes; a short unknown name is still just unknown.
+    result, _ = await check("phone", STORY, tracker(STORY, intent="inform", details="Dust all day."))
+    assert result == {"phone": None, "details": f"Dust all day.\n{STORY}"}
+    result, dispatcher = await check("project_code", "the airport", tracker("the airport"))
+    assert result == {"project_code": None} and said(dispatcher) == ["utter_project_not_found"]

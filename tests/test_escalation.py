@@ -309,4 +309,4 @@ def test_citizens_are_written_to_in_their_grievances_language(demo: Store, clock
     [to_citizen] = [line for line in outbox_file(demo).read_text().splitlines() if '"sms"' in line]
     message = json.loads(to_citizen)
     assert message["subject"] == f"गुनासो {grievance.reference} तह 2 मा पठाइयो"
-    assert "आयोजना कार्यान्वयन इकाइको सम्पर्क व्यक्ति" in message["body"]
+    assert "आयोजना कार्यान्वयन इकाइका सम्पर्क व्यक्ति" in message["body"]

@@ -150,6 +150,8 @@ def test_reference_collision_draws_again(demo: Store, clock: FakeClock, monkeypa
         ("7K3P9QXD", "GR-7K3P-9QXD"),
         ("GR-7K3P-9OXD", "GR-7K3P-90XD"),
         ("GR-1L1I-0000", "GR-1111-0000"),
+        ("GR-७K३P-९QXD", "GR-7K3P-9QXD"),
+        ("gr ७k३p ९qxd", "GR-7K3P-9QXD"),
         ("GR-7K3P-9QX", None),
         ("GR-7K3P-9QXU", None),
         ("", None),

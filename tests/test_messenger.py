@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import json
 import random
+import re
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -162,3 +163,10 @@ def test_a_whole_grievance_over_messenger_with_quick_replies_and_a_photo(bot: Bo
         assert (filed.channel, filed.municipality_id, filed.ward) == (Channel.FACEBOOK, HETAUDA, 7)
         names = session.scalars(select(Attachment.filename).where(Attachment.grievance_id == filed.id)).all()
         assert names == ["photo-1.png"]
+
+
+def test_a_citizen_writing_romanised_nepali_is_answered_in_nepali(bot: Bot) -> None:
+    citizen = MessengerCitizen(bot)
+    answer = citizen.says("namaste hajur, mero ujuri dinu cha")
+    assert re.search(r"[\u0900-\u097F]", answer), answer
+    assert "गुनासो" in answer

@@ -21,6 +21,7 @@ from PIL import Image
 from playwright.sync_api import Page
 
 from admin_app import create_app, settings_from_environment
+from admin_app.public import CHAT_TEXT
 from bot.deeplinks import is_unedited_prefill, prefilled_message, project_in_message
 from tests.browser import Screenshot, live_server
 from ticketing.db import Store
@@ -370,3 +371,54 @@ def test_the_svg_qr_code_renders_to_a_readable_code(demo: Store, browser_page: P
         browser_page.wait_for_function("document.getElementById('qr').complete")
         rendered = Image.open(io.BytesIO(browser_page.locator("#qr").screenshot()))
     assert decode_qr(rendered) == f"{base}/chat/KKR-01"
+
+
+# --- the chat page in Nepali ------------------------------------------------------------------
+
+
+def test_the_page_opens_in_nepali_when_asked_and_remembers_it(client: FlaskClient) -> None:
+    response = client.get("/chat/KKR-01?lang=ne")
+    html = response.get_data(as_text=True)
+    assert '<html lang="ne">' in html and "गुनासो सेवा" in html and "आफ्नो सन्देश यहाँ लेख्नुहोस्" in html
+    settings = widget_settings(html)
+    assert (settings["language"], settings["language-asked"]) == ("ne", "1")
+    assert 'href="?lang=en"' in html  # the way back
+    cookie = client.get_cookie("grm_lang")
+    assert cookie is not None and cookie.value == "ne" and cookie.same_site == "Lax"
+    again = widget_settings(client.get("/chat/KKR-01").get_data(as_text=True))
+    assert (again["language"], again["language-asked"]) == ("ne", "")
+
+
+def test_the_browsers_preference_chooses_the_language_until_the_visitor_does(client: FlaskClient) -> None:
+    nepali = client.get("/chat", headers={"Accept-Language": "ne-NP,ne;q=0.9,en;q=0.5"})
+    assert widget_settings(nepali.get_data(as_text=True))["language"] == "ne"
+    assert client.get_cookie("grm_lang") is None
+    english = client.get("/chat", headers={"Accept-Language": "de-DE,en;q=0.5"})
+    assert widget_settings(english.get_data(as_text=True))["language"] == "en"
+
+
+@pytest.mark.parametrize("asked", ["fr", "NE", "ne<script>", ""])
+def test_an_unknown_language_falls_back_to_english_and_is_not_remembered(client: FlaskClient, asked: str) -> None:
+    html = client.get("/chat", query_string={"lang": asked}).get_data(as_text=True)
+    assert widget_settings(html)["language"] == "en" and "<script>" not in html.split("</main>")[0]
+    assert client.get_cookie("grm_lang") is None
+
+
+def test_the_not_found_page_speaks_the_visitors_language(client: FlaskClient) -> None:
+    client.get("/chat?lang=ne")
+    response = client.get("/chat/NOPE-99")
+    assert response.status_code == 404 and "यो पाना भेटिएन" in response.get_data(as_text=True)
+
+
+def test_the_pages_words_are_written_in_every_language() -> None:
+    english, *others = CHAT_TEXT.values()
+    for words in others:
+        assert set(words) == set(english)
+        for key, text in words.items():
+            assert re.findall(r"\{\w+\}", text) == re.findall(r"\{\w+\}", english[key]), key
+
+
+def test_a_refused_file_is_explained_in_the_pages_language(client: FlaskClient) -> None:
+    refused = client.post("/chat/upload", data={"language": "ne"}, headers={"Origin": "https://elsewhere.example"})
+    assert refused.status_code == 403
+    assert refused.get_json() == {"error": CHAT_TEXT["ne"]["upload_origin"], "reason": "origin"}

@@ -207,14 +207,15 @@ def test_background_loading_never_makes_a_citizen_wait_longer_than_the_bound(tri
     release = threading.Event()
 
     def slow_examples() -> list[Example]:
-        release.wait(30)
+        release.wait(300)
         return []
 
     background = BackgroundTriager()
     background.start(triager.labels, slow_examples)
     assert background.triage("dust on the road", timeout=0.2) is None
     release.set()
-    result = background.triage("dust on the road", timeout=30)
+    # However long loading takes on a busy machine (fitting on the examples takes seconds alone).
+    result = background.triage("dust on the road", timeout=300)
     assert result is not None and result.category.startswith("environment.")
 
 

@@ -86,6 +86,39 @@ def test_a_citizen_files_a_grievance_in_the_webchat_on_a_phone(
         assert list(files) == [("crusher.png", "image/png")]
 
 
+def test_a_citizen_files_in_nepali_in_the_webchat_and_switches_the_page_to_english(
+    bot: Bot, browser_page: Page, screenshot: Screenshot
+) -> None:
+    app = create_app({"TESTING": True, "GRM_STORE": bot.store, "GRM_RASA_URL": bot.rasa_url})
+    with live_server(app) as base_url:
+        page = browser_page
+        page.goto(f"{base_url}/chat/KKR-01?lang=ne")  # what a Nepali poster's QR code opens
+        welcome = wait_for_reply(page, 0)
+        assert "नमस्ते" in welcome and "Kathmandu-Kulekhani Road Upgrading" in welcome
+        expect(page.locator("#chat-input")).to_have_attribute("placeholder", "आफ्नो सन्देश यहाँ लेख्नुहोस्")
+        expect(page.locator("#chat-send")).to_have_text("पठाउनुहोस्")
+        assert "थप्न" in type_message(page, "क्रसरको धुलोले हरेक बिहान हाम्रो तरकारीबारी ढाकिन्छ।")
+        assert "नाम" in tap(page, "यति नै हो")
+        assert "मोबाइल" in type_message(page, "सुनिता तामाङ")
+        assert "पालिका" in type_message(page, "९८४१ ५५५ १२४")
+        assert "वडा" in tap(page, "हेटौडा")
+        assert "इमेल" in type_message(page, "६")
+        recap = tap(page, "छोड्ने")
+        assert "सुनिता तामाङ" in recap and "हेटौडा" in recap
+        screenshot(page, "webchat-recap-nepali")
+        reference = reference_in(tap(page, "हो, पठाउने"))
+        screenshot(page, "webchat-filed-nepali")
+        # The header's switch reloads the page in English, and the conversation follows.
+        before = bot_bubbles(page)
+        page.locator(".chat-language", has_text="English").click()
+        page.wait_for_url("**/chat/KKR-01")
+        expect(page.locator("#chat-send")).to_have_text("Send")
+        assert "I will write in English" in wait_for_reply(page, before)
+    with bot.store.sessions() as session:
+        filed = session.scalar(select(Grievance).where(Grievance.reference == reference))
+        assert filed is not None and (filed.language, filed.ward, filed.channel) == ("ne", 6, Channel.WEBCHAT)
+
+
 # A browser's own Socket.IO client, in the chat page, talking to Rasa the way chat.js does.
 SEND_ONE_PACKET = """async ([url, path, session, text]) => {
   const socket = window.io(url, {path, transports: ["websocket"], reconnection: false});

@@ -233,3 +233,10 @@ def test_a_place_shared_outside_a_form_is_kept_for_the_grievance(bot: Bot) -> No
     citizen.says("hello")
     assert "27.70000, 85.30000" in citizen.shares_place("27.7", "85.3")
     assert "could not read that place" in citizen.shares_place("127.7", "85.3")
+
+
+def test_a_citizen_writing_nepali_is_answered_in_nepali_and_a_devanagari_number_chooses(bot: Bot) -> None:
+    citizen = WhatsAppCitizen(bot)
+    menu = citizen.says("नमस्ते")  # no link, no language given: the first words decide
+    assert "1. गुनासो दर्ता गर्ने" in menu and "नम्बर लेखेर पठाउनुहोस्" in menu
+    assert "कुन आयोजना" in citizen.says("१")  # "File a grievance", chosen by a Devanagari digit

@@ -40,7 +40,26 @@ MEBIBYTES_PER_ADDRESS = Allowance("upload-mebibytes", 250, timedelta(days=1))
 # Below this much free disk (GRM_MIN_FREE_DISK_MB) files are refused: the ticket store, its
 # logs and the files already kept need the room more.
 DEFAULT_MIN_FREE_DISK_MB = 1024
-BUSY = "files cannot be received just now; please try again later"
+
+
+class FileRefused(InvalidInput):
+    """A file the GRM will not keep. `reason` names why (and `limit` the number it broke), so
+    that each door (the chat page, the bot) says it in the citizen's language; the message is
+    the English of it."""
+
+    def __init__(self, reason: str, message: str, limit: int | None = None) -> None:
+        super().__init__("content", message)
+        self.reason = reason
+        self.limit = limit
+
+
+def too_large() -> FileRefused:
+    megabytes = MAX_BYTES // MEBIBYTE
+    return FileRefused("too_large", f"files are limited to {megabytes} MB", megabytes)
+
+
+def _busy() -> FileRefused:
+    return FileRefused("busy", "files cannot be received just now; please try again later")
 # The extension of each accepted type, for the names files are downloaded under.
 EXTENSIONS = {
     "image/jpeg": "jpg",
@@ -108,14 +127,14 @@ def _plain_text(content: bytes) -> str | None:
 
 
 def checked_type(content: bytes) -> str:
-    """The media type of an acceptable file; InvalidInput, in words a citizen understands, if not."""
+    """The media type of an acceptable file; FileRefused, in words a citizen understands, if not."""
     if not content:
-        raise InvalidInput("content", "the file is empty")
+        raise FileRefused("empty", "the file is empty")
     if len(content) > MAX_BYTES:
-        raise InvalidInput("content", f"files are limited to {MAX_BYTES // (1024 * 1024)} MB")
+        raise too_large()
     mime_type = detect_type(content)
     if mime_type is None:
-        raise InvalidInput("content", "only photos, PDF documents, voice notes, videos and text files are accepted")
+        raise FileRefused("type", "only photos, PDF documents, voice notes, videos and text files are accepted")
     return mime_type
 
 
@@ -135,7 +154,7 @@ def _write_once(directory: Path, key: str, content: bytes) -> None:
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     if shutil.disk_usage(path.parent).free < _min_free_bytes() + len(content):
-        raise InvalidInput("content", BUSY)
+        raise _busy()
     partial = path.with_name(f".{path.name}.{os.getpid()}.part")
     partial.write_bytes(content)
     os.replace(partial, path)
@@ -201,8 +220,8 @@ def _attach(session: Session, now: datetime, grievance: Grievance, actor: Actor,
     return attachment
 
 
-def too_many_files() -> InvalidInput:
-    return InvalidInput("content", f"at most {MAX_CITIZEN_FILES} files can go with one grievance")
+def too_many_files() -> FileRefused:
+    return FileRefused("too_many", f"at most {MAX_CITIZEN_FILES} files can go with one grievance", MAX_CITIZEN_FILES)
 
 
 def _owner(conversation: str) -> str:
@@ -239,10 +258,10 @@ def stage_upload(
         client = client_name(address)
         counted = [(FILES_PER_ADDRESS, client, 1), (MEBIBYTES_PER_ADDRESS, client, -(-len(content) // MEBIBYTE))]
     if any(allowance.wait(session, name, now, weight) is not None for allowance, name, weight in counted):
-        raise InvalidInput("content", "this connection has sent many files today; please try again tomorrow")
+        raise FileRefused("allowance", "this connection has sent many files today; please try again tomorrow")
     unclaimed = session.scalar(select(func.coalesce(func.sum(uploads.c.size_bytes), 0)).where(unexpired))
     if int(unclaimed or 0) + len(content) > MAX_UNCLAIMED_BYTES:
-        raise InvalidInput("content", BUSY)
+        raise _busy()
     stored = _store_bytes(session, directory, filename, content)
     for allowance, name, weight in counted:
         allowance.spend(session, name, now, weight)

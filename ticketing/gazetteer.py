@@ -13,6 +13,8 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from ticketing.numerals import western_digits
+
 # Spellings in common use that differ from the data set's (see its README).
 DISTRICT_ALIASES = {
     "panchthar": "pachthar",
@@ -88,24 +90,30 @@ _KIND_WORDS = (
     "जिल्ला",
     "प्रदेश",
 )
-# Longest first, so "rural municipality" goes before "municipality" can split it.
-_KIND_PHRASES = sorted((f" {w.replace('-', ' ')} " for w in _KIND_WORDS), key=len, reverse=True)
-# Devanagari spellings vary in nasalisation and vowel length; fold them to one form.
-_DEVANAGARI_FOLDS = str.maketrans({"ँ": "ं", "ी": "ि", "ू": "ु", "ण": "न", "\u200c": None, "\u200d": None})
-_DEVANAGARI_DIGITS = str.maketrans("०१२३४५६७८९", "0123456789")
+# Devanagari spellings vary in nasalisation (हेटौंडा, हेटौडा) and vowel length; fold them to one form.
+_DEVANAGARI_FOLDS = str.maketrans({"ँ": None, "ं": None, "ी": "ि", "ू": "ु", "ण": "न", "\u200c": None, "\u200d": None})
 SUGGESTION_CUTOFF = 0.72
 MAX_SUGGESTIONS = 3
 
 
-def fold(text: str) -> str:
-    """The comparable form of a place name: lower case, no kind words, no punctuation."""
+def plain_words(text: str) -> str:
+    """Text in a comparable form: lower case, one Devanagari spelling, Western digits, no punctuation."""
     folded = unicodedata.normalize("NFC", text).casefold().translate(_DEVANAGARI_FOLDS)
-    folded = folded.translate(_DEVANAGARI_DIGITS)
+    folded = western_digits(folded)
     # Upstream writes some vowel signs in two parts (ा + े for ो); compose them.
     folded = folded.replace("ाे", "ो").replace("ाै", "ौ")
     # Letters, marks (Devanagari vowel signs are marks, not word characters) and digits.
-    folded = "".join(c if unicodedata.category(c)[0] in "LMN" else " " for c in folded)
-    padded = f" {' '.join(folded.split())} "
+    return " ".join("".join(c if unicodedata.category(c)[0] in "LMN" else " " for c in folded).split())
+
+
+# In the form plain_words gives, longest first, so "rural municipality" goes before
+# "municipality" can split it.
+_KIND_PHRASES = sorted({f" {plain_words(w)} " for w in _KIND_WORDS}, key=len, reverse=True)
+
+
+def fold(text: str) -> str:
+    """The comparable form of a place name: plain words without kind words ("district", "नगरपालिका")."""
+    padded = f" {plain_words(text)} "
     for phrase in _KIND_PHRASES:
         while phrase in padded:
             padded = padded.replace(phrase, " ")

@@ -1,23 +1,13 @@
 """The words of every notification: one template per event and audience, in each language.
 
 Officers read English (the backoffice's language); citizens get their grievance's language.
-Times are shown in Nepal's time zone. A template never names the citizen, and the officers'
+Times are shown in Nepal's time zone (ticketing/dates.py). A template never names the citizen, and the officers'
 `{info}` line is left out for gender cases, whose details stay in the backoffice.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
-NEPAL = ZoneInfo("Asia/Kathmandu")
-
-
-def nepal_time(moment: datetime | None) -> str:
-    """A moment as officers read it in lists and reports: Nepal time, to the minute."""
-    return "" if moment is None else moment.astimezone(NEPAL).strftime("%Y-%m-%d %H:%M")
-
 
 LEVEL_NAMES = {
     "en": {
@@ -27,8 +17,8 @@ LEVEL_NAMES = {
         4: "legal institutions",
     },
     "ne": {
-        1: "साइट सुरक्षा सम्पर्क व्यक्ति",
-        2: "आयोजना कार्यान्वयन इकाइको सम्पर्क व्यक्ति",
+        1: "साइटका सुरक्षा सम्पर्क व्यक्ति",
+        2: "आयोजना कार्यान्वयन इकाइका सम्पर्क व्यक्ति",
         3: "गुनासो सुनुवाइ समिति",
         4: "कानुनी निकाय",
     },
@@ -171,13 +161,6 @@ PURPOSE = {True: "For action", False: "For information"}
 def citizen_language(language: str) -> str:
     """The grievance's language if messages exist in it, else English."""
     return language if language in CITIZEN else "en"
-
-
-def shown_time(moment: datetime | None) -> str:
-    """A time as people in Nepal read it; "no fixed date" for the legal level's open end."""
-    if moment is None:
-        return "no fixed date"
-    return moment.astimezone(NEPAL).strftime("%d %b %Y %H:%M (Nepal time)")
 
 
 def render(template: Template, values: dict[str, object]) -> tuple[str, str]:

@@ -25,6 +25,7 @@ from ticketing.channels import DeliveryError, Outgoing, Sender
 from ticketing.citizen import answer_link_token
 from ticketing.clock import Clock
 from ticketing.config import Settings
+from ticketing.dates import citizen_time
 from ticketing.db import Store
 from ticketing.messages import (
     CITIZEN,
@@ -37,7 +38,6 @@ from ticketing.messages import (
     PURPOSE,
     citizen_language,
     render,
-    shown_time,
 )
 from ticketing.models import (
     Audience,
@@ -123,12 +123,12 @@ def _address(session: Session, row: Notification, grievance: Grievance | None) -
     return address
 
 
-def _due(payload: dict[str, Any]) -> str:
+def _due(payload: dict[str, Any], language: str) -> str:
     """The deadline the event set, as people in Nepal read it."""
     if "due_at" not in payload:
         return "see the backoffice"
     due = payload["due_at"]
-    return shown_time(datetime.fromisoformat(due) if due else None)
+    return citizen_time(datetime.fromisoformat(due) if due else None, language)
 
 
 def _days(span: timedelta) -> str:
@@ -149,7 +149,7 @@ def _case_values(
         "level": level,
         "level_name": LEVEL_NAMES[language][level],
         "from_level": row.payload.get("from_level") or level - 1,
-        "due": _due(row.payload),
+        "due": _due(row.payload, language),
         "days": _days((grievance.resolved_at or now) - grievance.created_at),
         "close_reason": CLOSE_REASONS[language].get(grievance.close_reason or "", ""),
         "auto_close_days": config.deadlines(grievance.project_id).auto_close_days,

@@ -8,6 +8,7 @@ for fonts registered as shapable and paragraphs styled with `shaping=1`.
 from __future__ import annotations
 
 import importlib.util
+import re
 from pathlib import Path
 
 from reportlab.pdfbase import pdfmetrics
@@ -37,3 +38,20 @@ def register_fonts() -> None:
     for name, filename in _FILES.items():
         if name not in registered:
             pdfmetrics.registerFont(TTFont(name, str(FONTS_DIR / filename), shapable=True))
+
+
+# A run of Devanagari, with the spaces and signs between its words, so that each run is
+# shaped whole (a conjunct or a vowel sign never spans two runs), and the punctuation that
+# touches it: reportlab draws a sign set in the Latin font right against a shaped run as
+# another glyph ("बिग्रियो;" came out "बिग्रियोổ"), so the font changes only at a space.
+_DEVANAGARI_RUN = re.compile(
+    r"[(\[\"'-]*[\u0900-\u097F\u200c\u200d]+(?:[\s\d.,:;!?()/-]*[\u0900-\u097F\u200c\u200d]+)*[.,:;!?)\]\"'-]*"
+)
+
+
+def markup(text: str) -> str:
+    """Paragraph markup for text in any mix of scripts: escaped, with every Devanagari run set
+    in the Devanagari font (Noto Sans has no Devanagari, Noto Sans Devanagari no Latin letters).
+    The paragraph's own font must be Latin and its style shaped (`shaping=1`)."""
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _DEVANAGARI_RUN.sub(lambda run: f'<font name="{DEVANAGARI}">{run.group(0)}</font>', escaped)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import secrets
 
+from ticketing.numerals import western_digits
+
 # Crockford's base32: digits and capitals without I, L and O (read back as 1, 1 and 0) nor U.
 # Eight symbols give 2**40 references, so guessing one is hopeless.
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -23,9 +25,11 @@ def new_reference() -> str:
 def normalise_reference(typed: str) -> str | None:
     """The canonical form of what a citizen typed, or None if it cannot be a reference.
 
-    Accepts any case, spaces or missing dashes, a missing "GR" and look-alike letters.
+    Accepts any case, spaces or missing dashes, a missing "GR", look-alike letters and
+    Devanagari digits.
     """
-    compact = re.sub(r"[^0-9A-Za-z]", "", typed).upper()
+    # A Nepali keyboard types Devanagari digits; a reference is printed with Western ones.
+    compact = re.sub(r"[^0-9A-Za-z]", "", western_digits(typed)).upper()
     if compact.startswith(PREFIX) and len(compact) == len(PREFIX) + _SYMBOLS:
         compact = compact[len(PREFIX) :]
     if len(compact) != _SYMBOLS:

@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 
 from ticketing.catalog import catalog
 from ticketing.crypto import keyring
+from ticketing.dates import NEPAL, officer_time
 from ticketing.lifecycle import OPEN_STATUSES, TOP_LEVEL, Action
-from ticketing.messages import NEPAL, nepal_time
 from ticketing.models import Audience, Grievance, NotificationChannel, Officer, Priority, Role, StatusChange
 from ticketing.notifications import outbox_row, queue
 from ticketing.tables import Document, Format, Table, write
@@ -126,8 +126,8 @@ def build_report(session: Session, month: date, now: datetime) -> MonthlyReport:
             row.priority.value,
             str(row.level),
             row.status.value,
-            nepal_time(row.created_at),
-            nepal_time(row.due_at),
+            officer_time(row.created_at),
+            officer_time(row.due_at),
             officers.get(row.assignee_id, "") if row.assignee_id else "",
         )
         for row in session.execute(
@@ -151,7 +151,7 @@ def build_report(session: Session, month: date, now: datetime) -> MonthlyReport:
 def as_document(report: MonthlyReport) -> Document:
     return Document(
         f"Grievance redress - monthly report {report.label}",
-        f"Made {nepal_time(report.made_at)} (Nepal time)",
+        f"Made {officer_time(report.made_at)} (Nepal time)",
         [
             Table(
                 "Performance",

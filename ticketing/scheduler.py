@@ -39,8 +39,8 @@ from ticketing.channels import Sender, senders_from_environment
 from ticketing.clock import Clock, SystemClock
 from ticketing.config import load_settings
 from ticketing.conversations import DEFAULT_SILENT_DAYS, forget_silent_conversations
+from ticketing.dates import NEPAL
 from ticketing.db import Store, open_store
-from ticketing.messages import NEPAL
 from ticketing.models import Grievance, NotificationChannel, scheduler_job
 from ticketing.notifications import plan_notifications, queue_deadline_warnings
 from ticketing.outbox import Dispatched, WhatsAppRules, dispatch

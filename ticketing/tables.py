@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -18,9 +19,11 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
-from reportlab.lib.styles import getSampleStyleSheet
+from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, TableStyle
 from reportlab.platypus import Table as PdfTable
+
+from ticketing.pdffonts import LATIN, LATIN_BOLD, markup, register_fonts
 
 # Where a sheet's header row sits: below the title, the subtitle and a blank line.
 HEADER_ROW = 4
@@ -28,6 +31,7 @@ HEADER_ROW = 4
 # and categories come from citizens and officers: such a text gets a leading apostrophe,
 # which spreadsheets show as text and never run (CSV or formula injection).
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_DEVANAGARI = re.compile(r"[\u0900-\u097F]")
 
 
 class Format(StrEnum):
@@ -102,27 +106,42 @@ def to_xlsx(document: Document) -> bytes:
 
 
 def to_pdf(document: Document) -> bytes:
+    register_fonts()
     styles = getSampleStyleSheet()
+    # Every style in the Latin font, shaped: markup() sets the Devanagari runs in theirs.
+    title, subtitle, heading = (
+        ParagraphStyle(f"grm-{name}", parent=styles[name], fontName=font, shaping=1)
+        for name, font in (("Title", LATIN_BOLD), ("Normal", LATIN), ("Heading2", LATIN_BOLD))
+    )
+    cell = ParagraphStyle("grm-cell", fontName=LATIN, fontSize=8, leading=10, shaping=1)
     grid = TableStyle(
         [
             ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
             ("BACKGROUND", (0, 0), (-1, 0), colors.lightgrey),
-            ("FONTNAME", (0, 0), (-1, 0), "Helvetica-Bold"),
+            ("FONTNAME", (0, 0), (-1, -1), LATIN),
+            ("FONTNAME", (0, 0), (-1, 0), LATIN_BOLD),
             ("FONTSIZE", (0, 0), (-1, -1), 8),
             ("VALIGN", (0, 0), (-1, -1), "TOP"),
         ]
     )
-    story: list[Flowable] = [
-        Paragraph(_escaped(document.title), styles["Title"]),
-        Paragraph(_escaped(document.subtitle), styles["Normal"]),
-    ]
+    story: list[Flowable] = [Paragraph(markup(document.title), title), Paragraph(markup(document.subtitle), subtitle)]
     for table in document.tables:
-        grid_table = PdfTable([table.headers, *(_plain(row) for row in table.rows)], repeatRows=1)
+        rows = [table.headers, *(_printable(row, cell) for row in table.rows)]
+        grid_table = PdfTable(rows, repeatRows=1)
         grid_table.setStyle(grid)
-        story += [Spacer(1, 12), Paragraph(_escaped(table.title), styles["Heading2"]), grid_table]
+        story += [Spacer(1, 12), Paragraph(markup(table.title), heading), grid_table]
     output = io.BytesIO()
     SimpleDocTemplate(output, pagesize=landscape(A4), title=document.title).build(story)
     return output.getvalue()
+
+
+def _printable(row: tuple[Any, ...], style: ParagraphStyle) -> tuple[Any, ...]:
+    """A row for the PDF: a text with Devanagari as a shaped paragraph, anything else as it is
+    (a plain cell is drawn much faster, and most are plain)."""
+    return tuple(
+        Paragraph(markup(cell), style) if isinstance(cell, str) and _DEVANAGARI.search(cell) else cell
+        for cell in _plain(row)
+    )
 
 
 def _plain(row: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -144,6 +163,3 @@ def _inert(row: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple("'" + cell if isinstance(cell, str) and cell.startswith(_FORMULA_STARTS) else cell for cell in row)
 
 
-def _escaped(text: str) -> str:
-    # Paragraph reads a little markup; titles are plain text.
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -44,6 +44,7 @@
   "use strict";
 
   var GREETING = "/greet";
+  var CHOOSE_LANGUAGE = "/choose_language";
   var TRANSCRIPT_LIMIT = 200;
   var SESSION_IDLE_HOURS = 12;
   // Rasa may legitimately answer nothing; the indicator must not spin forever.
@@ -68,6 +69,9 @@
 
   var project = root.getAttribute("data-project") || "";
   var language = root.getAttribute("data-language") || "en";
+  // Opened with ?lang= (a Nepali poster, the page's switch): a conversation that goes on switches too.
+  var languageAsked = root.getAttribute("data-language-asked") === "1";
+  var pageText = readPageText();
   // A resolution message's link (?resume=<token>) always opens a conversation of its own,
   // since Rasa reads the token when a session starts. The address is then cleaned, even of
   // a token the server refused: the token must not stay in the address bar or the history,
@@ -149,6 +153,37 @@
     }
   }
 
+  // The page's words in its language (chat_text.yml), from the JSON block the server wrote.
+  function readPageText() {
+    var block = document.getElementById("chat-text");
+    try {
+      return JSON.parse(block ? block.textContent : "{}") || {};
+    } catch (error) {
+      return {};
+    }
+  }
+
+  // A text of the page with its {names} filled; the key itself if the page lacks it.
+  function say(key, values) {
+    var text = String(pageText[key] || key);
+    Object.keys(values || {}).forEach(function (name) {
+      text = text.split("{" + name + "}").join(String(values[name]));
+    });
+    return text;
+  }
+
+  // The bot's menu offers the other language: chosen there, the next visit opens in it too.
+  function rememberLanguage(payload) {
+    try {
+      var chosen = JSON.parse(payload.slice(CHOOSE_LANGUAGE.length)).language;
+      if (/^[a-z]{2}$/.test(chosen)) {
+        document.cookie = "grm_lang=" + chosen + "; path=/; max-age=31536000; samesite=lax";
+      }
+    } catch (error) {
+      // not a payload this page wrote: nothing to remember
+    }
+  }
+
   function setState(state) {
     root.setAttribute("data-state", state);
   }
@@ -203,17 +238,17 @@
     link.target = "_blank";
     link.rel = "noopener noreferrer nofollow";
     if (attachment.type !== "image") {
-      link.textContent = "Open the attachment";
+      link.textContent = say("open_attachment");
       element.appendChild(link);
       return;
     }
     var image = document.createElement("img");
     image.src = source;
-    image.alt = "Picture sent by the assistant";
+    image.alt = say("picture_alt");
     image.loading = "lazy";
     // An image the page may not load (another host, CSP) still reaches the user as a link.
     image.addEventListener("error", function () {
-      link.textContent = "Open the picture";
+      link.textContent = say("open_picture");
       image.replaceWith(link);
     });
     image.addEventListener("load", scrollToEnd);
@@ -231,7 +266,7 @@
     var group = document.createElement("div");
     group.className = "msg-buttons";
     group.setAttribute("role", "group");
-    group.setAttribute("aria-label", "Choices");
+    group.setAttribute("aria-label", say("choices"));
     buttons.forEach(function (button) {
       var title = String(button.title || button.payload);
       var payload = String(button.payload || button.title);
@@ -242,6 +277,9 @@
       element.setAttribute("data-payload", payload);
       element.textContent = title;
       element.addEventListener("click", function () {
+        if (payload.indexOf(CHOOSE_LANGUAGE) === 0) {
+          rememberLanguage(payload);
+        }
         send(payload, title);
         if (refocusAfterTap) {
           input.focus();
@@ -352,7 +390,10 @@
     showNotice("");
     if (brandNew) {
       emit({ text: GREETING });
+    } else if (languageAsked) {
+      emit({ text: CHOOSE_LANGUAGE + JSON.stringify({ language: language }) });
     }
+    languageAsked = false;
     outbox.splice(0).forEach(emit);
   }
 
@@ -374,7 +415,7 @@
       return;
     }
     setState("reconnecting");
-    showNotice("Connection lost. Reconnecting…");
+    showNotice(say("connection_lost"));
     // The client retries by itself except when the server closed the connection on purpose.
     if (reason === "io server disconnect") {
       socket.connect();
@@ -388,7 +429,7 @@
       return;
     }
     setState("offline");
-    showNotice("The assistant cannot be reached right now. We keep trying; you can also come back later.");
+    showNotice(say("unreachable"));
   }
 
   function connect() {
@@ -442,17 +483,18 @@
   // hears "/attach" with the token the server gave, and finds the file by it.
   function uploadFile(file) {
     if (!confirmed || !sessionId) {
-      renderSystemNote("Please wait until the assistant is connected, then send the file again.");
+      renderSystemNote(say("wait_connected"));
       return;
     }
     if (uploadLimit && file.size > uploadLimit) {
-      renderSystemNote("This file is too large: files are limited to " + Math.floor(uploadLimit / 1048576) + " MB.");
+      renderSystemNote(say("file_too_large", { limit: Math.floor(uploadLimit / 1048576) }));
       return;
     }
-    var progress = renderSystemNote("Sending " + file.name + "…");
+    var progress = renderSystemNote(say("sending", { name: file.name }));
     attachButton.disabled = true;
     var body = new FormData();
     body.append("session_id", sessionId);
+    body.append("language", language);
     body.append("file", file, file.name);
     window
       .fetch(uploadUrl, { method: "POST", body: body, credentials: "same-origin" })
@@ -460,14 +502,14 @@
       .then(function (result) {
         progress.remove();
         if (!result.ok || !result.answer.token) {
-          renderSystemNote("The file was not sent: " + (result.answer.error || "please try again") + ".");
+          renderSystemNote(say("not_sent", { reason: result.answer.error || say("upload_busy") }));
           return;
         }
         send("/attach", "📎 " + result.answer.name, { attachment: result.answer.token });
       })
       .catch(function () {
         progress.remove();
-        renderSystemNote("The file could not be sent. Check your connection and try again.");
+        renderSystemNote(say("could_not_send"));
       })
       .then(function () {
         attachButton.disabled = false;
@@ -496,7 +538,7 @@
       }
     });
     if (sessionId && transcript.length === 0) {
-      renderSystemNote("Welcome back: your earlier conversation continues. Type a message, or start a new conversation.");
+      renderSystemNote(say("welcome_back"));
     }
   }
 
@@ -527,9 +569,9 @@
   }
   if (typeof window.io !== "function") {
     setState("offline");
-    showNotice("The chat could not load. Please reload the page.");
+    showNotice(say("could_not_load"));
     return;
   }
-  showNotice("Connecting to the assistant…");
+  showNotice(say("connecting"));
   connect();
 })();

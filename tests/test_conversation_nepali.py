@@ -1,0 +1,214 @@
+"""Whole conversations in Nepali, in Devanagari and romanised, against the real Rasa server and
+action server: no language in the metadata, the bot follows the citizen's words."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+import yaml
+
+from tests.bot import Bot, Citizen, buttons, reference_in
+from tests.helpers import HETAUDA, MAKWANPUR, FakeClock, make_jobs, outbox_file
+from tests.test_conversation import QR, file_by_chat, grievance, resolve_as_officer
+from ticketing.clock import SystemClock
+from ticketing.config import PROJECT_ROOT
+from ticketing.lifecycle import Status
+from ticketing.models import Complainant
+
+DEVANAGARI = re.compile(r"[\u0900-\u097F]")
+RESPONSES = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())["responses"]
+
+
+def nepali(response: str) -> str:
+    """The longest fixed part of a response's Nepali text: what a reply in Nepali must contain."""
+    variation = next(
+        v
+        for v in RESPONSES[response]
+        if {"name": "language", "type": "slot", "value": "ne"} in (v.get("condition") or [])
+    )
+    return max(re.split(r"\{\w+\}", variation["text"]), key=len).strip()
+
+
+def english(response: str) -> str:
+    variation = next(v for v in RESPONSES[response] if not v.get("condition"))
+    return max(re.split(r"\{\w+\}", variation["text"]), key=len).strip()
+
+
+def test_a_whole_grievance_in_devanagari_filed_checked_and_accepted(bot: Bot) -> None:
+    citizen = bot.citizen(**QR)
+    welcome = citizen.say("नमस्ते")
+    assert nepali("utter_welcome_project") in welcome[0]["text"]
+    assert "गुनासो दर्ता गर्ने" in buttons(welcome)
+    assert nepali("utter_ask_details") in citizen.says("गुनासो दर्ता गर्न चाहन्छु")
+    told = "सडक बनाउँदा उडेको धुलोले मेरो मकैबारी नै बिग्रियो, हरेक दिन ट्रक आउँछन्।"
+    assert nepali("utter_ask_details_done") in citizen.says(told)
+    assert nepali("utter_ask_complainant_name") in citizen.says("यति नै हो")
+    assert nepali("utter_ask_phone") in citizen.says("सुनिता तामाङ")
+    asked = citizen.says("९८४१२३४५६९")
+    assert "मकवानपुर" in asked  # the project's district, in Devanagari
+    assert "वडा" in citizen.says("हेटौंडा")
+    assert nepali("utter_ask_email") in citizen.says("४")
+    recap = citizen.says("छैन")
+    assert "सुनिता तामाङ" in recap and "+9779841234569" in recap and told in recap
+    reference = reference_in(citizen.says("हो"))
+
+    filed = grievance(bot, reference)
+    assert (filed.language, filed.details, filed.ward) == ("ne", told, 4)
+    assert (filed.district_id, filed.municipality_id) == (MAKWANPUR, HETAUDA)
+    with bot.store.sessions() as session:
+        complainant = session.get(Complainant, filed.complainant_id)
+        assert complainant is not None and complainant.name == "सुनिता तामाङ"
+
+    resolve_as_officer(bot, reference, "ठेकेदारले अब दिनको दुई पटक सडकमा पानी छर्किन्छ।")
+    # The notifications of a Nepali grievance go out in Nepali.
+    jobs = make_jobs(bot.store, FakeClock(SystemClock().now()))
+    jobs.plan()
+    jobs.dispatch()
+    sent = [json.loads(line) for line in outbox_file(bot.store).read_text().splitlines()]
+    to_citizen = [m for m in sent if m["to"] == "+9779841234569" and reference in m["subject"]]
+    assert to_citizen and all(DEVANAGARI.search(m["body"]) for m in to_citizen)
+    assert any("पानी छर्किन्छ" in m["body"] and "सन्तुष्ट" in m["body"] for m in to_citizen)
+    later = bot.citizen()
+    assert nepali("utter_ask_reference") in later.says("मेरो गुनासो कहाँ पुग्यो?")
+    later.says(reference.replace("GR-", "gr ").translate(str.maketrans("0123456789", "०१२३४५६७८९")))
+    question = later.says("९८४१२३४५६९")
+    assert "पानी छर्किन्छ" in question and nepali("utter_ask_satisfied") in question
+    assert nepali("utter_ask_rating") in later.says("हो, ठिक छ")
+    assert nepali("utter_answer_accepted") in later.says("५")
+    closed = grievance(bot, reference)
+    assert (closed.status, closed.satisfaction) == (Status.CLOSED, 5)
+
+
+def test_a_whole_grievance_in_romanised_nepali_filed_and_refused(bot: Bot) -> None:
+    citizen = bot.citizen(**QR)
+    assert nepali("utter_menu") in citizen.says("namaste hajur")
+    assert nepali("utter_ask_details") in citizen.says("ujuri dinu cha")
+    told = "mero jagga sadak le liyo tara muabja aayena, 2 barsa bhayo"
+    assert nepali("utter_ask_details_done") in citizen.says(told)
+    assert nepali("utter_ask_complainant_name") in citizen.says("bas yati ho")
+    citizen.says("Ram Bahadur Thapa")
+    citizen.says("9841234570")
+    citizen.says("hetauda")
+    assert nepali("utter_ask_email") in citizen.says("ward 4")
+    recap = citizen.says("chaina")
+    assert "Ram Bahadur Thapa" in recap and told in recap
+    reference = reference_in(citizen.says("ho, pathaunus"))
+    assert grievance(bot, reference).language == "ne"
+
+    resolve_as_officer(bot, reference, "Muabja ko file jilla ma pathaiyo.")
+    citizen.says("mero ujuri ko awastha herna cha")
+    citizen.says(reference)
+    assert nepali("utter_ask_satisfied") in citizen.says("9841234570")
+    assert nepali("utter_ask_refusal_reason") in citizen.says("hoina, santusta chaina")
+    answer = citizen.says("paisa aajhai aayena, kei bhayena")
+    assert nepali("utter_answer_refused").split("।")[0] in answer
+    refused = grievance(bot, reference)
+    assert (refused.status, refused.level) == (Status.ESCALATED, 2)
+
+
+def test_switching_language_in_the_middle_of_the_form_keeps_every_answer(bot: Bot) -> None:
+    citizen = bot.citizen(**QR)
+    citizen.says("/file_grievance")
+    citizen.says("The contractor blocked the only path to the school with gravel piles.")
+    citizen.says("/done_adding")
+    citizen.says("Gita Rai")
+    citizen.says("9841234571")
+    switched = citizen.says("नेपाली")
+    assert nepali("utter_language_set") in switched
+    citizen.says("हेटौंडा")
+    citizen.says("४")
+    recap = citizen.says("छैन")
+    assert "Gita Rai" in recap and "gravel piles" in recap and "+9779841234571" in recap
+    back = citizen.says("in English please")
+    assert english("utter_language_set") in back and "Please check your grievance" in back
+    reference = reference_in(citizen.says("yes"))
+    assert grievance(bot, reference).language == "en"
+
+
+@pytest.mark.parametrize(
+    ("answer", "leads_to"),
+    [
+        ("हो", "utter_ask_rating"),
+        ("ho", "utter_ask_rating"),
+        ("होइन", "utter_ask_refusal_reason"),
+        ("hoina", "utter_ask_refusal_reason"),
+    ],
+)
+def test_the_satisfaction_question_understands_nepali_yes_and_no(bot: Bot, answer: str, leads_to: str) -> None:
+    citizen = bot.citizen(**QR, language="ne")
+    reference = file_in_nepali(citizen)
+    resolve_as_officer(bot, reference, "सडक सफा गरियो।")
+    citizen.says("/check_status")
+    citizen.says(reference)
+    citizen.says("9841234572")
+    assert nepali(leads_to) in citizen.says(answer)
+
+
+def file_in_nepali(citizen: Citizen) -> str:
+    citizen.says("/file_grievance")
+    citizen.says("बाटोमा खाल्डो परेर पानी जम्छ, हिँड्न सकिँदैन।")
+    citizen.says("/done_adding")
+    citizen.says("हरि")
+    citizen.says("9841234572")
+    citizen.says("हेटौंडा")
+    citizen.says("४")
+    citizen.says("/skip")
+    return reference_in(citizen.says("/affirm"))
+
+
+@pytest.mark.parametrize(
+    ("answer", "reply"),
+    [
+        ("no", "utter_goodbye"),
+        ("no thanks", "utter_goodbye"),
+        ("nothing else", "utter_goodbye"),
+        ("yes", "utter_menu"),
+        ("पर्दैन, धन्यवाद", "utter_goodbye"),
+        ("hoina", "utter_goodbye"),
+        ("हो", "utter_menu"),
+    ],
+)
+def test_anything_else_after_filing_is_answered_with_yes_or_no(bot: Bot, answer: str, reply: str) -> None:
+    citizen = bot.citizen(**QR)
+    file_by_chat(citizen, phone="9841234573")
+    assert english("utter_anything_else") in citizen.heard[-1]["text"]
+    answered = citizen.says(answer)
+    expected = nepali(reply) if DEVANAGARI.search(answer) or answer == "hoina" else english(reply)
+    assert expected in answered
+
+
+@pytest.mark.parametrize(
+    ("opening", "story", "language"),
+    [
+        (
+            "I want to file a complaint",
+            "Land was taken for the road widening and I have not received any compensation",
+            "en",
+        ),
+        ("गुनासो दिनु छ", "सडक फराकिलो बनाउँदा मेरो जग्गा लगियो तर अहिलेसम्म मुआब्जा पाएको छैन", "ne"),
+        ("ujuri dinu cha", "sadak chaudai garda mero jagga liyo tara muabja aajhai aayena", "ne"),
+    ],
+)
+def test_the_story_told_first_is_kept_and_the_projects_are_offered(
+    bot: Bot, opening: str, story: str, language: str
+) -> None:
+    citizen = bot.citizen()  # no QR code: the project is asked
+    asked = citizen.say(opening)
+    offered = buttons(asked)
+    assert any(title.startswith("Kathmandu-Kulekhani Road Upgrading (") for title in offered), offered
+    kept = citizen.says(story)
+    said = nepali if language == "ne" else english
+    assert said("utter_story_kept") in kept and said("utter_ask_project_code") in kept
+    assert "could not find" not in kept
+    assert said("utter_ask_details_done") in citizen.says("KKR-01")
+    citizen.says("/done_adding")
+    citizen.says("Hari Shrestha")
+    citizen.says("9841234574")
+    citizen.says("Hetauda")
+    citizen.says("4")
+    citizen.says("/skip")
+    reference = reference_in(citizen.says("/affirm"))
+    filed = grievance(bot, reference)
+    assert (filed.details, filed.language) == (story, language)
