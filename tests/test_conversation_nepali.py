@@ -12,28 +12,27 @@ import yaml
 from tests.bot import Bot, Citizen, buttons, reference_in
 from tests.helpers import HETAUDA, MAKWANPUR, FakeClock, make_jobs, outbox_file
 from tests.test_conversation import QR, file_by_chat, grievance, resolve_as_officer
+from tests.test_nepali import DEVANAGARI, language_of, other_conditions
 from ticketing.clock import SystemClock
 from ticketing.config import PROJECT_ROOT
 from ticketing.lifecycle import Status
 from ticketing.models import Complainant
 
-DEVANAGARI = re.compile(r"[\u0900-\u097F]")
 RESPONSES = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())["responses"]
 
 
-def nepali(response: str) -> str:
-    """The longest fixed part of a response's Nepali text: what a reply in Nepali must contain."""
-    variation = next(
-        v
-        for v in RESPONSES[response]
-        if {"name": "language", "type": "slot", "value": "ne"} in (v.get("condition") or [])
-    )
+def fixed_part(response: str, language: str) -> str:
+    """The longest fixed part of a response's text in a language: what a reply in it must contain."""
+    variation = next(v for v in RESPONSES[response] if language_of(v) == language and not other_conditions(v))
     return max(re.split(r"\{\w+\}", variation["text"]), key=len).strip()
+
+
+def nepali(response: str) -> str:
+    return fixed_part(response, "ne")
 
 
 def english(response: str) -> str:
-    variation = next(v for v in RESPONSES[response] if not v.get("condition"))
-    return max(re.split(r"\{\w+\}", variation["text"]), key=len).strip()
+    return fixed_part(response, "en")
 
 
 def test_a_whole_grievance_in_devanagari_filed_checked_and_accepted(bot: Bot) -> None:

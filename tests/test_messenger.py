@@ -8,7 +8,6 @@ import hashlib
 import hmac
 import json
 import random
-import re
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from sqlalchemy import select
 
 from tests.bot import MESSENGER_APP_SECRET, MESSENGER_VERIFY_TOKEN, Bot, reference_in
 from tests.helpers import HETAUDA
+from tests.test_nepali import DEVANAGARI
 from ticketing.models import Attachment, Channel, Grievance
 
 HOOK = "/webhooks/facebook/webhook"
@@ -168,5 +168,5 @@ def test_a_whole_grievance_over_messenger_with_quick_replies_and_a_photo(bot: Bo
 def test_a_citizen_writing_romanised_nepali_is_answered_in_nepali(bot: Bot) -> None:
     citizen = MessengerCitizen(bot)
     answer = citizen.says("namaste hajur, mero ujuri dinu cha")
-    assert re.search(r"[\u0900-\u097F]", answer), answer
+    assert DEVANAGARI.search(answer), answer
     assert "गुनासो" in answer

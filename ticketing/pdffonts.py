@@ -49,6 +49,11 @@ _DEVANAGARI_RUN = re.compile(
 )
 
 
+def has_devanagari(text: str) -> bool:
+    """Whether the text needs the Devanagari font (and so a shaped paragraph)."""
+    return _DEVANAGARI_RUN.search(text) is not None
+
+
 def markup(text: str) -> str:
     """Paragraph markup for text in any mix of scripts: escaped, with every Devanagari run set
     in the Devanagari font (Noto Sans has no Devanagari, Noto Sans Devanagari no Latin letters).

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -23,7 +22,7 @@ from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, TableStyle
 from reportlab.platypus import Table as PdfTable
 
-from ticketing.pdffonts import LATIN, LATIN_BOLD, markup, register_fonts
+from ticketing.pdffonts import LATIN, LATIN_BOLD, has_devanagari, markup, register_fonts
 
 # Where a sheet's header row sits: below the title, the subtitle and a blank line.
 HEADER_ROW = 4
@@ -31,7 +30,6 @@ HEADER_ROW = 4
 # and categories come from citizens and officers: such a text gets a leading apostrophe,
 # which spreadsheets show as text and never run (CSV or formula injection).
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-_DEVANAGARI = re.compile(r"[\u0900-\u097F]")
 
 
 class Format(StrEnum):
@@ -139,7 +137,7 @@ def _printable(row: tuple[Any, ...], style: ParagraphStyle) -> tuple[Any, ...]:
     """A row for the PDF: a text with Devanagari as a shaped paragraph, anything else as it is
     (a plain cell is drawn much faster, and most are plain)."""
     return tuple(
-        Paragraph(markup(cell), style) if isinstance(cell, str) and _DEVANAGARI.search(cell) else cell
+        Paragraph(markup(cell), style) if isinstance(cell, str) and has_devanagari(cell) else cell
         for cell in _plain(row)
     )
 
