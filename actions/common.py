@@ -135,8 +135,14 @@ async def choose_project(dispatcher: CollectingDispatcher, typed: str) -> tuple[
     return config, None
 
 
+# The languages the bot speaks (domain.yml's variations).
+LANGUAGES = ("en", "ne")
+
+
 def language(tracker: Tracker) -> str:
-    return str(tracker.get_slot("language") or "en")
+    """The conversation's language; English for anything else a hand-typed payload put there."""
+    chosen = str(tracker.get_slot("language") or "")
+    return chosen if chosen in LANGUAGES else "en"
 
 
 def channel(tracker: Tracker) -> Channel:

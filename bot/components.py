@@ -14,7 +14,7 @@ from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from sklearn.feature_extraction.text import CountVectorizer
 
-from bot.language import ENTITY, detect
+from bot.language import ENTITY, detect, named_language
 
 # Rasa's CountVectorsFeaturizer hands scikit-learn the pattern `\b\w+\b` for the `re` module,
 # whose `\w` leaves out the vowel signs and the virama (Unicode marks): it cuts "जग्गाको"
@@ -69,7 +69,8 @@ class LanguageDetector(GraphComponent):
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
-            entities: list[dict[str, Any]] = message.get(ENTITIES) or []
+            entities = self._named(message.get(ENTITIES) or [])
+            message.set(ENTITIES, entities, add_to_output=True)
             if any(entity.get("entity") == ENTITY for entity in entities):
                 continue  # the citizen named a language
             text = message.get(TEXT) or ""
@@ -84,3 +85,18 @@ class LanguageDetector(GraphComponent):
                 }
                 message.set(ENTITIES, [*entities, entity], add_to_output=True)
         return messages
+
+    @staticmethod
+    def _named(entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The entities with each `language` one as "en" or "ne": the classifier may pass on a
+        span no synonym maps ("nepali bhasa"), which would set the slot to that text; one that
+        names no language is dropped."""
+        kept = []
+        for entity in entities:
+            if entity.get("entity") == ENTITY:
+                code = named_language(str(entity.get("value") or ""))
+                if code is None:
+                    continue
+                entity = {**entity, "value": code}
+            kept.append(entity)
+        return kept

@@ -21,6 +21,8 @@ import regex
 ENTITY = "language"
 NEPALI = "ne"
 ENGLISH = "en"
+# How citizens name the two languages; the classifier may hand over any such span as it is.
+_NAMES = {ENGLISH: ("english", "angreji", "angrezi", "अंग्रेजी", "अङ्ग्रेजी"), NEPALI: ("nepali", "नेपाली")}
 
 _DEVANAGARI_LETTER = regex.compile(r"[\p{Devanagari}--[\p{N}\p{P}]]", flags=regex.V1)
 # Whole words of letters only: the "k" of a reference like GR-340K-0X6R is not the word "k".
@@ -52,3 +54,11 @@ def detect(text: str) -> str | None:
     if english >= 3 and nepali == 0:
         return ENGLISH
     return None
+
+
+def named_language(span: str) -> str | None:
+    """The language a span names ("en", "ne", or "नेपालीमा" and the like), or None."""
+    if span in (ENGLISH, NEPALI):
+        return span
+    lowered = span.casefold()
+    return next((code for code, names in _NAMES.items() if any(name in lowered for name in names)), None)

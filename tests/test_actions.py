@@ -11,7 +11,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 import actions.grievance
-from actions.common import unsealed, use_store
+from actions.common import language, unsealed, use_store
 from actions.grievance import (
     ActionAskConfirmed,
     ActionBeginGrievance,
@@ -234,3 +234,9 @@ async def test_a_grievance_told_where_the_project_is_asked_is_kept_and_the_proje
     assert result == {"phone": None, "details": f"Dust all day.\n{STORY}"}
     result, dispatcher = await check("project_code", "the airport", tracker("the airport"))
     assert result == {"project_code": None} and said(dispatcher) == ["utter_project_not_found"]
+
+
+async def test_a_language_the_bot_does_not_speak_is_taken_for_english(actions_store: Store) -> None:
+    # A hand-typed '/choose_language{"language": "fr"}' puts "fr" in the slot; filing must not fail on it.
+    assert language(tracker("hello", language="fr")) == "en"
+    assert language(tracker("नमस्ते", language="ne")) == "ne"

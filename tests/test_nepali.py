@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.language import detect
+from bot.language import detect, named_language
 from ticketing.config import PROJECT_ROOT
 from ticketing.dates import citizen_time
 from ticketing.messages import LEVEL_NAMES
@@ -145,3 +145,12 @@ def test_the_chat_and_the_notifications_name_each_level_alike() -> None:
         for level, name in names.items():
             said = {language_of(v): v["text"] for v in RESPONSES[f"utter_handler_{level}"]}
             assert said[language] == name, (language, level)
+
+
+@pytest.mark.parametrize(
+    ("span", "language"),
+    [("ne", "ne"), ("नेपालीमा", "ne"), ("nepali bhasa", "ne"), ("English", "en"), ("अंग्रेजी", "en"), ("French", None)],
+)
+def test_a_language_named_in_any_words_becomes_its_code(span: str, language: str | None) -> None:
+    # What the classifier hands over may be any span; the slot only ever gets "en" or "ne".
+    assert named_language(span) == language
