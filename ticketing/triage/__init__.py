@@ -24,7 +24,7 @@ from ticketing.config import load_settings
 from ticketing.db import open_store
 from ticketing.models import Category, Grievance
 from ticketing.triage.classifier import Example, Label
-from ticketing.triage.encoder import Encoder, model_dir
+from ticketing.triage.encoder import open_embedder
 from ticketing.triage.summary import summariser_from_environment
 from ticketing.triage.triager import Triage, Triager, load_examples
 
@@ -88,9 +88,8 @@ def officer_examples(session: Session) -> list[Example]:
 
 def build_triager(labels: Iterable[Label], extra_examples: Iterable[Example] = ()) -> Triager:
     """Load the models (the shipped one, or TRIAGE_MODEL_DIR / SUMMARY_MODEL_DIR) and learn the examples."""
-    encoder = Encoder(model_dir())
     return Triager(
-        encoder, tuple(labels), [*load_examples(), *extra_examples], summariser=summariser_from_environment()
+        open_embedder(), tuple(labels), [*load_examples(), *extra_examples], summariser=summariser_from_environment()
     )
 
 

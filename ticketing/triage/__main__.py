@@ -4,7 +4,8 @@
     {"summary": "...", "categories": [{"code": "environment.dust", "score": 0.81}], "priority": "normal"}
 
 Categories come from the configured ticket store (DATABASE_URL, or the embedded SQLite).
-`--backlog` triages the grievances filed while triage was unavailable.
+`--backlog` triages the grievances filed while triage was unavailable; `--cache` embeds the
+shipped examples and the default categories for the default model (after they change).
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from ticketing.config import load_settings
 from ticketing.db import open_store
 from ticketing.triage import build_triager, default_labels, labels_from_catalog, officer_examples
 from ticketing.triage.backlog import triage_backlog
-from ticketing.triage.triager import Triager
+from ticketing.triage.encoder import CACHE_FILE, SmallE5
+from ticketing.triage.triager import Triager, load_examples
 
 
 def triage_lines(triager: Triager, source: TextIO, sink: TextIO) -> int:
@@ -49,7 +51,14 @@ def triage_lines(triager: Triager, source: TextIO, sink: TextIO) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ticketing.triage", description=__doc__.splitlines()[0])
     parser.add_argument("--backlog", action="store_true", help="triage the grievances waiting for triage")
+    parser.add_argument("--cache", action="store_true", help=f"write {CACHE_FILE.name}: the examples' vectors")
     args = parser.parse_args(argv)
+    if args.cache:
+        texts = [example.text for example in load_examples()]
+        texts += [text for label in default_labels() for text in label.prototypes]
+        SmallE5().save_cache(texts)
+        print(f"{len(texts)} texts embedded into {CACHE_FILE}", file=sys.stderr)
+        return 0
     store = open_store(load_settings())
     try:
         with store.sessions() as session:
