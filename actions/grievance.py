@@ -310,6 +310,8 @@ class ValidateGrievanceForm(FormValidationAction):
         known = sender_phone(tracker)
         if known and latest_intent(tracker) == "affirm":  # "yes, use the number I write from"
             return {"phone": known}
+        if known and latest_intent(tracker) == "deny":  # "no": the plain question follows
+            return {"phone": None}
         if str(value).lstrip().startswith("/"):  # any other button is not a number
             return {"phone": None}
         try:
@@ -465,7 +467,7 @@ class ActionAskPhone(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         known = sender_phone(tracker)
-        if known:
+        if known and latest_intent(tracker) != "deny":
             dispatcher.utter_message(response="utter_ask_phone_known", phone=known)
         else:
             dispatcher.utter_message(response="utter_ask_phone")

@@ -137,7 +137,11 @@ def _qr_links(view: Any, context: Any, project: Project, name: str) -> Markup:
             for kind in ("png", "svg")
         ]
         lines.append(" · ".join(f'<a href="{escape(href)}">{escape(label)}</a>' for label, href in links))
-    lines.append(f'<a href="{escape(url_for("public.poster", project_code=project.code))}">A4 poster (PDF)</a>')
+    posters = [
+        (url_for("public.poster", project_code=project.code), "A4 poster (PDF)"),
+        (url_for("public.poster", project_code=project.code, lang="ne"), "the same, opening the chat in Nepali"),
+    ]
+    lines.append(" · ".join(f'<a href="{escape(href)}">{escape(label)}</a>' for href, label in posters))
     return Markup("<br>".join(lines))
 
 

@@ -96,24 +96,31 @@ def chat_policy(rasa: RasaEndpoint) -> str:
     )
 
 
-def public_chat_url(project_code: str) -> str:
+def public_chat_url(project_code: str, language: str = "en") -> str:
     """The absolute URL of a project's chat page, as printed in its QR code."""
     base = current_app.config.get("GRM_PUBLIC_URL") or request.url_root
-    path = url_for("public.chat", project_code=project_code)[len(request.script_root) :]
+    asked = {} if language == "en" else {"lang": language}
+    path = url_for("public.chat", project_code=project_code, **asked)[len(request.script_root) :]
     return base.rstrip("/") + path
 
 
-def project_links(project_code: str) -> dict[str, str]:
-    """Where a project's QR codes lead, by channel: the webchat always, WhatsApp and
-    Messenger when this installation has them."""
-    links = {"chat": public_chat_url(project_code)}
+def project_links(project_code: str, language: str = "en") -> dict[str, str]:
+    """Where a project's QR codes lead, by channel, opening the conversation in `language`:
+    the webchat always, WhatsApp and Messenger when this installation has them."""
+    links = {"chat": public_chat_url(project_code, language)}
     number = current_app.config.get("GRM_WHATSAPP_NUMBER")
     if number:
-        links["whatsapp"] = whatsapp_link(number, project_code)
+        links["whatsapp"] = whatsapp_link(number, project_code, language)
     page = current_app.config.get("GRM_MESSENGER_PAGE")
     if page:
-        links["messenger"] = messenger_link(page, project_code)
+        links["messenger"] = messenger_link(page, project_code, language)
     return links
+
+
+def link_language() -> str:
+    """The language a QR code or poster opens the conversation in: ?lang=, else English."""
+    asked = request.args.get("lang", "")
+    return asked if asked in LANGUAGES else LANGUAGES[0]
 
 
 _ANSWER_TOKEN = re.compile(r"[A-Za-z0-9._-]{1,200}")
@@ -214,9 +221,9 @@ def chat(project_code: str | None) -> Response:
 @public.get("/qr/<project_code>/<any(chat, whatsapp, messenger):channel>.<any(png, svg):kind>")
 def qr_code(project_code: str, kind: str, channel: str) -> Response:
     """A printable QR code that opens the project's chat, or its WhatsApp or Messenger
-    conversation; ?download=1 saves it as a file."""
+    conversation (?lang=ne: in Nepali); ?download=1 saves it as a file."""
     project = find_project(project_code)
-    url = project_links(project.code).get(channel)
+    url = project_links(project.code, link_language()).get(channel)
     if url is None:
         abort(404)  # this installation has no such channel
     # Level M survives a scratched or dusty board; segno raises it further when that is free.
@@ -251,9 +258,10 @@ _POSTER_TITLES = {
 
 @public.get("/poster/<project_code>.pdf")
 def poster(project_code: str) -> Response:
-    """The project's printable A4 poster with its QR codes and short instructions."""
+    """The project's printable A4 poster with its QR codes and short instructions, in both
+    languages; ?lang=ne makes its codes open the conversation in Nepali."""
     project = find_project(project_code)
-    links = project_links(project.code)
+    links = project_links(project.code, link_language())
     # Under each code what one would type instead: the number for WhatsApp, else the link.
     number = str(current_app.config.get("GRM_WHATSAPP_NUMBER") or "").removeprefix("whatsapp:")
     codes = [

@@ -42,7 +42,7 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from bot.deeplinks import is_unedited_prefill, project_in_message, project_ref
+from bot.deeplinks import prefill_language, project_in_message, project_ref
 
 logger = logging.getLogger(__name__)
 
@@ -349,7 +349,10 @@ class WhatsAppInput(SignedChannel):
             code = project_in_message(body)
             if code:
                 metadata["project"] = code
-            said_first.append(said(GREET_PAYLOAD if is_unedited_prefill(body) else body, metadata))
+            prefilled = prefill_language(body)
+            if prefilled:  # only "send" pressed: a greeting, in the poster's language
+                metadata["language"] = prefilled
+            said_first.append(said(GREET_PAYLOAD if prefilled else body, metadata))
         # A caption comes after its file: the file is then held when the words are read.
         for later, message in enumerate(said_first[1:], start=1):
             message.message_id = f"{message_id}:{later}"
@@ -496,10 +499,11 @@ class MessengerInput(SignedChannel):
                 metadata=metadata,
             )
 
-        code = project_ref(str(referral.get("ref") or ""))
+        ref = project_ref(str(referral.get("ref") or ""))
         if referral or postback:
             # Opening the page from a QR code, or the "Get started" button: a greeting.
-            return [said(GREET_PAYLOAD, {"project": code} if code else {})]
+            opened = {"project": ref[0]} | ({"language": ref[1]} if ref[1] else {}) if ref else {}
+            return [said(GREET_PAYLOAD, opened)]
         if not message:
             return []
         quick_reply = (message.get("quick_reply") or {}).get("payload")

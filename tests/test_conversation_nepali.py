@@ -8,15 +8,16 @@ import re
 
 import pytest
 import yaml
+from sqlalchemy import select
 
 from tests.bot import Bot, Citizen, buttons, reference_in
 from tests.helpers import HETAUDA, MAKWANPUR, FakeClock, make_jobs, outbox_file
-from tests.test_conversation import QR, file_by_chat, grievance, resolve_as_officer
+from tests.test_conversation import QR, file_by_chat, grievance, resolve_as_officer, store_locked
 from tests.test_nepali import DEVANAGARI, language_of, other_conditions
 from ticketing.clock import SystemClock
 from ticketing.config import PROJECT_ROOT
 from ticketing.lifecycle import Status
-from ticketing.models import Complainant
+from ticketing.models import Complainant, Grievance
 
 RESPONSES = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())["responses"]
 
@@ -211,3 +212,95 @@ def test_the_story_told_first_is_kept_and_the_projects_are_offered(
     reference = reference_in(citizen.says("/affirm"))
     filed = grievance(bot, reference)
     assert (filed.details, filed.language) == (story, language)
+
+
+# Every yes/no question, answered yes and no in English, Devanagari and romanised Nepali.
+ANSWERS = [
+    ("yes", "en", True),
+    ("no", "en", False),
+    ("हो", "ne", True),
+    ("होइन", "ne", False),
+    ("ho", "ne", True),
+    ("hoina", "ne", False),
+]
+FALLBACKS = ("utter_default", "utter_ask_rephrase")
+
+
+def in_language(response: str, language: str) -> str:
+    return nepali(response) if language == "ne" else english(response)
+
+
+def understood(reply: str) -> bool:
+    return not any(fixed_part(r, lang) in reply for r in FALLBACKS for lang in ("en", "ne"))
+
+
+def story_in(answer: str) -> str:
+    """The grievance, told in the same script as the answer to come."""
+    if DEVANAGARI.search(answer):
+        return "क्याम्पको एक जना कामदारले मेरी छोरीलाई स्कुल जाँदा बाटोभरि पछ्याउँछ।"
+    if answer in ("ho", "hoina"):
+        return "camp ko kamdar le mero chhori lai school jada bato bhari pachhyauxa"
+    return "A worker from the camp keeps following my daughter on her way to school."
+
+
+@pytest.mark.parametrize(("answer", "language", "yes"), ANSWERS)
+def test_is_it_about_harassment_is_answered_with_yes_or_no(bot: Bot, answer: str, language: str, yes: bool) -> None:
+    citizen = bot.citizen(**QR)
+    citizen.says("/file_grievance")
+    citizen.says(story_in(answer))
+    citizen.says("/done_adding")
+    assert in_language("utter_ask_sensitive_case", language) in citizen.says("/stay_anonymous")
+    reply = citizen.says(answer)
+    assert understood(reply)
+    assert in_language("utter_anonymous_noted" if yes else "utter_name_needed", language) in reply
+    assert citizen.slot("sensitive_case") is (True if yes else None)
+
+
+@pytest.mark.parametrize(("answer", "language", "yes"), ANSWERS)
+def test_did_you_mean_this_place_is_answered_with_yes_or_no(bot: Bot, answer: str, language: str, yes: bool) -> None:
+    citizen = bot.citizen(**QR)
+    citizen.says("/file_grievance")
+    citizen.says(story_in(answer))
+    citizen.says("/done_adding")
+    citizen.says("/stay_anonymous")
+    citizen.says("/affirm")
+    citizen.says("9841234575")
+    suggested = citizen.says("hetuda")
+    assert in_language("utter_place_suggestion", language).split("{")[0] in suggested
+    reply = citizen.says(answer)
+    assert understood(reply)
+    if yes:
+        assert in_language("utter_ask_ward", language) in reply and citizen.slot("municipality")
+    else:
+        assert citizen.slot("municipality") is None and citizen.slot("requested_slot") == "municipality"
+
+
+@pytest.mark.parametrize(("answer", "language", "yes"), ANSWERS)
+def test_try_again_after_an_outage_is_answered_with_yes_or_no(bot: Bot, answer: str, language: str, yes: bool) -> None:
+    citizen = bot.citizen(**QR)
+    citizen.says("/file_grievance")
+    told = story_in(answer)
+    citizen.says(told)
+    citizen.says("/done_adding")
+    citizen.says("/stay_anonymous")
+    citizen.says("/affirm")
+    citizen.says("9841234576")
+    citizen.says("Hetauda")
+    citizen.says("4")
+    citizen.says("/skip")
+    with store_locked(bot):
+        assert in_language("utter_store_unavailable", language) in citizen.says("/affirm")
+
+    def filed() -> list[Grievance]:
+        with bot.store.sessions() as session:
+            return list(session.scalars(select(Grievance).where(Grievance.details == told).order_by(Grievance.id)))
+
+    before = len(filed())
+    reply = citizen.says(answer)
+    assert understood(reply)
+    if yes:
+        assert len(filed()) == before + 1 and filed()[-1].reference == reference_in(reply)
+        assert filed()[-1].language == language
+    else:
+        assert len(filed()) == before and in_language("utter_goodbye", language) in reply
+        assert citizen.slot("details") == told  # kept: "try again" still files it

@@ -22,7 +22,7 @@ from playwright.sync_api import Page
 
 from admin_app import create_app, settings_from_environment
 from admin_app.public import CHAT_TEXT
-from bot.deeplinks import is_unedited_prefill, prefilled_message, project_in_message
+from bot.deeplinks import prefill_language, prefilled_message, project_in_message, project_ref
 from tests.browser import Screenshot, live_server
 from ticketing.db import Store
 from ticketing.errors import ConfigurationError
@@ -262,8 +262,13 @@ def test_an_edited_prefilled_message_still_names_its_project() -> None:
     assert project_in_message("Project: KKR-01") == "KKR-01"
     assert project_in_message("the project manager never came") == "manager"  # not a code: the catalog says no
     assert project_in_message("hello") is None
-    assert is_unedited_prefill(prefilled_message("KKR-01"))
-    assert not is_unedited_prefill("Namaste! I am writing about project KKR-01. The dust is terrible.")
+    assert project_in_message("नमस्ते, आयोजना KKR-01 को धुलोबारे लेख्दैछु") == "KKR-01"
+    assert project_in_message("namaste, aayojana kkr-01 ko dhulo") == "kkr-01"
+    assert prefill_language(prefilled_message("KKR-01")) == "en"
+    assert prefill_language(prefilled_message("KKR-01", "ne")) == "ne"
+    assert prefill_language("Namaste! I am writing about project KKR-01. The dust is terrible.") is None
+    assert project_ref("KKR-01") == ("KKR-01", None) and project_ref("KKR-01.ne") == ("KKR-01", "ne")
+    assert project_ref("KKR-01.fr") is None and project_ref("<script>") is None
 
 
 def poster_pages(pdf: bytes, tmp_path: Path) -> list[Image.Image]:
@@ -297,6 +302,22 @@ def test_the_poster_is_one_a4_page_whose_codes_open_each_channel(demo: Store, tm
     assert b"NotoSansDevanagari" in response.data and b"NotoSans-Bold" in response.data
     text = subprocess.run(["pdftotext", "-", "-"], input=response.data, capture_output=True, check=True).stdout
     assert KKR_NAME.encode() in text and b"Scan a code with your phone" in text
+
+
+def test_a_poster_for_nepali_readers_opens_every_channel_in_nepali(demo: Store, tmp_path: Path) -> None:
+    if shutil.which("pdftoppm") is None:
+        pytest.skip("pdftoppm (Debian's poppler-utils) is not installed")
+    client = make_app(demo, GRM_PUBLIC_URL="https://grm.example.org", **CHANNELS).test_client()
+    pages = poster_pages(client.get("/poster/KKR-01.pdf?lang=ne").data, tmp_path)
+    found = {unquote(b.text) for b in zxingcpp.read_barcodes(pages[0])}
+    assert found == {
+        "https://grm.example.org/chat/KKR-01?lang=ne",
+        "https://m.me/grm.nepal?ref=KKR-01.ne",
+        "https://wa.me/14155238886?text=" + prefilled_message("KKR-01", "ne"),
+    }
+    assert decode_qr(Image.open(io.BytesIO(client.get("/qr/KKR-01.png?lang=ne").data))).endswith("?lang=ne")
+    # Any other language asked for gives the English codes.
+    assert decode_qr(Image.open(io.BytesIO(client.get("/qr/KKR-01.png?lang=xx").data))).endswith("/chat/KKR-01")
 
 
 def test_without_other_channels_the_poster_has_the_webchat_code_only(client: FlaskClient, tmp_path: Path) -> None:

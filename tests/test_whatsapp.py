@@ -11,12 +11,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
+from bot.deeplinks import prefilled_message
 from tests.bot import WHATSAPP_NUMBER, Bot, reference_in
 from tests.fakes import ACCOUNT_SID, AUTH_TOKEN
 from tests.helpers import HETAUDA, MAKWANPUR
+from tests.test_conversation_nepali import ANSWERS, in_language, story_in, understood
+from tests.test_nepali import DEVANAGARI
 from ticketing.attachments import MAX_BYTES
 from ticketing.models import Attachment, Channel, Complainant, Grievance
 
@@ -240,3 +244,39 @@ def test_a_citizen_writing_nepali_is_answered_in_nepali_and_a_devanagari_number_
     menu = citizen.says("नमस्ते")  # no link, no language given: the first words decide
     assert "1. गुनासो दर्ता गर्ने" in menu and "नम्बर लेखेर पठाउनुहोस्" in menu
     assert "कुन आयोजना" in citizen.says("१")  # "File a grievance", chosen by a Devanagari digit
+
+
+OPENINGS = {
+    "en": ("Namaste! I am writing about project KKR-01.", "That's all", "Maya Gurung"),
+    "ne": ("नमस्ते! म आयोजना KKR-01 बारे लेख्दैछु।", "यति नै हो", "माया गुरुङ"),
+    "rom": ("namaste! ma aayojana KKR-01 ko barema lekhdai chu", "yati nai ho", "Maya Gurung"),
+}
+
+
+@pytest.mark.parametrize(("answer", "language", "yes"), ANSWERS)
+def test_the_number_written_from_is_confirmed_or_replaced_with_yes_or_no(
+    bot: Bot, answer: str, language: str, yes: bool
+) -> None:
+    citizen = WhatsAppCitizen(bot)
+    script = "ne" if DEVANAGARI.search(answer) else "rom" if language == "ne" else "en"
+    opening, done, name = OPENINGS[script]
+    citizen.says(opening)
+    citizen.says("1")
+    citizen.says(story_in(answer))
+    citizen.says(done)
+    asked = citizen.says(name)
+    assert citizen.phone in asked and in_language("utter_ask_phone_known", language).split("{")[0] in asked
+    reply = citizen.says(answer)
+    assert understood(reply)
+    if yes:
+        assert in_language("utter_ask_municipality_project", language) in reply
+    else:
+        assert in_language("utter_ask_phone", language) in reply and citizen.phone not in reply
+        assert in_language("utter_ask_municipality_project", language) in citizen.says("9841234599")
+
+
+def test_the_nepali_posters_link_opens_the_conversation_in_nepali(bot: Bot) -> None:
+    citizen = WhatsAppCitizen(bot)
+    welcome = citizen.says(prefilled_message("KKR-01", "ne"))  # only "send" pressed
+    assert "Kathmandu-Kulekhani Road Upgrading" in welcome and in_language("utter_welcome_project", "ne") in welcome
+    assert user_events(citizen)[0]["text"] == "/greet"
