@@ -99,8 +99,8 @@ def chat_policy(rasa: RasaEndpoint) -> str:
 def public_chat_url(project_code: str, language: str = "en") -> str:
     """The absolute URL of a project's chat page, as printed in its QR code."""
     base = current_app.config.get("GRM_PUBLIC_URL") or request.url_root
-    asked = {} if language == "en" else {"lang": language}
-    path = url_for("public.chat", project_code=project_code, **asked)[len(request.script_root) :]
+    path = url_for("public.chat", project_code=project_code, lang=None if language == "en" else language)
+    path = path[len(request.script_root) :]
     return base.rstrip("/") + path
 
 
