@@ -118,12 +118,44 @@ AFTERWORDS = [
     " Please send someone to look at it.",
     "",
 ]
-# Some citizens write in Nepali, in Devanagari or romanised.
-IN_NEPALI = [
-    "सडक निर्माणको धुलोले हाम्रो घर र खेत ढाकिएको छ।",
-    "ठेकेदारले खोलामा ढुङ्गा र माटो फालेर सिँचाइ कुलो बन्द भयो।",
-    "Hamro gaun ko bato ma thulo khaldo chha, gadi chalauna garo bhayo.",
-]
+# The population: who writes in which language and script (at least a third in Nepali).
+LANGUAGES = {"English": 0.55, "Devanagari": 0.27, "romanised": 0.18}
+# What Nepali-writing citizens say, in their script: greeting, problems, "that's all", names.
+IN_NEPALI: dict[str, dict[str, list[str]]] = {
+    "Devanagari": {
+        "greet": ["नमस्ते", "नमस्कार", "नमस्ते हजुर"],
+        "problems": [
+            "सडक निर्माणको धुलोले हाम्रो घर र खेत ढाकिएको छ।",
+            "ठेकेदारले खोलामा ढुङ्गा र माटो फालेर सिँचाइ कुलो बन्द भयो।",
+            "ब्लास्टिङले हाम्रो घरको भित्तामा चिरा पर्‍यो।",
+            "सडक चौडा गर्दा मेरो जग्गा लगियो तर मुआब्जा पाएको छैन।",
+            "टिपरहरू स्कुल अगाडि धेरै छिटो गुड्छन्, कुनै संकेत छैन।",
+            "क्याम्पका कामदारले दुई महिनादेखि ज्याला पाएका छैनन्।",
+            "राति बाह्र बजेसम्म मेसिन चल्छ, बच्चाहरू सुत्न सक्दैनन्।",
+            "एक्साभेटरले गाउँको खानेपानीको पाइप फुटायो।",
+        ],
+        "done": ["यति नै हो", "अरू केही छैन", "बस यति"],
+        "first": ["सुनिता", "राम", "माया", "हरि", "गीता", "कमला", "दिपक", "लक्ष्मी"],
+        "surname": ["तामाङ", "गुरुङ", "थापा", "श्रेष्ठ", "राई", "मगर", "कार्की", "लामा"],
+    },
+    "romanised": {
+        "greet": ["namaste", "namaskar", "namaste hajur"],
+        "problems": [
+            "Hamro gaun ko bato ma thulo khaldo chha, gadi chalauna garo bhayo.",
+            "tipper le dhulo udayera hamro makai bari sabai seto bhayo",
+            "blasting le ghar ko bhitta ma chira paryo, kasaile herna aayena",
+            "mero jagga ko muabja aayena, road chaudai garda liyeko",
+            "camp ko kamdar haru lai 2 mahina dekhi jyala diyeko chaina",
+            "raati samma machine chalauxa, bachha haru sutna sakdainan",
+            "excavator le gaun ko khanepani ko pipe futayo",
+            "khola ma dhunga mato phalera kulo band bhayo",
+        ],
+        "done": ["yati nai ho", "aru kehi chaina", "bas yati"],
+        "first": FIRST_NAMES,
+        "surname": SURNAMES,
+    },
+}
+DEVANAGARI_DIGITS = str.maketrans("0123456789", "०१२३४५६७८९")
 ADDITIONS = [
     "It started two weeks ago, when the quarry opened.",
     "My neighbours have the same problem.",
@@ -152,6 +184,7 @@ class Turn:
     step: str
     seconds: float
     ended: float  # time.perf_counter() when the answer came
+    language: str  # the citizen's: English, Devanagari or romanised
 
 
 class Chat:
@@ -160,6 +193,7 @@ class Chat:
     def __init__(self, client: httpx.AsyncClient, url: str, metadata: dict[str, str], turns: list[Turn]) -> None:
         self.client, self.url, self.metadata, self.turns = client, url, metadata, turns
         self.sender = f"bench-{uuid.uuid4().hex[:12]}"
+        self.language = "English"
         self.last: list[dict[str, Any]] = []
         self.transcript: list[str] = []  # what was said and answered, to tell how a failure came about
 
@@ -171,7 +205,7 @@ class Chat:
         )
         ended = time.perf_counter()
         response.raise_for_status()
-        self.turns.append(Turn(step, ended - began, ended))
+        self.turns.append(Turn(step, ended - began, ended, self.language))
         self.last = response.json()
         self.transcript.append(f"{message!r} -> {text_of(self.last)[:160]!r}")
         if not self.last:
@@ -214,23 +248,32 @@ class FileGrievance:
         self.wards = wards  # municipality name (the button's payload) -> its number of wards
 
     async def __call__(self, chat: Chat, rng: random.Random) -> str:
-        first, surname = rng.choice(FIRST_NAMES), rng.choice(SURNAMES)
-        await chat.say("greet", "/greet")  # opening the chat shows the menu
+        chat.language = rng.choices(list(LANGUAGES), weights=list(LANGUAGES.values()))[0]
+        nepali = IN_NEPALI.get(chat.language)
+        first, surname = (
+            rng.choice(nepali["first"] if nepali else FIRST_NAMES),
+            rng.choice(nepali["surname"] if nepali else SURNAMES),
+        )
+        # Opening the chat shows the menu; a Nepali writer's first words set the language.
+        await chat.say("greet", rng.choice(nepali["greet"]) if nepali else "/greet")
         await chat.tap("file a grievance", "/file_grievance")
-        await chat.say("details", details(rng))
-        if rng.random() < 0.3:
+        await chat.say("details", rng.choice(nepali["problems"]) if nepali else details(rng))
+        if rng.random() < 0.3 and not nepali:
             await chat.say("more details", rng.choice(ADDITIONS))
-        await chat.tap("that's all", "/done_adding")
+        if nepali:
+            await chat.say("that's all", rng.choice(nepali["done"]))
+        else:
+            await chat.tap("that's all", "/done_adding")
         # A first name is enough, and some give only that.
         await chat.say("name", first if rng.random() < 0.15 else f"{first} {surname}")
-        offered = await chat.say("mobile", mobile_as_typed(rng))
+        offered = await chat.say("mobile", in_digits(mobile_as_typed(rng), chat.language, rng))
         places = [p for p in payloads(offered) if p in self.wards]
         if not places:
             raise Deviation("no municipality offered after the mobile number")
         place = rng.choice(places)
         await chat.tap("municipality", place)
-        await chat.say("ward", str(rng.randint(1, self.wards[place])))
-        if rng.random() < 0.2:
+        await chat.say("ward", in_digits(str(rng.randint(1, self.wards[place])), chat.language, rng))
+        if rng.random() < 0.2 and not nepali:
             mailbox = f"{first}.{surname}{rng.randint(1, 99)}".lower().replace(" ", "")
             await chat.say("email or skip", f"{mailbox}@{rng.choice(MAIL_HOSTS)}")
         else:
@@ -242,10 +285,13 @@ class FileGrievance:
         return found.group()
 
 
+def in_digits(number: str, language: str, rng: random.Random) -> str:
+    """A number as typed: half of those writing Devanagari use its digits."""
+    return number.translate(DEVANAGARI_DIGITS) if language == "Devanagari" and rng.random() < 0.5 else number
+
+
 def details(rng: random.Random) -> str:
     """What happened, in a citizen's words."""
-    if rng.random() < 0.1:
-        return rng.choice(IN_NEPALI)
     problem = rng.choice(PROBLEMS).format(place=rng.choice(PLACES), crop=rng.choice(CROPS))
     return f"{problem}{rng.choice(SINCE)}.{rng.choice(AFTERWORDS)}"
 
@@ -538,6 +584,16 @@ def latency_cells(values: list[float]) -> str:
     return " | ".join(ms(v) for v in shares)
 
 
+def language_table(run: Run) -> list[str]:
+    """Latency by the language and script citizens wrote in."""
+    lines = ["| citizens writing | turns | p50 | p95 | p99 | max |", "|---|---|---|---|---|---|"]
+    for language in LANGUAGES:
+        values = [t.seconds for t in run.load.turns if t.language == language]
+        if values:
+            lines.append(f"| {language} | {len(values):,} | {latency_cells(values)} |")
+    return lines
+
+
 def step_table(run: Run) -> list[str]:
     """Latency of each step of the conversation, and its share of the time spent waiting."""
     total = sum(run.latencies)
@@ -623,10 +679,13 @@ def report(runs: list[Run], version: str, warmup: int, workers: int) -> str:
         (
             f"- GRM bot: `{MODEL.relative_to(ROOT)}` in {workers} Rasa worker process(es)"
             f"{' sharing their locks in Redis' if workers > 1 else ''} with its action server, over a fresh SQLite"
-            " ticket store (demo data) and SQLite tracker store. Each citizen files grievances about {PROJECT} as if from its QR code, tapping the"
-            ' buttons the bot offers (menu, "That\'s all", the municipality, "Skip", "Yes, send it") and typing the'
-            " rest: what happened (sometimes in two messages, sometimes in Nepali), a name, a mobile number written in"
-            " various ways, the ward, sometimes an email address."
+            f" ticket store (demo data) and SQLite tracker store. Each citizen files a grievance about {PROJECT} as if"
+            " from its QR code, with no language given: "
+            + ", ".join(f"{share:.0%} write {language}" for language, share in LANGUAGES.items())
+            + '. They tap the buttons the bot offers (menu, the municipality, "Skip", "Yes, send it") and type'
+            ' the rest: a greeting in Nepali, what happened (in English sometimes in two messages), "that\'s all" in'
+            " Nepali (English writers tap it), a name, a mobile number written in various ways (in Devanagari digits"
+            " by half of those writing Devanagari), the ward, sometimes an email address."
         ),
         (
             "- Floor: a bare `rasa init` bot (default pipeline and policies, in-memory tracker store, no action server),"
@@ -666,6 +725,7 @@ def report(runs: list[Run], version: str, warmup: int, workers: int) -> str:
             f" {verdict(ours.per_minute >= TARGETS['filed_per_min'])} |"
         ),
     ]
+    lines += ["", f"### Latency by language, {ours.bot}", "", *language_table(ours)]
     for run in runs:
         lines += ["", f"### Latency by step, {run.bot}", "", *step_table(run)]
     lines += ["", "### What the run learned", ""]
