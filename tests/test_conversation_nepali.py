@@ -243,12 +243,21 @@ def story_in(answer: str) -> str:
     return "A worker from the camp keeps following my daughter on her way to school."
 
 
-@pytest.mark.parametrize(("answer", "language", "yes"), ANSWERS)
-def test_is_it_about_harassment_is_answered_with_yes_or_no(bot: Bot, answer: str, language: str, yes: bool) -> None:
+def harassment_told(bot: Bot, answer: str, withheld: bool = True) -> Citizen:
+    """A citizen who told of harassment in the answer's script and, if `withheld`, filed without a name."""
     citizen = bot.citizen(**QR)
     citizen.says("/file_grievance")
     citizen.says(story_in(answer))
     citizen.says("/done_adding")
+    if withheld:
+        citizen.says("/stay_anonymous")
+        citizen.says("/affirm")
+    return citizen
+
+
+@pytest.mark.parametrize(("answer", "language", "yes"), ANSWERS)
+def test_is_it_about_harassment_is_answered_with_yes_or_no(bot: Bot, answer: str, language: str, yes: bool) -> None:
+    citizen = harassment_told(bot, answer, withheld=False)
     assert in_language("utter_ask_sensitive_case", language) in citizen.says("/stay_anonymous")
     reply = citizen.says(answer)
     assert understood(reply)
@@ -258,12 +267,7 @@ def test_is_it_about_harassment_is_answered_with_yes_or_no(bot: Bot, answer: str
 
 @pytest.mark.parametrize(("answer", "language", "yes"), ANSWERS)
 def test_did_you_mean_this_place_is_answered_with_yes_or_no(bot: Bot, answer: str, language: str, yes: bool) -> None:
-    citizen = bot.citizen(**QR)
-    citizen.says("/file_grievance")
-    citizen.says(story_in(answer))
-    citizen.says("/done_adding")
-    citizen.says("/stay_anonymous")
-    citizen.says("/affirm")
+    citizen = harassment_told(bot, answer)
     citizen.says("9841234575")
     suggested = citizen.says("hetuda")
     assert in_language("utter_place_suggestion", language).split("{")[0] in suggested
@@ -277,13 +281,8 @@ def test_did_you_mean_this_place_is_answered_with_yes_or_no(bot: Bot, answer: st
 
 @pytest.mark.parametrize(("answer", "language", "yes"), ANSWERS)
 def test_try_again_after_an_outage_is_answered_with_yes_or_no(bot: Bot, answer: str, language: str, yes: bool) -> None:
-    citizen = bot.citizen(**QR)
-    citizen.says("/file_grievance")
+    citizen = harassment_told(bot, answer)
     told = story_in(answer)
-    citizen.says(told)
-    citizen.says("/done_adding")
-    citizen.says("/stay_anonymous")
-    citizen.says("/affirm")
     citizen.says("9841234576")
     citizen.says("Hetauda")
     citizen.says("4")
