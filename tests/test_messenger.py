@@ -136,6 +136,9 @@ def test_a_link_with_a_project_ref_binds_the_conversation(bot: Bot) -> None:
     assert "Narayani Bridge" in citizen.opens_link("NBR-02", new_thread=False)
     # An unknown or malformed ref is a plain welcome.
     assert "What would you like to do?" in MessengerCitizen(bot).opens_link("no such project!")
+    # A Nepali poster's link opens the conversation in Nepali.
+    welcome = MessengerCitizen(bot).opens_link("KKR-01.ne")
+    assert "Kathmandu-Kulekhani Road Upgrading" in welcome and "गुनासो सहायक" in welcome
 
 
 def test_a_whole_grievance_over_messenger_with_quick_replies_and_a_photo(bot: Bot) -> None:
