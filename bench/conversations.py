@@ -648,8 +648,9 @@ LESSONS = [
         " to 872 ms; saving the events, DIET and the policies remain."
     ),
     (
-        "- AI triage runs in the action server at the recap (about 50 ms a grievance) and loads for about 15 s at"
-        " start-up on a thread of its own: the warm-up (--warmup 60 here) covers that load."
+        "- AI triage runs in the action server at the recap (multilingual-e5-small, about 40 ms a grievance, more"
+        " for a long one) and loads for 5-10 s at start-up on a thread of its own: the warm-up (--warmup 60 here)"
+        " covers that load."
     ),
     (
         "- One Rasa process keeps one core busy and leaves the other nearly idle. Several workers need a shared"
