@@ -121,6 +121,44 @@ def warm_up_triage() -> None:
     threading.Thread(target=load, name="triage-warm-up", daemon=True).start()
 
 
+# More active projects than this are not offered as buttons: the district is asked first.
+MAX_PROJECT_BUTTONS = 10
+# project_code when the citizen does not know the project: the case goes by its place.
+UNKNOWN_PROJECT = "?"
+
+
+def known_project(tracker: Tracker) -> str | None:
+    """The project the conversation is about; None when none was named or the citizen did not know it."""
+    code = tracker.get_slot("project_code")
+    return None if not code or code == UNKNOWN_PROJECT else str(code)
+
+
+def project_answer(validate: SlotCheck) -> SlotCheck:
+    """Take the answers to "which project?" that name none: "I don't know" (the case will go
+    by its place) and, among many projects, a district (its projects are offered next) or
+    "another district". Wraps a form's `validate_project_code`."""
+
+    @functools.wraps(validate)
+    async def checked(
+        self: Any, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        intent = latest_intent(tracker)
+        if intent == "skip":
+            dispatcher.utter_message(response="utter_project_unknown")
+            return {"project_code": UNKNOWN_PROJECT, "project_name": None}
+        config = await current_catalog()
+        if sum(p.active for p in config.projects.values()) > MAX_PROJECT_BUTTONS:
+            if intent == "deny" and tracker.get_slot("district"):
+                return {"project_code": None, "district": None, "province": None}
+            typed = str(value).strip()
+            district = config.gazetteer.find_district(typed).place
+            if district is not None and not config.find_projects(typed):
+                return {"project_code": None, "district": district.id, "province": district.parent_id}
+        return await validate(self, value, dispatcher, tracker, domain)
+
+    return checked
+
+
 async def choose_project(dispatcher: CollectingDispatcher, typed: str) -> tuple[Catalog, ProjectInfo | None]:
     """The one project a citizen's words name; otherwise offer the candidates, or say none matched."""
     config = await current_catalog()

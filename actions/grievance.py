@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from actions.common import (
     CLOCK,
+    MAX_PROJECT_BUTTONS,
     STORE_UNAVAILABLE,
     TRIAGE,
     TRIAGE_TIMEOUT_SECONDS,
@@ -28,12 +29,14 @@ from actions.common import (
     handler,
     has_response,
     in_store,
+    known_project,
     language,
     latest_intent,
     latest_text,
     logger,
     numeral,
     phrase,
+    project_answer,
     seal,
     sealed,
     sender_phone,
@@ -65,8 +68,6 @@ MIN_DETAILS_CHARS = 8
 # so is one of half the length the classifier hears as a problem described.
 STORY_WORDS_WHEN_TOLD = 15
 STORY_WORDS = 6
-# More active projects than this are not offered as buttons: the citizen types the code or name.
-MAX_PROJECT_BUTTONS = 10
 MAX_NAME_CHARS = 120
 # More choices than this are not offered as buttons: the citizen types the name instead.
 MAX_PLACE_BUTTONS = 16
@@ -240,6 +241,7 @@ class ValidateGrievanceForm(FormValidationAction):
         return [slot for slot in domain_slots if slot not in skipped]
 
     @story_kept
+    @project_answer
     @words_only
     async def validate_project_code(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -542,9 +544,29 @@ class ActionAskProjectCode(Action):
         config = await current_catalog()
         lang = language(tracker)
         active = sorted((p for p in config.projects.values() if p.active), key=lambda p: p.name)
-        buttons = [{"title": project_title(config, p, lang), "payload": p.code} for p in active]
+        dont_know = {"title": phrase(domain, "utter_label_dont_know", lang), "payload": "/skip"}
+        if len(active) <= MAX_PROJECT_BUTTONS:
+            buttons = [{"title": project_title(config, p, lang), "payload": p.code} for p in active]
+            dispatcher.utter_message(response="utter_ask_project_code", buttons=[*buttons, dont_know])
+            return []
+        # Too many for one list: the district first (project_answer takes it), then its projects.
+        district_of = {p.code: project_place(p, config.gazetteer).get("district") for p in active}
+        chosen = tracker.get_slot("district")
+        if chosen is None:
+            districts = sorted(
+                {config.gazetteer.district(d) for d in district_of.values() if d is not None}, key=lambda d: d.name_en
+            )
+            buttons = [{"title": division_name(d, lang), "payload": d.name_en} for d in districts]
+            buttons = buttons if len(buttons) <= MAX_PLACE_BUTTONS else []
+            dispatcher.utter_message(response="utter_ask_project_district", buttons=[*buttons, dont_know])
+            return []
+        district = config.gazetteer.district(int(chosen))
+        another = {"title": phrase(domain, "utter_label_another_district", lang), "payload": "/deny"}
+        there = [{"title": p.name, "payload": p.code} for p in active if district_of[p.code] == district.id]
         dispatcher.utter_message(
-            response="utter_ask_project_code", buttons=buttons if len(buttons) <= MAX_PROJECT_BUTTONS else []
+            response="utter_ask_project_in_district" if there else "utter_no_project_in_district",
+            district_name=division_name(district, lang),
+            buttons=[*there, another, dont_know],
         )
         return []
 
@@ -647,7 +669,7 @@ class ActionAskConfirmed(Action):
         code = chosen_category(tracker, seen)
         dispatcher.utter_message(
             response="utter_recap",
-            project_name=tracker.get_slot("project_name"),
+            project_name=tracker.get_slot("project_name") or phrase(domain, "utter_label_no_project", lang),
             details=tracker.get_slot("details"),
             name=tracker.get_slot("complainant_name") or phrase(domain, "utter_recap_anonymous_name", lang),
             phone=tracker.get_slot("phone"),
@@ -685,7 +707,7 @@ def submission(tracker: Tracker) -> Submission:
         # The citizen said it is about harassment or violence: a gender case, whatever triage thought.
         code, citizen_chose = GENDER_CATEGORY, True
     return Submission(
-        project_code=str(tracker.get_slot("project_code")),
+        project_code=known_project(tracker),
         details=str(tracker.get_slot("details")),
         channel=channel(tracker),
         language=language(tracker),

@@ -11,6 +11,7 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.orm import Session
 
 from actions.common import (
+    UNKNOWN_PROJECT,
     choose_project,
     current_catalog,
     handler,
@@ -19,6 +20,7 @@ from actions.common import (
     language,
     numeral,
     phrase,
+    project_answer,
     words_only,
 )
 from actions.grievance import FORM_SLOTS
@@ -40,6 +42,7 @@ class ValidateProjectForm(FormValidationAction):
     def name(self) -> str:
         return "validate_project_form"
 
+    @project_answer
     @words_only
     async def validate_project_code(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -92,6 +95,9 @@ class ActionContactPerson(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         code = tracker.get_slot("project_code")
         name = tracker.get_slot("project_name")
+        if code == UNKNOWN_PROJECT:
+            dispatcher.utter_message(response="utter_contact_project_unknown")
+            return [SlotSet("project_code", None)]  # asked again the next time
         if not code:
             # Asked in the middle of another form: the project form cannot run, say what we can.
             dispatcher.utter_message(response="utter_contact_no_project")

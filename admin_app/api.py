@@ -51,7 +51,7 @@ FILING_FIELDS: dict[str, type] = {
     "summary": str,
     "idempotency_key": str,
 }
-FILING_REQUIRED = ("project_code", "details")
+FILING_REQUIRED = ("details",)  # without project_code, the case is routed by its place
 MOVE_FIELDS: dict[str, type] = {"text": str, "officer_id": int, "duplicate_of": str, "visibility": str}
 
 
@@ -131,7 +131,7 @@ def _ticket(db: Session, grievance: Grievance, full: bool) -> dict[str, Any]:
     config = catalog(db)
     ticket: dict[str, Any] = {
         "reference": grievance.reference,
-        "project": config.projects_by_id[grievance.project_id].code,
+        "project": None if grievance.project_id is None else config.project_code(grievance.project_id),
         "status": grievance.status.value,
         "level": grievance.level,
         "priority": grievance.priority.value,
@@ -219,6 +219,7 @@ def create_grievance() -> tuple[Response, int]:
     fields = _fields(_json_object(), FILING_FIELDS)
     for name in FILING_REQUIRED:
         fields.setdefault(name, "")  # the services say what is missing, in their words
+    fields.setdefault("project_code", None)
     if "category_code" in fields:
         fields["category_source"] = "officer"
     with current_store().sessions.begin() as db:

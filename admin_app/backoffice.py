@@ -51,7 +51,7 @@ from ticketing.accounts import (
 )
 from ticketing.analytics import STANDARD_REPORTS, TREND_WEEKS, Period, build_dashboard, standard_reports
 from ticketing.attachments import MAX_BYTES, attach_file, attachment_path, download_name
-from ticketing.catalog import catalog
+from ticketing.catalog import NO_PROJECT, catalog
 from ticketing.clock import Clock, SystemClock
 from ticketing.dates import NEPAL, officer_time
 from ticketing.db import Store
@@ -224,7 +224,7 @@ class GrievanceView(Exported, ReadOnly):
         ),
         "due_at": lambda view, context, case, name: sla_state(case, SystemClock().now()),
         "created_at": lambda view, context, case, name: officer_time(case.created_at),
-        "project": lambda view, context, case, name: case.project.code,
+        "project": lambda view, context, case, name: case.project.code if case.project else NO_PROJECT,
         "category": lambda view, context, case, name: case.category.name_en if case.category else "",
         "assignee": lambda view, context, case, name: case.assignee.name if case.assignee else "nobody",
         "status": lambda view, context, case, name: case.status.value.replace("_", " "),

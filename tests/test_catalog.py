@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 
 from tests.helpers import START, FakeClock, file
 from ticketing import catalog as catalog_module
@@ -67,6 +67,7 @@ def test_a_rolled_back_change_leaves_no_trace(demo: Store, clock: FakeClock) -> 
 
 def test_removing_a_routing_rule_reroutes(demo: Store, clock: FakeClock) -> None:
     with demo.sessions.begin() as session:
-        for rule in session.scalars(select(RoutingRule).where(RoutingRule.level == 1, RoutingRule.project_id == 1)):
+        level_1 = select(RoutingRule).where(RoutingRule.level == 1)
+        for rule in session.scalars(level_1.where(or_(RoutingRule.project_id == 1, RoutingRule.project_id.is_(None)))):
             session.delete(rule)
     assert file(demo, clock).assignee_id is None  # the unassigned queue, not a stale officer

@@ -5,19 +5,23 @@ from __future__ import annotations
 
 import json
 import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 import yaml
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from tests.bot import Bot, Citizen, buttons, reference_in
 from tests.helpers import HETAUDA, MAKWANPUR, FakeClock, make_jobs, outbox_file
 from tests.test_conversation import QR, file_by_chat, grievance, resolve_as_officer, store_locked
 from tests.test_nepali import DEVANAGARI, language_of, other_conditions
+from ticketing.catalog import RECHECK_SECONDS
 from ticketing.clock import SystemClock
 from ticketing.config import PROJECT_ROOT
 from ticketing.lifecycle import Status
-from ticketing.models import Complainant, Grievance
+from ticketing.models import Complainant, District, Grievance, Officer, Project, ProjectType
 
 RESPONSES = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())["responses"]
 
@@ -303,3 +307,97 @@ def test_try_again_after_an_outage_is_answered_with_yes_or_no(bot: Bot, answer: 
     else:
         assert len(filed()) == before and in_language("utter_goodbye", language) in reply
         assert citizen.slot("details") == told  # kept: "try again" still files it
+
+
+@pytest.mark.parametrize(
+    ("opening", "dont_know", "language"),
+    [
+        ("I want to file a complaint", "/skip", "en"),  # the button
+        ("I want to file a complaint", "I don't know", "en"),
+        ("गुनासो दिनु छ", "थाहा छैन", "ne"),
+        ("ujuri dinu cha", "thaha chaina", "ne"),
+    ],
+)
+def test_a_citizen_who_does_not_know_the_project_files_and_the_place_routes_it(
+    bot: Bot, opening: str, dont_know: str, language: str
+) -> None:
+    citizen = bot.citizen()  # no QR code
+    asked = citizen.say(opening)
+    assert fixed_part("utter_label_dont_know", language) in buttons(asked)
+    reply = citizen.says(dont_know)
+    assert in_language("utter_project_unknown", language) in reply
+    assert in_language("utter_ask_details", language) in reply
+    citizen.says("सडकको धुलोले मेरो मकैबारी बिग्रियो।" if language == "ne" else "Dust from the road ruins my maize.")
+    citizen.says("/done_adding")
+    citizen.says("Hari Shrestha")
+    assert in_language("utter_ask_province", language).split("?")[0] in citizen.says("9841234577")
+    citizen.says("Makwanpur")  # a district answers the province question
+    citizen.says("Hetauda")
+    citizen.says("4")
+    recap = citizen.says("/skip")
+    assert fixed_part("utter_label_no_project", language) in recap
+    reference = reference_in(citizen.says("/affirm"))
+
+    filed = grievance(bot, reference)
+    assert (filed.project_id, filed.district_id, filed.municipality_id) == (None, MAKWANPUR, HETAUDA)
+    assert filed.language == language
+    with bot.store.sessions() as session:
+        held_by = session.get_one(Officer, filed.assignee_id)
+        assert held_by.email == "site.kkr@grm.example"  # Makwanpur's officer, by the place alone
+
+
+@contextmanager
+def many_projects(bot: Bot) -> Iterator[None]:
+    """Ten more active projects, one in each of ten districts, for the length of a test."""
+    with bot.store.sessions.begin() as session:
+        districts = session.scalars(select(District).where(District.id.not_in((MAKWANPUR, 24))).limit(10)).all()
+        added = [
+            Project(
+                code=f"TST-{n:02d}",
+                name=f"Test Road {n}",
+                type=ProjectType.CONSTRUCTION,
+                province_id=district.province_id,
+                district_id=district.id,
+                location=district.name_en,
+                created_at=SystemClock().now(),
+            )
+            for n, district in enumerate(districts, start=1)
+        ]
+        session.add_all(added)
+    time.sleep(RECHECK_SECONDS + 0.2)  # the action server sees the new configuration
+    try:
+        yield
+    finally:
+        with bot.store.sessions.begin() as session:
+            session.execute(delete(Project).where(Project.code.like("TST-%")))
+        time.sleep(RECHECK_SECONDS + 0.2)
+
+
+@pytest.mark.parametrize("language", ["en", "ne"])
+def test_among_many_projects_the_district_comes_first(bot: Bot, language: str) -> None:
+    with many_projects(bot):
+        citizen = bot.citizen()
+        asked = citizen.say("I want to file a complaint" if language == "en" else "गुनासो दिनु छ")
+        assert in_language("utter_ask_project_district", language).split("?")[0] in asked[-1]["text"]
+        districts = buttons(asked)
+        assert ("मकवानपुर" if language == "ne" else "Makwanpur") in districts and len(districts) == 13
+        in_district = citizen.say("Chitwan")
+        assert [b for b in buttons(in_district)][:1] == ["Narayani Bridge and Approach Road Maintenance"]
+        assert citizen.slot("district") == 24
+        assert in_language("utter_ask_project_district", language).split("?")[0] in citizen.says("/deny")
+        assert citizen.slot("district") is None  # another district
+        citizen.says("Makwanpur")
+        confirmed = citizen.says("KKR-01")
+        assert in_language("utter_ask_details", language) in confirmed
+        assert (citizen.slot("project_code"), citizen.slot("district")) == ("KKR-01", MAKWANPUR)
+
+
+@pytest.mark.parametrize(
+    ("asked", "dont_know", "language"),
+    [("I want to talk to a person", "I don't know", "en"), ("मानिससँग कुरा गर्ने", "थाहा छैन", "ne")],
+)
+def test_asking_for_a_person_without_knowing_the_project(bot: Bot, asked: str, dont_know: str, language: str) -> None:
+    citizen = bot.citizen()
+    assert in_language("utter_ask_project_code", language) in citizen.says(asked)
+    assert in_language("utter_contact_project_unknown", language) in citizen.says(dont_know)
+    assert citizen.slot("project_code") is None  # asked again the next time

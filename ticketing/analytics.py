@@ -123,7 +123,7 @@ def build_dashboard(session: Session, period: Period) -> Dashboard:
         total=totals[0],
         by_status=[(status.value.replace("_", " "), n) for status, n in sorted(by["status"].items())],
         by_level=[(f"level {level}", n) for level, n in sorted(by["level"].items())],
-        by_project=sorted((config.projects_by_id[pid].code, n) for pid, n in by["project"].items()),
+        by_project=sorted((config.project_code(pid), n) for pid, n in by["project"].items()),
         by_category=sorted(
             ((config.categories[cid].name_en if cid else "not set", n) for cid, n in by["category"].items()),
             key=lambda item: -item[1],
@@ -202,10 +202,7 @@ def _time_by_project(session: Session, period: Period, hours: ColumnElement[floa
         select(Grievance.project_id, *measures).where(*period.cases).group_by(Grievance.project_id)
     ).tuples()
     overall = session.execute(select(*measures).where(*period.cases)).one()
-    rows = [
-        (config.projects_by_id[pid].code, n, _hours(median), _hours(p90))
-        for pid, n, median, p90 in sorted(per_project, key=lambda row: config.projects_by_id[row[0]].code)
-    ]
+    rows = sorted((config.project_code(pid), n, _hours(median), _hours(p90)) for pid, n, median, p90 in per_project)
     rows.append(("All projects", overall[0], _hours(overall[1]), _hours(overall[2])))
     return Table(title, f"{title} (hours)", ("Project", "Grievances", "Median", "90th percentile"), rows)
 
@@ -245,7 +242,7 @@ def _project_distribution(session: Session, period: Period) -> Table:
         .where(*period.cases)
         .group_by(Grievance.project_id)
     ).tuples()
-    listed = sorted((config.projects_by_id[pid].code, *counts) for pid, *counts in rows)
+    listed = sorted((config.project_code(pid), *counts) for pid, *counts in rows)
     return Table(
         "Projects",
         "Project-wise distribution",

@@ -143,16 +143,14 @@ def seed_demo(session: Session, clock: Clock, password: str) -> DemoLogin:
             continue
         project = None if scope == "*" else projects[scope]
         # Gender focal persons take only gender cases; site officers take their district.
-        is_gender_desk = cleared and level == 1
+        category_id = gender.id if cleared and level == 1 and gender else None
         session.add(
-            RoutingRule(
-                project=project,
-                level=level,
-                district_id=district_id,
-                category_id=gender.id if is_gender_desk and gender else None,
-                officer=officer,
-            )
+            RoutingRule(project=project, level=level, district_id=district_id, category_id=category_id, officer=officer)
         )
+        if project is not None:
+            # A case filed without a project goes to the people of the project in its district.
+            where = district_id or project.district_id
+            session.add(RoutingRule(level=level, district_id=where, category_id=category_id, officer=officer))
     session.flush()
     return DemoLogin(email=DEMO_ADMIN_EMAIL, password=password, accounts=accounts)
 

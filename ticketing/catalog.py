@@ -40,6 +40,8 @@ from ticketing.models import (
 from ticketing.sla import Deadlines
 
 RECHECK_SECONDS = 1.0
+# How lists, reports and officers' messages name the project of a case filed without one.
+NO_PROJECT = "(no project)"
 
 
 @dataclass(frozen=True)
@@ -146,8 +148,16 @@ class Catalog:
         """The priority set on the category or its nearest ancestor; Normal when none is."""
         return next((node.priority for node in self.lineage(category_id) if node.priority), Priority.NORMAL)
 
-    def deadlines(self, project_id: int) -> Deadlines:
-        return self.projects_by_id[project_id].deadlines
+    def deadlines(self, project_id: int | None) -> Deadlines:
+        """The project's deadlines; the default policy for a case filed without a project."""
+        return Deadlines() if project_id is None else self.projects_by_id[project_id].deadlines
+
+    def project_code(self, project_id: int | None) -> str:
+        """The project's code, or what lists and reports print for a case filed without one."""
+        return NO_PROJECT if project_id is None else self.projects_by_id[project_id].code
+
+    def project_name(self, project_id: int | None) -> str:
+        return NO_PROJECT if project_id is None else self.projects_by_id[project_id].name
 
 
 def load_catalog(session: Session, token: str) -> Catalog:

@@ -51,8 +51,8 @@ class CitizenView:
 
     id: int
     reference: str
-    project_code: str
-    project_name: str
+    project_code: str | None  # None: filed without a project
+    project_name: str | None
     status: Status
     level: int
     filed_at: datetime
@@ -67,12 +67,12 @@ class CitizenView:
 
 
 def view(session: Session, grievance: Grievance) -> CitizenView:
-    project = catalog(session).projects_by_id[grievance.project_id]
+    project = None if grievance.project_id is None else catalog(session).projects_by_id[grievance.project_id]
     return CitizenView(
         id=grievance.id,
         reference=grievance.reference,
-        project_code=project.code,
-        project_name=project.name,
+        project_code=project.code if project else None,
+        project_name=project.name if project else None,
         status=grievance.status,
         level=grievance.level,
         filed_at=grievance.created_at,

@@ -323,7 +323,8 @@ class Grievance(LocatedMixin, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(String(12), unique=True)
     idempotency_key: Mapped[str | None] = mapped_column(String(120), unique=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("project.id"))
+    # None when the citizen did not know the project: the case is routed by its place alone.
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("project.id"))
     complainant_id: Mapped[int] = mapped_column(ForeignKey("complainant.id"), index=True)
     category_id: Mapped[int | None] = mapped_column(ForeignKey("category.id"))
     priority: Mapped[Priority] = mapped_column(text_enum(Priority))

@@ -99,7 +99,7 @@ class Case:
     """What the planner needs of a case to address its notifications."""
 
     id: int
-    project_id: int
+    project_id: int | None
     level: int
     assignee_id: int | None
     category_id: int | None

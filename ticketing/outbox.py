@@ -145,7 +145,7 @@ def _case_values(
     gender = grievance.priority is Priority.GENDER
     values: dict[str, Any] = {
         "reference": grievance.reference,
-        "project": config.projects_by_id[grievance.project_id].name,
+        "project": config.project_name(grievance.project_id),
         "level": level,
         "level_name": LEVEL_NAMES[language][level],
         "from_level": row.payload.get("from_level") or level - 1,

@@ -100,29 +100,32 @@ def build_report(session: Session, month: date, now: datetime) -> MonthlyReport:
         )
         .group_by(*key, StatusChange.action, StatusChange.to_level)
     ).tuples()
-    resolved: Counter[tuple[int, Priority]] = Counter()
-    escalated: Counter[tuple[int, Priority, int]] = Counter()
+    resolved: Counter[tuple[int | None, Priority]] = Counter()
+    escalated: Counter[tuple[int | None, Priority, int]] = Counter()
     for project, priority, action, to_level, n in moves:
         if action is Action.RESOLVE:
             resolved[(project, priority)] += n
         else:
             escalated[(project, priority, to_level)] += n
+    project_ids: list[int | None] = [p.id for p in sorted(config.projects.values(), key=lambda p: p.code)]
+    if any(key[0] is None for key in (*received, *resolved, *escalated)):
+        project_ids.append(None)  # cases filed without a project, last
     lines = [
         ReportLine(
-            project.code,
+            config.project_code(project_id),
             priority,
-            received[(project.id, priority)],
-            resolved[(project.id, priority)],
-            tuple(escalated[(project.id, priority, level)] for level in ESCALATION_LEVELS),
+            received[(project_id, priority)],
+            resolved[(project_id, priority)],
+            tuple(escalated[(project_id, priority, level)] for level in ESCALATION_LEVELS),
         )
-        for project in sorted(config.projects.values(), key=lambda p: p.code)
+        for project_id in project_ids
         for priority in Priority
     ]
     officers = dict(session.execute(select(Officer.id, Officer.name)).tuples().all())
     unresolved: list[tuple[str, ...]] = [
         (
             row.reference,
-            config.projects_by_id[row.project_id].code,
+            config.project_code(row.project_id),
             row.priority.value,
             str(row.level),
             row.status.value,

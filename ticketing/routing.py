@@ -55,13 +55,15 @@ def _least_loaded(session: Session, officer_ids: list[int]) -> int:
 def route(
     session: Session,
     catalog: Catalog,
-    project_id: int,
+    project_id: int | None,
     level: int,
     place: Place,
     category_id: int | None,
     priority: Priority,
 ) -> int | None:
-    """The id of the officer who should hold a case, or None when no rule covers it."""
+    """The id of the officer who should hold a case, or None when no rule covers it.
+
+    A case without a project is covered only by the rules for every project (by place)."""
     lineage = [node.id for node in catalog.lineage(category_id)]
     ranked: dict[tuple[int, int, int], list[int]] = {}
     for rule in catalog.rules:

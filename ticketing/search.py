@@ -66,6 +66,12 @@ def matching(dialect: str, typed: str) -> ColumnElement[bool]:
     return Grievance.id.in_(rows)
 
 
+def sqlite_drop_statements() -> list[TextClause]:
+    """Undo sqlite_statements: before the grievance table is rebuilt, or the index removed."""
+    triggers = [text(f"DROP TRIGGER {SQLITE_TABLE}_{trigger}") for trigger in ("insert", "delete", "update")]
+    return [*triggers, text(f"DROP TABLE {SQLITE_TABLE}")]
+
+
 def sqlite_statements() -> list[TextClause]:
     """The FTS5 table over the grievance texts, filled from the rows already there, and the
     triggers that keep it current."""

@@ -69,7 +69,7 @@ CITIZEN = Actor(ActorKind.CITIZEN)
 class Submission:
     """A grievance as a channel collected it."""
 
-    project_code: str
+    project_code: str | None  # None: the citizen did not know it
     details: str
     channel: Channel
     language: str = "en"
@@ -389,7 +389,7 @@ def file_grievance(session: Session, clock: Clock, submission: Submission, actor
     details = _required_text(submission.details, "details")
     if len(details) > MAX_DETAILS_CHARS:
         raise InvalidInput("details", f"is longer than {MAX_DETAILS_CHARS} characters")
-    project = config.project(submission.project_code)
+    project_id = config.project(submission.project_code).id if submission.project_code else None
     code = _optional_text(submission.category_code)
     category = config.category(code) if code else None
     category_id = category.id if category else None
@@ -408,13 +408,13 @@ def file_grievance(session: Session, clock: Clock, submission: Submission, actor
     complainant_id = _save_complainant(session, now, submission, priority)
     values = {
         "idempotency_key": key,
-        "project_id": project.id,
+        "project_id": project_id,
         "complainant_id": complainant_id,
         "category_id": category_id,
         "priority": priority,
         "status": Status.NEW,
         "level": 1,
-        "assignee_id": route(session, config, project.id, 1, place, category_id, priority),
+        "assignee_id": route(session, config, project_id, 1, place, category_id, priority),
         "channel": submission.channel,
         "language": _language(submission.language),
         "details": details,
@@ -430,7 +430,7 @@ def file_grievance(session: Session, clock: Clock, submission: Submission, actor
         "created_at": now,
         "updated_at": now,
         "level_entered_at": now,
-        "due_at": due_at(Status.NEW, 1, now, now, project.deadlines, config.lineage(category_id)),
+        "due_at": due_at(Status.NEW, 1, now, now, config.deadlines(project_id), config.lineage(category_id)),
         "missed_deadline": False,
         "acknowledged_at": None,
         "resolved_at": None,
@@ -482,7 +482,9 @@ def assign(
         raise InvalidInput("officer_id", "no such active officer")
     if grievance.priority is Priority.GENDER and not officer.gender_cleared:
         raise InvalidInput("officer_id", "this officer is not cleared for gender cases")
-    if not officer.all_projects and grievance.project_id not in officer.project_ids:
+    # A case filed without a project may go to anyone: whoever assigns it knows the place.
+    bound = grievance.project_id is not None and not officer.all_projects
+    if bound and grievance.project_id not in officer.project_ids:
         raise InvalidInput("officer_id", "this officer does not work on the case's project")
     grievance.assignee_id = officer.id
     _move(session, clock, grievance, Action.ASSIGN, actor, _optional_text(note))
@@ -590,14 +592,20 @@ def escalate_overdue(session: Session, clock: Clock, limit: int = 500) -> list[G
 def close_silent_resolutions(session: Session, clock: Clock, limit: int = 500) -> list[Grievance]:
     """Close up to `limit` resolved cases whose citizen stayed silent for their project's period."""
     now = clock.now()
+    config = catalog(session)
     projects_by_wait: dict[int, list[int]] = {}
-    for project in catalog(session).projects.values():
+    for project in config.projects.values():
         projects_by_wait.setdefault(project.deadlines.auto_close_days, []).append(project.id)
     silent_long_enough = or_(
         *(
             and_(Grievance.project_id.in_(ids), Grievance.resolved_at <= now - timedelta(days=days))
             for days, ids in projects_by_wait.items()
-        )
+        ),
+        # Cases filed without a project wait the default policy's period.
+        and_(
+            Grievance.project_id.is_(None),
+            Grievance.resolved_at <= now - timedelta(days=config.deadlines(None).auto_close_days),
+        ),
     )
     waiting = _lock_due(session, limit, Grievance.resolved_at, Grievance.status == Status.RESOLVED, silent_long_enough)
     history = History()

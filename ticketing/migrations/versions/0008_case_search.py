@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-from ticketing.search import PG_DOCUMENT, PG_INDEX, SQLITE_TABLE, sqlite_statements
+from ticketing.search import PG_DOCUMENT, PG_INDEX, sqlite_drop_statements, sqlite_statements
 
 revision: str = "0008"
 down_revision: str | None = "0007"
@@ -33,6 +33,6 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute(f"DROP INDEX {PG_INDEX}")
         return
-    for trigger in ("insert", "delete", "update"):
-        op.execute(f"DROP TRIGGER {SQLITE_TABLE}_{trigger}")
-    op.execute(f"DROP TABLE {SQLITE_TABLE}")
+    bind = op.get_bind()
+    for statement in sqlite_drop_statements():
+        bind.execute(statement)
