@@ -14,7 +14,7 @@ from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from sklearn.feature_extraction.text import CountVectorizer
 
-from bot.language import ENTITY, detect, named_language
+from bot.language import ENTITY, SPELLINGS, detect, named_language, one_spelling
 
 # Rasa's CountVectorsFeaturizer hands scikit-learn the pattern `\b\w+\b` for the `re` module,
 # whose `\w` leaves out the vowel signs and the virama (Unicode marks): it cuts "जग्गाको"
@@ -25,8 +25,8 @@ _WORD = regex.compile(r"\b\w+\b")
 
 
 def words(text: str) -> list[str]:
-    """The words of a (lower-cased) message, marks kept inside them."""
-    return list(_WORD.findall(text))
+    """The words of a (lower-cased) message, marks kept inside them, in one spelling."""
+    return list(_WORD.findall(one_spelling(text)))
 
 
 def _whole_words(vectorizers: dict[str, CountVectorizer]) -> dict[str, CountVectorizer]:
@@ -39,6 +39,12 @@ def _whole_words(vectorizers: dict[str, CountVectorizer]) -> dict[str, CountVect
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=True)
 class WholeWordCountVectorsFeaturizer(CountVectorsFeaturizer):
     """Rasa's CountVectorsFeaturizer with words found by Unicode's rules."""
+
+    @classmethod
+    def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
+        # Rasa reuses a cached featurizer while its config and data are unchanged: a change of
+        # how words are found or spelt must train it (and DIET after it) again.
+        return f"{_WORD.pattern}|{sorted(SPELLINGS.items())}"
 
     @classmethod
     def _create_shared_vocab_vectorizers(

@@ -30,6 +30,17 @@ _LATIN_WORD = regex.compile(r"\b[a-z]+\b")
 
 _WORD_LISTS = Path(__file__).parent / "words"
 
+# Nepali writers use the long and the short i and u alike (अरू and अरु, दीदी and दिदी), the
+# chandrabindu and the anusvara alike (गाउँ, गाउं), and phone keyboards put invisible joiners
+# inside conjuncts (पर्‍यो): the classifier sees one spelling of each word.
+SPELLINGS: dict[str, str | None] = {"ी": "ि", "ू": "ु", "ई": "इ", "ऊ": "उ", "ँ": "ं", "\u200d": None, "\u200c": None}
+_ONE_SPELLING = str.maketrans(SPELLINGS)
+
+
+def one_spelling(text: str) -> str:
+    """The text with the Devanagari spellings that mean the same word made alike."""
+    return text.translate(_ONE_SPELLING)
+
 
 def _words(list_name: str) -> frozenset[str]:
     lines = (_WORD_LISTS / list_name).read_text(encoding="utf-8").splitlines()

@@ -401,3 +401,13 @@ def test_asking_for_a_person_without_knowing_the_project(bot: Bot, asked: str, d
     assert in_language("utter_ask_project_code", language) in citizen.says(asked)
     assert in_language("utter_contact_project_unknown", language) in citizen.says(dont_know)
     assert citizen.slot("project_code") is None  # asked again the next time
+
+
+@pytest.mark.parametrize("nothing_more", ["अरू केही छैन", "अरु केही छैन", "बस यति", "aru kei chaina"])
+def test_nothing_more_to_add_is_understood_in_each_spelling(bot: Bot, nothing_more: str) -> None:
+    citizen = bot.citizen(**QR)
+    citizen.says("गुनासो दिनु छ")
+    told = "ठेकेदारले खोलामा ढुङ्गा र माटो फालेर सिँचाइ कुलो बन्द भयो।"
+    assert nepali("utter_ask_details_done") in citizen.says(told)
+    assert nepali("utter_ask_complainant_name") in citizen.says(nothing_more)
+    assert citizen.slot("details") == told

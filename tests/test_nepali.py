@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.language import detect, named_language
+from bot.language import detect, named_language, one_spelling
 from ticketing.config import PROJECT_ROOT
 from ticketing.dates import citizen_time
 from ticketing.messages import LEVEL_NAMES
@@ -154,3 +154,12 @@ def test_the_chat_and_the_notifications_name_each_level_alike() -> None:
 def test_a_language_named_in_any_words_becomes_its_code(span: str, language: str | None) -> None:
     # What the classifier hands over may be any span; the slot only ever gets "en" or "ne".
     assert named_language(span) == language
+
+
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [("अरू केही छैन", "अरु केही छैन"), ("दीदी", "दिदी"), ("गाउँ", "गाउं"), ("पर्\u200dयो", "पर्यो"), ("ऊ", "उ")],
+)
+def test_the_classifier_reads_the_spellings_of_a_word_as_one(one: str, other: str) -> None:
+    assert one_spelling(one) == one_spelling(other)
+    assert one_spelling("the same english") == "the same english"
