@@ -263,7 +263,7 @@ def test_files_are_saved_under_made_up_names_and_only_media_are_shown(demo: Stor
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        ({"details": "Dust."}, "project_code"),  # a required field missing
+        ({"details": "Dust."}, "name"),  # a required field missing (without project_code, the place routes it)
         ({"project_code": "KKR-01", "details": 123}, "details"),  # a number where text goes
         ({"project_code": ["KKR-01"], "details": "Dust."}, "project_code"),
         ({"project_code": "KKR-01", "details": "Dust.", "category_code": 5}, "category_code"),
