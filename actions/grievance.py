@@ -7,6 +7,7 @@ import functools
 import os
 import re
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -61,6 +62,8 @@ from ticketing.models import Grievance, Priority
 from ticketing.phones import normalise_mobile
 from ticketing.services import MAX_DETAILS_CHARS, Submission, file_grievance
 from ticketing.triage.summary import trim
+
+ActionRun = Callable[..., Awaitable[list[EventType]]]
 
 GENDER_CATEGORY = "gender"
 MIN_DETAILS_CHARS = 8
@@ -213,15 +216,41 @@ def story_kept(validate: SlotCheck) -> SlotCheck:
     async def checked(
         self: Any, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        text = value.strip() if isinstance(value, str) else ""
-        told = str(tracker.get_slot("details") or "")
-        details = f"{told}\n{text}" if told else text
-        if text and tells_the_story(tracker, text) and len(details) <= MAX_DETAILS_CHARS:
+        details = kept_story(tracker, value.strip() if isinstance(value, str) else "")
+        if details is not None:
             dispatcher.utter_message(response="utter_story_kept")
             return {slot: None, "details": details}
         return await validate(self, value, dispatcher, tracker, domain)
 
     return checked
+
+
+def kept_story(tracker: Tracker, text: str) -> str | None:
+    """What happened with `text` added, when `text` tells the grievance and still fits."""
+    if not text or not tells_the_story(tracker, text):
+        return None
+    told = str(tracker.get_slot("details") or "")
+    details = f"{told}\n{text}" if told else text
+    return details if len(details) <= MAX_DETAILS_CHARS else None
+
+
+def story_aside(run: ActionRun) -> ActionRun:
+    """A grievance told in the middle of the filing but heard as an aside (a question about
+    the process, whom to call, something off topic) is kept as what happened, and the form
+    goes on, instead of an answer to a question nobody asked. Wraps an action's `run`."""
+
+    @functools.wraps(run)
+    async def answered(
+        self: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        if tracker.active_loop_name == "grievance_form":
+            details = kept_story(tracker, latest_text(tracker))
+            if details is not None:
+                dispatcher.utter_message(response="utter_story_kept")
+                return [SlotSet("details", details)]
+        return await run(self, dispatcher, tracker, domain)
+
+    return answered
 
 
 class ValidateGrievanceForm(FormValidationAction):

@@ -23,7 +23,7 @@ from actions.common import (
     project_answer,
     words_only,
 )
-from actions.grievance import FORM_SLOTS
+from actions.grievance import FORM_SLOTS, story_aside
 from actions.resolution import ANSWER_SLOTS
 from actions.session import CARRIED_OVER
 from actions.status import LOOKUP_SLOTS
@@ -59,6 +59,7 @@ class ActionExplainProcess(Action):
     def name(self) -> str:
         return "action_explain_process"
 
+    @story_aside
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         config = await current_catalog()
         code = tracker.get_slot("project_code")
@@ -92,6 +93,7 @@ class ActionContactPerson(Action):
     def name(self) -> str:
         return "action_contact_person"
 
+    @story_aside
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         code = tracker.get_slot("project_code")
         name = tracker.get_slot("project_name")
@@ -113,6 +115,18 @@ class ActionContactPerson(Action):
             officer_phone=officer.phone or "-",
             officer_email=officer.email,
         )
+        return []
+
+
+class ActionOutOfScope(Action):
+    """What the bot cannot help with, said kindly."""
+
+    def name(self) -> str:
+        return "action_out_of_scope"
+
+    @story_aside
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        dispatcher.utter_message(response="utter_out_of_scope")
         return []
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 import regex
@@ -9,9 +11,12 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.constants import TOKENS_NAMES
 from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
+from rasa.nlu.tokenizers.tokenizer import Token
 from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
 from sklearn.feature_extraction.text import CountVectorizer
 
 from bot.language import ENTITY, SPELLINGS, detect, named_language, one_spelling
@@ -25,8 +30,8 @@ _WORD = regex.compile(r"\b\w+\b")
 
 
 def words(text: str) -> list[str]:
-    """The words of a (lower-cased) message, marks kept inside them, in one spelling."""
-    return list(_WORD.findall(one_spelling(text)))
+    """The words of a (lower-cased) message, marks kept inside them."""
+    return list(_WORD.findall(text))
 
 
 def _whole_words(vectorizers: dict[str, CountVectorizer]) -> dict[str, CountVectorizer]:
@@ -43,8 +48,8 @@ class WholeWordCountVectorsFeaturizer(CountVectorsFeaturizer):
     @classmethod
     def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
         # Rasa reuses a cached featurizer while its config and data are unchanged: a change of
-        # how words are found or spelt must train it (and DIET after it) again.
-        return f"{_WORD.pattern}|{sorted(SPELLINGS.items())}"
+        # how words are found must train it (and DIET after it) again.
+        return str(_WORD.pattern)
 
     @classmethod
     def _create_shared_vocab_vectorizers(
@@ -57,6 +62,90 @@ class WholeWordCountVectorsFeaturizer(CountVectorsFeaturizer):
         cls, parameters: dict[str, Any], vocabulary: Any | None = None
     ) -> dict[str, CountVectorizer]:
         return _whole_words(super()._create_independent_vocab_vectorizers(parameters, vocabulary))
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=True)
+class OneSpellingTokens(GraphComponent):
+    """Gives every featurizer after it the tokens in one spelling.
+
+    - The Devanagari spellings of a word (अरू, अरु) become one (bot/language.py), for the
+      character n-grams and the word shapes as for the word counts: one spelling once
+      understood as "nothing more" and the other not.
+    - A grievance reference is random letters and digits ("GR-DXSJ-4214"): seen as
+      characters, each pulled the classifier somewhere else, so "what about <reference>?"
+      was understood for some references and not for others. Each becomes one token, the
+      same placeholder for every reference.
+
+    Tokens keep their place in the message, and the entity extractors take a value from
+    the message's text, so the reference itself is still found. The reference's shape is
+    the training data's regex of that name (data/nlu/status.yml), kept with the model.
+    """
+
+    REGEX = "reference"
+    PLACEHOLDER = "grreference"
+    _FILE = "patterns.json"
+
+    @classmethod
+    def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
+        return f"{sorted(SPELLINGS.items())}|{cls.PLACEHOLDER}"  # see WholeWordCountVectorsFeaturizer
+
+    def __init__(self, patterns: list[str], model_storage: ModelStorage, resource: Resource) -> None:
+        self._patterns = [re.compile(pattern, re.IGNORECASE) for pattern in patterns]
+        self._model_storage = model_storage
+        self._resource = resource
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> OneSpellingTokens:
+        return cls([], model_storage, resource)
+
+    @classmethod
+    def load(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> OneSpellingTokens:
+        with model_storage.read_from(resource) as directory:
+            patterns = json.loads((directory / cls._FILE).read_text(encoding="utf-8"))
+        return cls(patterns, model_storage, resource)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        patterns = [str(f["pattern"]) for f in training_data.regex_features if f["name"] == self.REGEX]
+        with self._model_storage.write_to(self._resource) as directory:
+            (directory / self._FILE).write_text(json.dumps(patterns), encoding="utf-8")
+        return self._resource
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        self.process(training_data.training_examples)
+        return training_data
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            tokens: list[Token] | None = message.get(TOKENS_NAMES[TEXT])
+            text = message.get(TEXT)
+            if tokens and text:
+                message.set(TOKENS_NAMES[TEXT], self._normalised(text, tokens))
+        return messages
+
+    def _normalised(self, text: str, tokens: list[Token]) -> list[Token]:
+        spans = [match.span() for pattern in self._patterns for match in pattern.finditer(text)]
+        normalised: list[Token] = []
+        for token in tokens:
+            span = next(((start, end) for start, end in spans if start <= token.start < end), None)
+            if span is None:
+                spelt = one_spelling(token.text)
+                normalised.append(Token(spelt, token.start, token.end, token.data, one_spelling(token.lemma)))
+            elif not normalised or normalised[-1].start != span[0]:
+                normalised.append(Token(self.PLACEHOLDER, span[0], span[1], lemma=self.PLACEHOLDER))
+        return normalised
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False)

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 import yaml
-from rasa_sdk import Tracker
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 import actions.grievance
@@ -19,6 +20,7 @@ from actions.grievance import (
     ValidateGrievanceForm,
     submission_key,
 )
+from actions.info import ActionContactPerson, ActionExplainProcess, ActionOutOfScope
 from actions.status import ActionCheckStatus
 from tests.helpers import BAGMATI, HETAUDA, MAKWANPUR, FakeClock, file
 from ticketing.config import PROJECT_ROOT
@@ -234,6 +236,27 @@ async def test_a_grievance_told_where_the_project_is_asked_is_kept_and_the_proje
     assert result == {"phone": None, "details": f"Dust all day.\n{STORY}"}
     result, dispatcher = await check("project_code", "the airport", tracker("the airport"))
     assert result == {"project_code": None} and said(dispatcher) == ["utter_project_not_found"]
+
+
+@pytest.mark.parametrize("aside", [ActionExplainProcess(), ActionContactPerson(), ActionOutOfScope()])
+async def test_a_grievance_heard_as_an_aside_in_the_filing_is_kept_and_the_form_goes_on(
+    actions_store: Store, aside: Action
+) -> None:
+    dispatcher = CollectingDispatcher()
+    events = await aside.run(dispatcher, tracker(STORY, intent="explain_process", requested_slot="details"), DOMAIN)
+    assert events == [SlotSet("details", STORY)] and said(dispatcher) == ["utter_story_kept"]
+    # Added to what was told already, at whatever question it comes.
+    dispatcher = CollectingDispatcher()
+    told = tracker(STORY, intent="out_of_scope", requested_slot="phone", details="Dust all day.")
+    assert await aside.run(dispatcher, told, DOMAIN) == [SlotSet("details", f"Dust all day.\n{STORY}")]
+    # A short question is answered; outside the filing even a long one is.
+    dispatcher = CollectingDispatcher()
+    await aside.run(dispatcher, tracker("how does this work?", intent="explain_process"), DOMAIN)
+    assert "utter_story_kept" not in said(dispatcher)
+    outside = Tracker("citizen-1", {}, {"text": STORY}, [{"event": "user", "text": STORY}], False, None, {}, "")
+    dispatcher = CollectingDispatcher()
+    await aside.run(dispatcher, outside, DOMAIN)
+    assert said(dispatcher) and "utter_story_kept" not in said(dispatcher)
 
 
 async def test_a_language_the_bot_does_not_speak_is_taken_for_english(actions_store: Store) -> None:

@@ -22,6 +22,7 @@ from ticketing.clock import SystemClock
 from ticketing.config import PROJECT_ROOT
 from ticketing.lifecycle import Status
 from ticketing.models import Complainant, District, Grievance, Officer, Project, ProjectType
+from ticketing.references import new_reference
 
 RESPONSES = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())["responses"]
 
@@ -411,3 +412,20 @@ def test_nothing_more_to_add_is_understood_in_each_spelling(bot: Bot, nothing_mo
     assert nepali("utter_ask_details_done") in citizen.says(told)
     assert nepali("utter_ask_complainant_name") in citizen.says(nothing_more)
     assert citizen.slot("details") == told
+
+
+@pytest.mark.parametrize(
+    ("asked", "language"),
+    [
+        ("what about {}?", "en"),
+        ("any news on {} please", "en"),
+        ("{} को अवस्था के छ?", "ne"),
+        ("{} ko barema ke bhayo?", "ne"),
+    ],
+)
+def test_a_message_with_any_reference_opens_that_grievance(bot: Bot, asked: str, language: str) -> None:
+    # References are random letters: whichever one is typed, in whatever way, the classifier
+    # hears the same question (it once took some references' letters for another intent).
+    for typed in (new_reference(), new_reference().lower(), new_reference().replace("-", " "), new_reference()[3:]):
+        reply = bot.citizen().says(asked.format(typed))
+        assert fixed_part("utter_ask_lookup_phone", language) in reply, (typed, reply)
