@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from rasa_sdk import Tracker
+from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -243,6 +244,7 @@ def handler(domain: DomainDict, level: int, lang: str) -> str:
 
 
 SlotCheck = Callable[..., Awaitable[dict[str, Any]]]
+ActionRun = Callable[..., Awaitable[list[EventType]]]
 
 
 def words_only(validate: SlotCheck) -> SlotCheck:

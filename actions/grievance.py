@@ -7,7 +7,6 @@ import functools
 import os
 import re
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -23,6 +22,7 @@ from actions.common import (
     STORE_UNAVAILABLE,
     TRIAGE,
     TRIAGE_TIMEOUT_SECONDS,
+    ActionRun,
     SlotCheck,
     channel,
     choose_project,
@@ -62,8 +62,6 @@ from ticketing.models import Grievance, Priority
 from ticketing.phones import normalise_mobile
 from ticketing.services import MAX_DETAILS_CHARS, Submission, file_grievance
 from ticketing.triage.summary import trim
-
-ActionRun = Callable[..., Awaitable[list[EventType]]]
 
 GENDER_CATEGORY = "gender"
 MIN_DETAILS_CHARS = 8
