@@ -9,8 +9,9 @@ import re
 import uuid
 from typing import Any
 
+import yaml
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy import select
@@ -54,6 +55,7 @@ from ticketing.attachments import (
     too_many_files,
 )
 from ticketing.catalog import Catalog, ProjectInfo, catalog
+from ticketing.config import PROJECT_ROOT
 from ticketing.emails import normalise_email
 from ticketing.errors import InvalidInput, NotFound
 from ticketing.gazetteer import Division, Gazetteer, Match, fold, plain_words
@@ -103,6 +105,30 @@ FIELD_WORDS = {
         *("विषय", "प्रकार", "किसिम", "bishaya", "bisaya", "prakar", "kisim"),
     ),
 }
+# The answers to ask again when the ticket store refuses a filing (a project closed or a ward
+# dropped from the gazetteer since the question was answered): by the field the service names.
+REFUSED_FIELDS = {
+    "project_code": ("project_code", "project_name"),
+    **{field: FIELD_SLOTS[field] for field in ("details", "name", "phone", "email")},
+    "place": (*FIELD_SLOTS["place"], "coordinates"),  # a shared spot off the map
+    **dict.fromkeys(("ward", "municipality_id", "district_id", "province_id"), FIELD_SLOTS["place"]),
+    "category_code": FIELD_SLOTS["category"],
+}
+
+
+def words_of(*intents: str) -> frozenset[str]:
+    """Every word of these intents' training examples, as plain_words writes it."""
+    found: set[str] = set()
+    for path in sorted((PROJECT_ROOT / "data" / "nlu").rglob("*.yml")):
+        for item in yaml.safe_load(path.read_text("utf-8")).get("nlu") or []:
+            if item.get("intent") in intents:
+                found.update(plain_words(str(item.get("examples") or "")).split())
+    return frozenset(found)
+
+
+# The words of declining to give one's name ("keep me anonymous", "नाम नदिने", "skip"): a
+# message at the name question with none of them is a name, whatever the classifier heard.
+DECLINING_WORDS = words_of("stay_anonymous", "skip")
 # Which channels' files can be fetched: read once, as the action server starts.
 MEDIA_SOURCES = media_sources(os.environ)
 # category_choice while the category triage gives stands (the citizen did not correct it).
@@ -321,6 +347,22 @@ class ValidateGrievanceForm(FormValidationAction):
             dispatcher.utter_message(response="utter_name_invalid")
             return {"complainant_name": None}
         return {"complainant_name": name, "name_withheld": None, "sensitive_case": None}
+
+    async def validate_name_withheld(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        typed = latest_text(tracker)
+        asked = tracker.get_slot("requested_slot") == "complainant_name"
+        if (
+            value
+            and asked
+            and not typed.startswith("/")
+            and not DECLINING_WORDS.intersection(plain_words(typed).split())
+        ):
+            # A name heard as "I'd rather not say" (the letters of "Pramila Praja" are like those
+            # of "naam prakat nagarnus"): it declines nothing, so it is the name.
+            return await self.validate_complainant_name(typed, dispatcher, tracker, domain)
+        return {"name_withheld": value}
 
     async def validate_sensitive_case(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -776,32 +818,45 @@ class ActionSubmitGrievance(Action):
             reference, level, hours, confidential = await in_store(
                 lambda session: self._file(session, filed, tracker.sender_id, tokens)
             )
+        except InvalidInput as problem:
+            if problem.field in REFUSED_FIELDS:
+                # Every other answer is kept: the form asks again only what was refused, then
+                # recaps. It goes on as after an aside, active already, as a form started anew
+                # would check every kept answer again against the "yes" that sent it.
+                logger.warning("a filing was refused (%s); the form asks again", problem)
+                dispatcher.utter_message(response="utter_submit_rejected")
+                refused = (*REFUSED_FIELDS[problem.field], "confirmed")
+                return [
+                    *(SlotSet(slot, None) for slot in refused),
+                    ActiveLoop("grievance_form"),
+                    FollowupAction("grievance_form"),
+                ]
+            # Nothing the citizen could answer differently: a fault of ours, kept for a retry.
+            logger.exception("a filing was refused; the citizen's answers are kept")
         except STORE_UNAVAILABLE:
             logger.exception("the ticket store is unreachable; the citizen's answers are kept")
-            dispatcher.utter_message(response="utter_store_unavailable")
-            return [SlotSet("pending_retry", "submit")]
-        except InvalidInput as problem:
-            dispatcher.utter_message(response="utter_submit_rejected", problem=problem.message)
-            dispatcher.utter_message(response="utter_menu")
-            return [SlotSet(slot, None) for slot in FORM_SLOTS]
-        if confidential:
-            dispatcher.utter_message(
-                response="utter_filed_confidential", reference=reference, hours=numeral(hours, language(tracker))
-            )
         else:
-            dispatcher.utter_message(
-                response="utter_filed",
-                reference=reference,
-                hours=numeral(hours, language(tracker)),
-                handler=handler(domain, level, language(tracker)),
-            )
-        dispatcher.utter_message(response="utter_anything_else")
-        done = [
-            SlotSet(slot, None)
-            for slot in (*FORM_SLOTS, "attachments", "coordinates")
-            if tracker.get_slot(slot) is not None
-        ]
-        return [*done, SlotSet("filed_reference", sealed(tracker, reference))]
+            if confidential:
+                dispatcher.utter_message(
+                    response="utter_filed_confidential", reference=reference, hours=numeral(hours, language(tracker))
+                )
+            else:
+                dispatcher.utter_message(
+                    response="utter_filed",
+                    reference=reference,
+                    hours=numeral(hours, language(tracker)),
+                    handler=handler(domain, level, language(tracker)),
+                )
+            dispatcher.utter_message(response="utter_anything_else")
+            # Every answer forgotten but the reference, so that a file sent next joins the case.
+            done = [
+                SlotSet(slot, None)
+                for slot in (*FORM_SLOTS, "attachments", "coordinates")
+                if tracker.get_slot(slot) is not None
+            ]
+            return [*done, SlotSet("filed_reference", sealed(tracker, reference))]
+        dispatcher.utter_message(response="utter_store_unavailable")
+        return [SlotSet("pending_retry", "submit")]
 
     @staticmethod
     def _file(session: Session, filed: Submission, conversation: str, tokens: list[str]) -> tuple[str, int, int, bool]:

@@ -25,6 +25,7 @@ from actions.status import ActionCheckStatus
 from tests.helpers import BAGMATI, HETAUDA, MAKWANPUR, FakeClock, file
 from ticketing.config import PROJECT_ROOT
 from ticketing.db import Store
+from ticketing.errors import InvalidInput
 from ticketing.models import Grievance, Priority
 from ticketing.triage import BackgroundTriager
 
@@ -142,6 +143,29 @@ async def test_a_withheld_name_asks_whether_it_is_a_gender_case(actions_store: S
     assert "complainant_name" in asked and "sensitive_case" not in asked and asked[-1] == "correction_field"
 
 
+@pytest.mark.parametrize(
+    ("typed", "withheld"),
+    [
+        ("Pramila Praja", False),  # heard as stay_anonymous in a benchmark run
+        ("प्रमिला प्रजा", False),
+        ("Keep me anonymous", True),
+        ("नाम गोप्य राख्नुस्", True),
+        ("naam dina chahanna", True),
+        ("skip", True),
+        ("/stay_anonymous", True),
+    ],
+)
+async def test_a_name_heard_as_declining_to_give_one_is_taken_as_the_name(
+    actions_store: Store, typed: str, withheld: bool
+) -> None:
+    conversation = tracker(typed, intent="stay_anonymous", requested_slot="complainant_name")
+    result, _ = await check("name_withheld", True, conversation)
+    if withheld:
+        assert result == {"name_withheld": True}
+    else:
+        assert result == {"complainant_name": typed, "name_withheld": None, "sensitive_case": None}
+
+
 async def test_a_problem_told_at_once_starts_the_form_with_it_and_the_projects_place(actions_store: Store) -> None:
     conversation = tracker("Trucks spill gravel on the path.", intent="describe_problem", project_code="KKR-01")
     events = await ActionBeginGrievance().run(CollectingDispatcher(), conversation, DOMAIN)
@@ -179,6 +203,47 @@ async def test_an_anonymous_gender_case_is_filed_confidentially(actions_store: S
     await ActionSubmitGrievance().run(CollectingDispatcher(), tracker(**answers), DOMAIN)
     with actions_store.sessions() as session:
         assert session.query(Grievance).filter_by(idempotency_key=key).count() == 1
+
+
+async def test_a_refused_answer_is_asked_again_and_every_other_kept(
+    actions_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    answers: dict[str, Any] = {
+        "project_code": "KKR-01",
+        "details": "Trucks park on our field every night.",
+        "complainant_name": "Maya Gurung",
+        "phone": "+9779841234578",
+        "province": BAGMATI,
+        "district": MAKWANPUR,
+        "municipality": HETAUDA,
+        "ward": 99,  # the gazetteer changed since the answer was checked
+        "email": "",
+        "confirmed": True,
+        "submission_key": "chat:test-refused",
+    }
+    dispatcher = CollectingDispatcher()
+    events = await ActionSubmitGrievance().run(dispatcher, tracker(**answers), DOMAIN)
+    assert said(dispatcher) == ["utter_submit_rejected"]
+    cleared = {e["name"] for e in events if e["event"] == "slot"}
+    assert cleared == {"province", "district", "municipality", "ward", "place_suggestion", "confirmed"}
+    assert all(e["value"] is None for e in events if e["event"] == "slot")
+    assert [(e["event"], e["name"]) for e in events[-2:]] == [
+        ("active_loop", "grievance_form"),
+        ("followup", "grievance_form"),
+    ]
+
+    # A refusal no answer can mend (a fault of ours, which nothing real triggers today) keeps
+    # everything for a retry, like an outage.
+    def refuse(*_: Any) -> None:
+        raise InvalidInput("idempotency_key", "is longer than 100 characters")
+
+    monkeypatch.setattr(actions.grievance, "file_grievance", refuse)
+    dispatcher = CollectingDispatcher()
+    events = await ActionSubmitGrievance().run(dispatcher, tracker(**answers | {"ward": 4}), DOMAIN)
+    assert said(dispatcher) == ["utter_store_unavailable"]
+    assert events == [SlotSet("pending_retry", "submit")]
+    with actions_store.sessions() as session:
+        assert session.query(Grievance).filter(Grievance.details == answers["details"]).count() == 0
 
 
 async def test_a_lookup_tells_the_same_not_found_for_any_wrong_half(actions_store: Store, clock: FakeClock) -> None:

@@ -310,6 +310,50 @@ def test_try_again_after_an_outage_is_answered_with_yes_or_no(bot: Bot, answer: 
         assert citizen.slot("details") == told  # kept: "try again" still files it
 
 
+@contextmanager
+def project_closed(bot: Bot, code: str) -> Iterator[None]:
+    """The project closed (inactive) for the length of a test, as its officers may do at any time."""
+
+    def set_active(active: bool) -> None:
+        with bot.store.sessions.begin() as session:
+            session.scalars(select(Project).where(Project.code == code)).one().active = active
+        time.sleep(RECHECK_SECONDS + 0.2)  # the action server sees the new configuration
+
+    set_active(False)
+    try:
+        yield
+    finally:
+        set_active(True)
+
+
+@pytest.mark.parametrize(
+    ("story", "language"),
+    [("Trucks park on our field every night.", "en"), ("हाम्रो खेतमा हरेक रात ट्रक राखिन्छन्।", "ne")],
+)
+def test_a_project_closed_before_sending_is_asked_again_and_nothing_else_is_lost(
+    bot: Bot, story: str, language: str
+) -> None:
+    citizen = bot.citizen(**QR)
+    citizen.says("/file_grievance")
+    citizen.says(story)
+    citizen.says("/done_adding")
+    citizen.says("Maya Gurung")
+    citizen.says("9841234578")
+    citizen.says("Hetauda")
+    citizen.says("4")
+    citizen.says("/skip")
+    with project_closed(bot, "KKR-01"):
+        refused = citizen.say("/affirm")
+        assert in_language("utter_submit_rejected", language) in " ".join(m.get("text", "") for m in refused)
+        assert fixed_part("utter_label_dont_know", language) in buttons(refused)  # the project, asked again
+        recap = citizen.says("/skip")
+        assert story in recap and "Maya Gurung" in recap and "+9779841234578" in recap
+        reference = reference_in(citizen.says("/affirm"))
+    filed = grievance(bot, reference)
+    assert (filed.details, filed.project_id, filed.municipality_id, filed.ward) == (story, None, HETAUDA, 4)
+    assert filed.language == language
+
+
 @pytest.mark.parametrize(
     ("opening", "dont_know", "language"),
     [

@@ -237,7 +237,10 @@ def test_the_chat_is_told_kindly_when_the_disk_is_nearly_full(
 ) -> None:
     monkeypatch.setenv("GRM_MIN_FREE_DISK_MB", str(10**12))
     status, answer = post_file(client, PNG)
-    assert status == 422 and answer == {"error": "files cannot be received just now; please try again later.", "reason": "busy"}
+    assert status == 422 and answer == {
+        "error": "files cannot be received just now; please try again later.",
+        "reason": "busy",
+    }
     assert count(demo, Upload) == 0
 
 
