@@ -96,12 +96,28 @@ def macro_f1(table: dict[str, tuple[int, float, float, float]]) -> float:
     return sum(f1 for _, _, _, f1 in table.values()) / len(table) if table else 0.0
 
 
-def render(report: dict[str, Any], predictions: list[Prediction], folds: int) -> str:
+def by_language(predictions: list[Prediction]) -> dict[str, list[Prediction]]:
     language_of = languages_of_examples()
-    by_language: dict[str, list[Prediction]] = defaultdict(list)
+    grouped: dict[str, list[Prediction]] = defaultdict(list)
     for prediction in predictions:
-        by_language[language_of.get(prediction.text.strip(), "en")].append(prediction)
-    per_language = {code: scores(by_language[code]) for code in LANGUAGES}
+        grouped[language_of.get(prediction.text.strip(), "en")].append(prediction)
+    return grouped
+
+
+def misheard(predictions: list[Prediction]) -> str:
+    """The examples heard as another intent, grouped by language and intent."""
+    lines = []
+    for code, tested in by_language(predictions).items():
+        lines.append(f"# {LANGUAGES[code][0]}")
+        for p in sorted(tested, key=lambda p: (p.intent, p.predicted)):
+            if p.predicted != p.intent:
+                lines.append(f"{p.intent} -> {p.predicted}: {p.text}")
+    return "\n".join(lines) + "\n"
+
+
+def render(report: dict[str, Any], predictions: list[Prediction], folds: int) -> str:
+    grouped = by_language(predictions)
+    per_language = {code: scores(grouped[code]) for code in LANGUAGES}
     intents = sorted(
         (name, values)
         for name, values in report.items()
@@ -131,7 +147,7 @@ def render(report: dict[str, Any], predictions: list[Prediction], folds: int) ->
         "|---|---|---|---|---|---|",
     ]
     for code, (name, _, target) in LANGUAGES.items():
-        tested = by_language[code]
+        tested = grouped[code]
         accuracy = sum(p.predicted == p.intent for p in tested) / len(tested) if tested else 0.0
         f1 = macro_f1(per_language[code])
         verdict = "met" if f1 >= target else "**not met**"
@@ -158,11 +174,17 @@ def render(report: dict[str, Any], predictions: list[Prediction], folds: int) ->
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument(
+        "--errors", type=Path, help="also write every misheard example here, by language (to see what to add)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as out:
         report, predictions = cross_validate(args.folds, Path(out))
     REPORT.write_text(render(report, predictions, args.folds))
     print(f"wrote {REPORT}")
+    if args.errors:
+        args.errors.write_text(misheard(predictions))
+        print(f"wrote {args.errors}")
 
 
 if __name__ == "__main__":
