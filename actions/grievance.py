@@ -818,45 +818,41 @@ class ActionSubmitGrievance(Action):
             reference, level, hours, confidential = await in_store(
                 lambda session: self._file(session, filed, tracker.sender_id, tokens)
             )
-        except InvalidInput as problem:
-            if problem.field in REFUSED_FIELDS:
+        except (InvalidInput, *STORE_UNAVAILABLE) as failure:
+            if isinstance(failure, InvalidInput) and failure.field in REFUSED_FIELDS:
                 # Every other answer is kept: the form asks again only what was refused, then
                 # recaps. It goes on as after an aside, active already, as a form started anew
                 # would check every kept answer again against the "yes" that sent it.
-                logger.warning("a filing was refused (%s); the form asks again", problem)
+                logger.warning("a filing was refused (%s); the form asks again", failure)
                 dispatcher.utter_message(response="utter_submit_rejected")
-                refused = (*REFUSED_FIELDS[problem.field], "confirmed")
+                refused = (*REFUSED_FIELDS[failure.field], "confirmed")
                 return [
                     *(SlotSet(slot, None) for slot in refused),
                     ActiveLoop("grievance_form"),
                     FollowupAction("grievance_form"),
                 ]
-            # Nothing the citizen could answer differently: a fault of ours, kept for a retry.
-            logger.exception("a filing was refused; the citizen's answers are kept")
-        except STORE_UNAVAILABLE:
-            logger.exception("the ticket store is unreachable; the citizen's answers are kept")
+            # The store unreachable, or a refusal no answer could mend (a fault of ours).
+            logger.exception("the grievance could not be filed; the citizen's answers are kept")
+            dispatcher.utter_message(response="utter_store_unavailable")
+            return [SlotSet("pending_retry", "submit")]
+        if confidential:
+            dispatcher.utter_message(
+                response="utter_filed_confidential", reference=reference, hours=numeral(hours, language(tracker))
+            )
         else:
-            if confidential:
-                dispatcher.utter_message(
-                    response="utter_filed_confidential", reference=reference, hours=numeral(hours, language(tracker))
-                )
-            else:
-                dispatcher.utter_message(
-                    response="utter_filed",
-                    reference=reference,
-                    hours=numeral(hours, language(tracker)),
-                    handler=handler(domain, level, language(tracker)),
-                )
-            dispatcher.utter_message(response="utter_anything_else")
-            # Every answer forgotten but the reference, so that a file sent next joins the case.
-            done = [
-                SlotSet(slot, None)
-                for slot in (*FORM_SLOTS, "attachments", "coordinates")
-                if tracker.get_slot(slot) is not None
-            ]
-            return [*done, SlotSet("filed_reference", sealed(tracker, reference))]
-        dispatcher.utter_message(response="utter_store_unavailable")
-        return [SlotSet("pending_retry", "submit")]
+            dispatcher.utter_message(
+                response="utter_filed",
+                reference=reference,
+                hours=numeral(hours, language(tracker)),
+                handler=handler(domain, level, language(tracker)),
+            )
+        dispatcher.utter_message(response="utter_anything_else")
+        done = [
+            SlotSet(slot, None)
+            for slot in (*FORM_SLOTS, "attachments", "coordinates")
+            if tracker.get_slot(slot) is not None
+        ]
+        return [*done, SlotSet("filed_reference", sealed(tracker, reference))]
 
     @staticmethod
     def _file(session: Session, filed: Submission, conversation: str, tokens: list[str]) -> tuple[str, int, int, bool]:

@@ -310,6 +310,11 @@ def test_try_again_after_an_outage_is_answered_with_yes_or_no(bot: Bot, answer: 
         assert citizen.slot("details") == told  # kept: "try again" still files it
 
 
+def configuration_seen() -> None:
+    """Wait until the action server has read the configuration just changed."""
+    time.sleep(RECHECK_SECONDS + 0.2)
+
+
 @contextmanager
 def project_closed(bot: Bot, code: str) -> Iterator[None]:
     """The project closed (inactive) for the length of a test, as its officers may do at any time."""
@@ -317,7 +322,7 @@ def project_closed(bot: Bot, code: str) -> Iterator[None]:
     def set_active(active: bool) -> None:
         with bot.store.sessions.begin() as session:
             session.scalars(select(Project).where(Project.code == code)).one().active = active
-        time.sleep(RECHECK_SECONDS + 0.2)  # the action server sees the new configuration
+        configuration_seen()
 
     set_active(False)
     try:
@@ -409,13 +414,13 @@ def many_projects(bot: Bot) -> Iterator[None]:
             for n, district in enumerate(districts, start=1)
         ]
         session.add_all(added)
-    time.sleep(RECHECK_SECONDS + 0.2)  # the action server sees the new configuration
+    configuration_seen()
     try:
         yield
     finally:
         with bot.store.sessions.begin() as session:
             session.execute(delete(Project).where(Project.code.like("TST-%")))
-        time.sleep(RECHECK_SECONDS + 0.2)
+        configuration_seen()
 
 
 @pytest.mark.parametrize("language", ["en", "ne"])
