@@ -14,7 +14,7 @@ RASA_SOURCES := config.yml domain.yml bot/components.py bot/language.py $(wildca
 CHROMIUM := /usr/bin/chromium
 PDFTOPPM := /usr/bin/pdftoppm
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
-CODE := ticketing actions admin_app bot tests bench
+CODE := ticketing launcher actions admin_app bot tests bench
 
 .PHONY: help install run test bench
 
@@ -61,7 +61,7 @@ $(PDFTOPPM):
 		{ $(SUDO) apt-get update && $(SUDO) apt-get install -y poppler-utils; }
 
 run: install $(MODEL)
-	$(APP) -m ticketing run
+	$(APP) -m launcher run
 
 test: install $(MODEL) $(CHROMIUM) $(PDFTOPPM)
 	$(APP_VENV)/bin/ruff check $(CODE)

@@ -4,6 +4,6 @@ import os
 
 from actions.common import warm_up_triage
 
-# The launcher (ticketing/processes.py) asks for it; tests that import the actions do not.
+# The launcher (launcher/processes.py) asks for it; tests that import the actions do not.
 if os.environ.get("GRM_TRIAGE_AT_START") == "1":
     warm_up_triage()

@@ -23,13 +23,13 @@ from ticketing.catalog import Catalog, ProjectInfo, catalog
 from ticketing.citizen import heard_on_whatsapp
 from ticketing.clock import SystemClock
 from ticketing.config import load_settings
-from ticketing.crypto import keyring
-from ticketing.db import Store, open_store
 from ticketing.errors import InvalidInput
-from ticketing.models import Channel
-from ticketing.numerals import devanagari_digits
-from ticketing.phones import normalise_mobile
+from ticketing.store.crypto import keyring
+from ticketing.store.db import Store, open_store
+from ticketing.store.models import Channel
 from ticketing.triage import BackgroundTriager, Example, labels_from_catalog, officer_examples
+from ticketing.values.numerals import devanagari_digits
+from ticketing.values.phones import normalise_mobile
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")

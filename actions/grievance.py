@@ -46,7 +46,7 @@ from actions.common import (
     unsealed,
     words_only,
 )
-from ticketing.attachments import (
+from ticketing.cases.attachments import (
     MAX_CITIZEN_FILES,
     FileRefused,
     claim_uploads,
@@ -54,16 +54,16 @@ from ticketing.attachments import (
     staged_upload,
     too_many_files,
 )
+from ticketing.cases.media import MediaUnavailable, fetch_media, media_filename, media_sources
+from ticketing.cases.services import MAX_DETAILS_CHARS, Submission, file_grievance
 from ticketing.catalog import Catalog, ProjectInfo, catalog
 from ticketing.config import PROJECT_ROOT
-from ticketing.emails import normalise_email
 from ticketing.errors import InvalidInput, NotFound
-from ticketing.gazetteer import Division, Gazetteer, Match, fold, plain_words
-from ticketing.media import MediaUnavailable, fetch_media, media_filename, media_sources
-from ticketing.models import Grievance, Priority
-from ticketing.phones import normalise_mobile
-from ticketing.services import MAX_DETAILS_CHARS, Submission, file_grievance
+from ticketing.places.gazetteer import Division, Gazetteer, Match, fold, plain_words
+from ticketing.store.models import Grievance, Priority
 from ticketing.triage.summary import trim
+from ticketing.values.emails import normalise_email
+from ticketing.values.phones import normalise_mobile
 
 GENDER_CATEGORY = "gender"
 MIN_DETAILS_CHARS = 8

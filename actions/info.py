@@ -28,10 +28,10 @@ from actions.resolution import ANSWER_SLOTS
 from actions.session import CARRIED_OVER
 from actions.status import LOOKUP_SLOTS
 from ticketing.catalog import catalog
-from ticketing.locations import Place
-from ticketing.models import Officer, Priority
+from ticketing.places.locations import Place
 from ticketing.routing import route
 from ticketing.sla import Deadlines
+from ticketing.store.models import Officer, Priority
 
 FALLBACK_INTENT = "nlu_fallback"
 

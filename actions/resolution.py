@@ -24,8 +24,8 @@ from actions.common import (
 )
 from ticketing.citizen import CitizenView, answer_resolution, view_by_id
 from ticketing.errors import IllegalTransition
-from ticketing.gazetteer import fold
 from ticketing.lifecycle import Status
+from ticketing.places.gazetteer import fold
 
 NO_RATING = "none"
 ANSWER_SLOTS = ("satisfied", "rating", "refusal_reason", "lookup_outcome")

@@ -26,11 +26,11 @@ from actions.common import (
     words_only,
 )
 from ticketing.citizen import CitizenView, TooManyAttempts, look_up
-from ticketing.dates import citizen_time
 from ticketing.errors import InvalidInput
 from ticketing.lifecycle import OPEN_STATUSES
-from ticketing.phones import normalise_phone
-from ticketing.references import normalise_reference
+from ticketing.values.dates import citizen_time
+from ticketing.values.phones import normalise_phone
+from ticketing.values.references import normalise_reference
 
 LOOKUP_SLOTS = ("reference", "lookup_phone")
 

@@ -16,11 +16,11 @@ from flask import Flask, Response, current_app, request
 from flask_wtf.csrf import CSRFProtect
 
 from ticketing.accounts import API_TOKEN_DAYS
-from ticketing.attachments import MAX_BYTES
+from ticketing.cases.attachments import MAX_BYTES
 from ticketing.config import load_settings
-from ticketing.crypto import keyring
-from ticketing.db import Store, open_store
 from ticketing.errors import ConfigurationError
+from ticketing.store.crypto import keyring
+from ticketing.store.db import Store, open_store
 
 STORE_EXTENSION = "grm_store"
 csrf = CSRFProtect()

@@ -19,16 +19,16 @@ from werkzeug.exceptions import HTTPException
 from admin_app import current_store
 from admin_app.backoffice import MOVES
 from ticketing.accounts import officer_for_token
+from ticketing.cases.search import matching
+from ticketing.cases.services import Actor, Submission, file_grievance
 from ticketing.catalog import catalog
 from ticketing.citizen import TooManyAttempts, look_up
 from ticketing.clock import SystemClock
 from ticketing.errors import GrmError, InvalidInput, NotFound
 from ticketing.lifecycle import Status
-from ticketing.models import Channel, Grievance
 from ticketing.permissions import Permission, Viewer, visible
-from ticketing.references import normalise_reference
-from ticketing.search import matching
-from ticketing.services import Actor, Submission, file_grievance
+from ticketing.store.models import Channel, Grievance
+from ticketing.values.references import normalise_reference
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 MAX_PAGE = 200

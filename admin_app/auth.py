@@ -37,8 +37,8 @@ from wtforms.validators import DataRequired, Length, Optional
 from admin_app import current_store
 from ticketing.accounts import LOGIN_REFUSED, authenticate, sign_out
 from ticketing.clock import SystemClock
-from ticketing.models import Officer
 from ticketing.permissions import Permission, Viewer
+from ticketing.store.models import Officer
 
 auth = Blueprint("auth", __name__)
 login_manager = LoginManager()

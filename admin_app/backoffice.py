@@ -49,21 +49,21 @@ from ticketing.accounts import (
     totp_uri,
     turn_off_totp,
 )
-from ticketing.analytics import STANDARD_REPORTS, TREND_WEEKS, Period, build_dashboard, standard_reports
-from ticketing.attachments import MAX_BYTES, attach_file, attachment_path, download_name
+from ticketing.cases.attachments import MAX_BYTES, attach_file, attachment_path, download_name
+from ticketing.cases.search import matching
+from ticketing.cases.services import Actor, acknowledge, add_note, assign, close_invalid, escalate, resolve
+from ticketing.cases.timeline import timeline
 from ticketing.catalog import NO_PROJECT, catalog
 from ticketing.clock import Clock, SystemClock
-from ticketing.dates import NEPAL, officer_time
-from ticketing.db import Store
 from ticketing.errors import GrmError, InvalidInput
 from ticketing.lifecycle import TRANSITIONS, Action, Status
-from ticketing.models import Attachment, AuditLog, Grievance, NoteVisibility, Notification, Officer
-from ticketing.outbox import retry_failed
+from ticketing.notify.outbox import retry_failed
 from ticketing.permissions import Permission, visible
-from ticketing.search import matching
-from ticketing.services import Actor, acknowledge, add_note, assign, close_invalid, escalate, resolve
-from ticketing.tables import Document, Format, Table, write
-from ticketing.timeline import timeline
+from ticketing.reporting.analytics import STANDARD_REPORTS, TREND_WEEKS, Period, build_dashboard, standard_reports
+from ticketing.reporting.tables import Document, Format, Table, write
+from ticketing.store.db import Store
+from ticketing.store.models import Attachment, AuditLog, Grievance, NoteVisibility, Notification, Officer
+from ticketing.values.dates import NEPAL, officer_time
 
 SESSION_EXTENSION = "grm_request_session"
 
@@ -192,11 +192,11 @@ class Exported(ModelView):  # type: ignore[misc]
     export_types = tuple(form.value for form in Format)
 
     def _export_csv(self, return_url: str) -> BaseResponse:
-        # Not Flask-Admin's own CSV writer: ticketing.tables keeps formulas from running.
+        # Not Flask-Admin's own CSV writer: ticketing.reporting.tables keeps formulas from running.
         return self._export_tablib(Format.CSV.value, return_url)
 
     def _export_tablib(self, export_type: str, return_url: str) -> BaseResponse:
-        # Every format goes through ticketing.tables.
+        # Every format goes through ticketing.reporting.tables.
         _count, rows = self._export_data()
         table = Table(
             self.name,
@@ -234,7 +234,7 @@ class GrievanceView(Exported, ReadOnly):
     column_formatters_export: ClassVar[dict[str, Callable[..., object]]] = {
         name: format for name, format in column_formatters.items() if name != "reference"
     }
-    # Words of the summary or the citizen's own words, or a reference (ticketing.search).
+    # Words of the summary or the citizen's own words, or a reference (ticketing.cases.search).
     column_searchable_list = ("reference", "summary", "details")
     column_filters = (
         "status",
@@ -362,7 +362,7 @@ class GrievanceView(Exported, ReadOnly):
             etag=found.sha256,
             max_age=0,
         )
-        # Types are read from the bytes (ticketing.attachments), and nothing a file holds may
+        # Types are read from the bytes (ticketing.cases.attachments), and nothing a file holds may
         # run: no sniffing, no scripts, no requests from it.
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; media-src 'self'; sandbox"
@@ -375,7 +375,7 @@ class GrievanceView(Exported, ReadOnly):
         if not viewer().can(Permission.COMMENT):
             abort(403)
         sent = request.files.get("file")
-        # One byte over the limit is enough for ticketing.attachments to refuse the file.
+        # One byte over the limit is enough for ticketing.cases.attachments to refuse the file.
         content = sent.read(MAX_BYTES + 1) if sent else b""
         try:
             with current_store().sessions.begin() as db:

@@ -28,10 +28,10 @@ from admin_app.auth import Guarded, no_store, viewer
 from admin_app.public import project_links
 from ticketing.accounts import end_access, reset_password, revoke_api_tokens
 from ticketing.clock import SystemClock
-from ticketing.dates import officer_time
 from ticketing.errors import InvalidInput
 from ticketing.lifecycle import TOP_LEVEL
-from ticketing.models import (
+from ticketing.permissions import Permission
+from ticketing.store.models import (
     ActorKind,
     AuditLog,
     Category,
@@ -44,7 +44,7 @@ from ticketing.models import (
     RoutingRule,
     SlaPolicy,
 )
-from ticketing.permissions import Permission
+from ticketing.values.dates import officer_time
 
 # What a project admin may make of the officers of their projects (see OfficerView).
 PROJECT_ADMIN_GRANTS = frozenset({Role.PROJECT_MANAGER, Role.CONTRACTOR, Role.FOCAL_PERSON})

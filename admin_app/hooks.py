@@ -10,8 +10,8 @@ from flask import Blueprint, Response, abort, current_app, request
 from twilio.request_validator import RequestValidator
 
 from admin_app import current_store
-from ticketing.channels import TWILIO_STATUS_PATH
-from ticketing.outbox import record_delivery
+from ticketing.notify.outbox import record_delivery
+from ticketing.notify.senders import TWILIO_STATUS_PATH
 
 hooks = Blueprint("hooks", __name__)
 

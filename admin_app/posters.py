@@ -16,7 +16,7 @@ from reportlab.lib.units import cm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Paragraph
 
-from ticketing.pdffonts import DEVANAGARI, DEVANAGARI_BOLD, LATIN, LATIN_BOLD, register_fonts
+from ticketing.reporting.pdffonts import DEVANAGARI, DEVANAGARI_BOLD, LATIN, LATIN_BOLD, register_fonts
 
 MARGIN = 1.8 * cm
 # A code this wide reads from about a metre away with a phone's camera.

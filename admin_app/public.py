@@ -21,11 +21,11 @@ from werkzeug.wrappers import Response as BaseResponse
 from admin_app import current_store
 from admin_app.posters import PosterCode, poster_pdf
 from bot.deeplinks import messenger_link, whatsapp_link
-from ticketing.attachments import MAX_BYTES, FileRefused, stage_upload, too_large
+from ticketing.cases.attachments import MAX_BYTES, FileRefused, stage_upload, too_large
 from ticketing.catalog import ProjectInfo, catalog
 from ticketing.clock import SystemClock
-from ticketing.crypto import keyring
 from ticketing.errors import InvalidInput
+from ticketing.store.crypto import keyring
 
 public = Blueprint("public", __name__)
 

@@ -36,18 +36,18 @@ from werkzeug.test import TestResponse
 from admin_app import create_app
 from tests.helpers import sign_in
 from ticketing.accounts import issue_api_token
-from ticketing.bootstrap import DEMO_ADMIN_EMAIL, prepare, seed_demo
 from ticketing.catalog import Catalog, CategoryInfo, ProjectInfo, catalog
 from ticketing.clock import SystemClock
 from ticketing.config import Settings
-from ticketing.crypto import generate_key_material
-from ticketing.db import Store, open_store
 from ticketing.lifecycle import TOP_LEVEL, Action, Status
-from ticketing.locations import Place
-from ticketing.models import ActorKind, Channel, CloseReason, Grievance, Officer, Priority, StatusChange, table
-from ticketing.references import ALPHABET
+from ticketing.places.locations import Place
 from ticketing.routing import route
 from ticketing.sla import Deadlines, due_at, resolution_hours
+from ticketing.store.bootstrap import DEMO_ADMIN_EMAIL, prepare, seed_demo
+from ticketing.store.crypto import generate_key_material
+from ticketing.store.db import Store, open_store
+from ticketing.store.models import ActorKind, Channel, CloseReason, Grievance, Officer, Priority, StatusChange, table
+from ticketing.values.references import ALPHABET
 
 KEYS = generate_key_material()
 MANAGER_EMAIL = "manager.kkr@grm.example"
@@ -258,7 +258,7 @@ class Life:
         )
 
     def apply(self, step: Step) -> None:
-        """The move as ticketing.services makes it, fields and history row alike."""
+        """The move as ticketing.cases.services makes it, fields and history row alike."""
         from_status, from_level, officer = self.status, self.level, self.assignee
         if step.action is Action.ACKNOWLEDGE:
             self.status = Status.IN_PROGRESS
@@ -475,7 +475,7 @@ def seed(store: Store, tickets: int) -> Seeded:
 
 
 def _reference(rng: random.Random) -> str:
-    """A reference of the real shape (ticketing.references), drawn from the seeded generator."""
+    """A reference of the real shape (ticketing.values.references), drawn from the seeded generator."""
     symbols = "".join(rng.choices(ALPHABET, k=8))
     return f"GR-{symbols[:4]}-{symbols[4:]}"
 

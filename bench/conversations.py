@@ -37,14 +37,14 @@ sys.path.insert(0, str(ROOT))
 
 from report import machine, percentile, verdict, write_section
 
-from ticketing.bootstrap import prepare, seed_demo
+from launcher.processes import LOCALHOST, MODEL, RASA, Ports, Service, free_port, services, start_all, stop_all
 from ticketing.clock import SystemClock
 from ticketing.config import Settings
-from ticketing.crypto import generate_key_material
-from ticketing.db import Store, open_store
-from ticketing.models import Grievance, Municipality, Project
-from ticketing.processes import LOCALHOST, MODEL, RASA, Ports, Service, free_port, services, start_all, stop_all
-from ticketing.references import ALPHABET, PREFIX
+from ticketing.store.bootstrap import prepare, seed_demo
+from ticketing.store.crypto import generate_key_material
+from ticketing.store.db import Store, open_store
+from ticketing.store.models import Grievance, Municipality, Project
+from ticketing.values.references import ALPHABET, PREFIX
 
 TARGETS = {"p95_ratio": 1.5, "filed_per_min": 300.0}
 PROJECT = "KKR-01"

@@ -22,19 +22,19 @@ from seeding import CHUNK, DEMO_PASSWORD, grievance_row, insert_complainants, in
 from sqlalchemy import func, select, update
 
 from tests.fakes import ACCOUNT_SID, AUTH_TOKEN, fake_twilio
-from ticketing.bootstrap import prepare, seed_demo
 from ticketing.catalog import catalog
-from ticketing.channels import FileSender, TwilioSender
 from ticketing.config import Settings
-from ticketing.crypto import generate_key_material
-from ticketing.db import Store, open_store
 from ticketing.lifecycle import Status
-from ticketing.locations import Place
-from ticketing.models import Notification, NotificationChannel, NotificationStatus, Priority
-from ticketing.outbox import WhatsAppRules
+from ticketing.notify.outbox import WhatsAppRules
+from ticketing.notify.senders import FileSender, TwilioSender
+from ticketing.places.locations import Place
 from ticketing.routing import route
 from ticketing.scheduler import INTERVALS, Jobs, SchedulerSettings
 from ticketing.sla import Deadlines
+from ticketing.store.bootstrap import prepare, seed_demo
+from ticketing.store.crypto import generate_key_material
+from ticketing.store.db import Store, open_store
+from ticketing.store.models import Notification, NotificationChannel, NotificationStatus, Priority
 
 KEYS = generate_key_material()
 NOW = datetime(2026, 6, 1, tzinfo=UTC)

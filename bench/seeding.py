@@ -15,10 +15,10 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from ticketing.crypto import keyring
 from ticketing.lifecycle import Status
-from ticketing.locations import Place
-from ticketing.models import Channel, CloseReason, Complainant, Grievance, Priority, table
+from ticketing.places.locations import Place
+from ticketing.store.crypto import keyring
+from ticketing.store.models import Channel, CloseReason, Complainant, Grievance, Priority, table
 
 # The demo officers' password in the benchmarks: long enough for the password policy
 # (ticketing.accounts), which seed_demo enforces.

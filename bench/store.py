@@ -27,13 +27,13 @@ sys.path.insert(0, str(ROOT))
 
 from report import BENCHMARKS, fresh_postgres_database, machine, percentile, verdict, write_section
 
-from ticketing.bootstrap import prepare, seed_demo
+from ticketing.cases.services import Submission, file_grievance, find_for_citizen, list_overdue
 from ticketing.config import Settings
-from ticketing.crypto import generate_key_material
-from ticketing.db import Store, open_store
 from ticketing.errors import GrievanceNotFound
-from ticketing.models import Channel
-from ticketing.services import Submission, file_grievance, find_for_citizen, list_overdue
+from ticketing.store.bootstrap import prepare, seed_demo
+from ticketing.store.crypto import generate_key_material
+from ticketing.store.db import Store, open_store
+from ticketing.store.models import Channel
 
 KEYS = generate_key_material()
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
@@ -201,7 +201,7 @@ def query_plans(store: Store, reference: str) -> dict[str, str]:
     from sqlalchemy import select
 
     from ticketing.lifecycle import OPEN_STATUSES
-    from ticketing.models import Complainant, Grievance
+    from ticketing.store.models import Complainant, Grievance
 
     sweep = (
         select(Grievance.id, Grievance.reference, Grievance.status, Grievance.level, Grievance.due_at)
@@ -295,7 +295,7 @@ def report(results: list[Result], tickets: int) -> str:
         f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         f"- Machine: {machine()}",
         (
-            f"- Tickets: {tickets:,}, filed through `ticketing.services.file_grievance`, one unit of work (one transaction, "
+            f"- Tickets: {tickets:,}, filed through `ticketing.cases.services.file_grievance`, one unit of work (one transaction, "
             "committed) per grievance, with encryption of the personal fields, routing, SLA and history rows; "
             "the last tenth is timed on its own, i.e. with 90,000 already in the store."
         ),

@@ -1,7 +1,7 @@
 """`python -m bot.serve run ...`: `rasa run`, with its HTTP API's token read from the environment.
 
 Rasa takes that token only as a command-line argument (--auth-token), which every local
-user can read in the process list. The launcher (ticketing/processes.py) puts it in
+user can read in the process list. The launcher (launcher/processes.py) puts it in
 GRM_RASA_TOKEN instead, and it reaches Rasa's argument parser inside this process.
 """
 

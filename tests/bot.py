@@ -18,13 +18,13 @@ from typing import Any
 import httpx
 import pytest
 
+from launcher.processes import MODEL, RASA, Ports, RasaApi, Service, free_port, services, start_all, stop_all
 from tests.conftest import settings_for
 from tests.fakes import ACCOUNT_SID, AUTH_TOKEN, FakeMessenger, FakeTwilio, fake_messenger, fake_twilio
 from tests.helpers import FakeClock
-from ticketing.bootstrap import prepare, seed_demo
-from ticketing.db import Store, open_store
-from ticketing.processes import MODEL, RASA, Ports, RasaApi, Service, free_port, services, start_all, stop_all
-from ticketing.references import normalise_reference
+from ticketing.store.bootstrap import prepare, seed_demo
+from ticketing.store.db import Store, open_store
+from ticketing.values.references import normalise_reference
 
 WHATSAPP_NUMBER = "+14155238886"
 MESSENGER_VERIFY_TOKEN = "test-verify-token"

@@ -17,11 +17,11 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from tests.helpers import FakeClock
-from ticketing.bootstrap import load_categories, prepare, seed_demo
 from ticketing.config import Settings, normalise_database_url
-from ticketing.crypto import generate_key_material
-from ticketing.db import Store, open_store
-from ticketing.models import Base
+from ticketing.store.bootstrap import load_categories, prepare, seed_demo
+from ticketing.store.crypto import generate_key_material
+from ticketing.store.db import Store, open_store
+from ticketing.store.models import Base
 
 REFERENCE_TABLES = {"province", "district", "municipality", "alembic_version", "config_version"}
 TEST_KEYS = generate_key_material()

@@ -13,12 +13,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from admin_app import create_app
-from ticketing.channels import FileSender, Sender
-from ticketing.db import Store
-from ticketing.models import Channel, Grievance, NotificationChannel, Officer, Role, StatusChange
-from ticketing.outbox import WhatsAppRules
+from ticketing.cases.services import Submission, file_grievance
+from ticketing.notify.outbox import WhatsAppRules
+from ticketing.notify.senders import FileSender, Sender
 from ticketing.scheduler import INTERVALS, Jobs, SchedulerSettings
-from ticketing.services import Submission, file_grievance
+from ticketing.store.db import Store
+from ticketing.store.models import Channel, Grievance, NotificationChannel, Officer, Role, StatusChange
 
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 MAKWANPUR = 30

@@ -16,9 +16,9 @@ from ticketing.accounts import (
     new_totp_secret,
     set_password,
 )
-from ticketing.db import Store
 from ticketing.errors import InvalidInput
-from ticketing.models import AuditLog, Officer
+from ticketing.store.db import Store
+from ticketing.store.models import AuditLog, Officer
 
 EMAIL = "site.kkr@grm.example"
 GOOD = "maize-dust-kulekhani-42"

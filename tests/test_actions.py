@@ -24,9 +24,9 @@ from actions.info import ActionContactPerson, ActionExplainProcess, ActionOutOfS
 from actions.status import ActionCheckStatus
 from tests.helpers import BAGMATI, HETAUDA, MAKWANPUR, FakeClock, file
 from ticketing.config import PROJECT_ROOT
-from ticketing.db import Store
 from ticketing.errors import InvalidInput
-from ticketing.models import Grievance, Priority
+from ticketing.store.db import Store
+from ticketing.store.models import Grievance, Priority
 from ticketing.triage import BackgroundTriager
 
 DOMAIN: dict[str, Any] = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())

@@ -12,8 +12,8 @@ from tests.helpers import PASSWORD, FakeClock, client_for, csrf_token, file, sig
 from ticketing.accounts import issue_api_token
 from ticketing.citizen import MAX_FAILURES_PER_REQUESTER
 from ticketing.clock import SystemClock
-from ticketing.db import Store
-from ticketing.models import Officer
+from ticketing.store.db import Store
+from ticketing.store.models import Officer
 
 
 def token_for(store: Store, clock: FakeClock, email: str) -> dict[str, str]:

@@ -17,7 +17,7 @@ from schemathesis.core.result import Ok
 from admin_app import create_app
 from tests.helpers import BAGMATI, HETAUDA, MAKWANPUR, SUBMISSION, FakeClock, file
 from tests.test_api import token_for
-from ticketing.db import Store
+from ticketing.store.db import Store
 
 Operation = schemathesis.APIOperation[Any, Any, Any, Any]
 Case = schemathesis.Case[Any]

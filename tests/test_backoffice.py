@@ -19,10 +19,10 @@ from tests.browser import Screenshot, live_server
 from tests.helpers import PASSWORD, FakeClock, client_for, csrf_token, file, make_jobs, officer_by_email, sign_in
 from tests.test_uploads import PNG
 from ticketing.accounts import MAX_FAILED_LOGINS
-from ticketing.attachments import attach_file
-from ticketing.db import Store
-from ticketing.models import Grievance, Notification, NotificationStatus
-from ticketing.services import CITIZEN, Actor, acknowledge, resolve
+from ticketing.cases.attachments import attach_file
+from ticketing.cases.services import CITIZEN, Actor, acknowledge, resolve
+from ticketing.store.db import Store
+from ticketing.store.models import Grievance, Notification, NotificationStatus
 
 
 def test_the_backoffice_asks_to_sign_in(demo: Store) -> None:

@@ -9,11 +9,11 @@ from sqlalchemy import or_, select, update
 
 from tests.helpers import START, FakeClock, file
 from ticketing import catalog as catalog_module
-from ticketing import models
 from ticketing.catalog import catalog
-from ticketing.db import Store, open_store
 from ticketing.errors import InvalidInput
-from ticketing.models import Officer, Project, ProjectType, RoutingRule, SlaPolicy
+from ticketing.store import models
+from ticketing.store.db import Store, open_store
+from ticketing.store.models import Officer, Project, ProjectType, RoutingRule, SlaPolicy
 
 
 def change_elsewhere(store: Store) -> None:

@@ -24,7 +24,9 @@ from tests.fakes import (
     self_signed_certificate,
 )
 from tests.helpers import FakeClock, file, make_jobs
-from ticketing.channels import (
+from ticketing.errors import ConfigurationError
+from ticketing.notify.outbox import MAX_ATTEMPTS, claim
+from ticketing.notify.senders import (
     TWILIO_STATUS_PATH,
     DeliveryError,
     Outgoing,
@@ -32,9 +34,9 @@ from ticketing.channels import (
     TwilioSender,
     senders_from_environment,
 )
-from ticketing.db import Store
-from ticketing.errors import ConfigurationError
-from ticketing.models import (
+from ticketing.scheduler import Jobs
+from ticketing.store.db import Store
+from ticketing.store.models import (
     Audience,
     Channel,
     Complainant,
@@ -43,8 +45,6 @@ from ticketing.models import (
     NotificationChannel,
     NotificationStatus,
 )
-from ticketing.outbox import MAX_ATTEMPTS, claim
-from ticketing.scheduler import Jobs
 
 CITIZEN_PHONE = "+9779841234567"
 SMS_FROM, WHATSAPP_FROM = "+15005550006", "+14155238886"

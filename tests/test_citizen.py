@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from tests.helpers import FakeClock, file
+from ticketing.cases.services import Actor, acknowledge, resolve
 from ticketing.citizen import (
     LOOKUP_WINDOW,
     MAX_FAILURES_PER_REFERENCE,
@@ -17,11 +18,10 @@ from ticketing.citizen import (
     grievance_for_link,
     look_up,
 )
-from ticketing.db import Store
 from ticketing.errors import InvalidInput
 from ticketing.lifecycle import Status
-from ticketing.models import Grievance
-from ticketing.services import Actor, acknowledge, resolve
+from ticketing.store.db import Store
+from ticketing.store.models import Grievance
 
 PHONE = "9841234567"
 

@@ -8,11 +8,11 @@ import time
 from sqlalchemy import func, select
 
 from tests.helpers import FakeClock, file
-from ticketing.db import Store
+from ticketing.cases.services import SYSTEM, Actor, escalate
 from ticketing.errors import ConcurrentChange
 from ticketing.lifecycle import Action
-from ticketing.models import Grievance, StatusChange
-from ticketing.services import SYSTEM, Actor, escalate
+from ticketing.store.db import Store
+from ticketing.store.models import Grievance, StatusChange
 
 
 def test_simultaneous_escalations_record_exactly_one(demo: Store, clock: FakeClock) -> None:

@@ -12,12 +12,12 @@ from sqlalchemy import func, select
 
 from tests.bot import Bot, Citizen, buttons, log_of, reference_in
 from tests.helpers import HETAUDA, MAKWANPUR
-from ticketing.attachments import stage_upload
+from ticketing.cases.attachments import stage_upload
+from ticketing.cases.services import SYSTEM, acknowledge, resolve
 from ticketing.citizen import MAX_FAILURES_PER_REQUESTER, answer_link_token
 from ticketing.clock import SystemClock
 from ticketing.lifecycle import Status
-from ticketing.models import Attachment, Category, Channel, Complainant, Grievance, Priority, Project, Upload
-from ticketing.services import SYSTEM, acknowledge, resolve
+from ticketing.store.models import Attachment, Category, Channel, Complainant, Grievance, Priority, Project, Upload
 
 QR = {"project": "KKR-01"}
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF a cracked wall"

@@ -21,8 +21,8 @@ from ticketing.catalog import RECHECK_SECONDS
 from ticketing.clock import SystemClock
 from ticketing.config import PROJECT_ROOT
 from ticketing.lifecycle import Status
-from ticketing.models import Complainant, District, Grievance, Officer, Project, ProjectType
-from ticketing.references import new_reference
+from ticketing.store.models import Complainant, District, Grievance, Officer, Project, ProjectType
+from ticketing.values.references import new_reference
 
 RESPONSES = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())["responses"]
 

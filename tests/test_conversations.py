@@ -14,8 +14,8 @@ from tests.bot import Bot
 from tests.conftest import settings_for
 from tests.test_conversation import QR
 from ticketing.clock import SystemClock
-from ticketing.conversations import CONVERSATIONS_FILE, forget_silent_conversations
-from ticketing.db import Store
+from ticketing.store.conversations import CONVERSATIONS_FILE, forget_silent_conversations
+from ticketing.store.db import Store
 
 
 def senders(path: Path) -> set[str]:

@@ -7,8 +7,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from tests.helpers import FakeClock, file
-from ticketing import db
-from ticketing.db import Store
+from ticketing.store import db
+from ticketing.store.db import Store
 
 
 def cut_every_pooled_connection(store: Store) -> None:

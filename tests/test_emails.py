@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ticketing.emails import normalise_email
 from ticketing.errors import InvalidInput
+from ticketing.values.emails import normalise_email
 
 
 @pytest.mark.parametrize(

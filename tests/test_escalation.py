@@ -9,9 +9,10 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from tests.helpers import FakeClock, count, file, history, make_jobs, officer_by_email, outbox_file
-from ticketing.db import Store
+from ticketing.cases.services import SYSTEM, Actor, acknowledge, add_note, record_citizen_answer, resolve
 from ticketing.lifecycle import Action, Status
-from ticketing.models import (
+from ticketing.store.db import Store
+from ticketing.store.models import (
     Audience,
     Category,
     Grievance,
@@ -21,7 +22,6 @@ from ticketing.models import (
     Officer,
     SlaPolicy,
 )
-from ticketing.services import SYSTEM, Actor, acknowledge, add_note, record_citizen_answer, resolve
 
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
@@ -102,7 +102,7 @@ def test_runs_repeated_or_after_a_crash_queue_nothing_twice(demo: Store, clock: 
     file(demo, clock)
     # A planning run that dies before committing leaves the case waiting, as if never run.
     with demo.sessions() as session:
-        from ticketing.notifications import plan_notifications
+        from ticketing.notify.notifications import plan_notifications
 
         assert plan_notifications(session, clock) == 1
         session.rollback()
@@ -201,7 +201,7 @@ def test_a_refusal_escalates_and_the_next_level_acts(demo: Store, clock: FakeClo
         resolve(session, clock, grievance.id, Actor.officer(site), "Sprinkled once.")
     clock.advance(days=1)
     with demo.sessions.begin() as session:
-        from ticketing.services import CITIZEN
+        from ticketing.cases.services import CITIZEN
 
         record_citizen_answer(session, clock, grievance.id, CITIZEN, accepted=False, reason="Still dusty.")
     jobs.plan()

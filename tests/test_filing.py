@@ -10,14 +10,14 @@ import pytest
 from sqlalchemy import select
 
 from tests.helpers import BAGMATI, HETAUDA, MAKWANPUR, FakeClock, count, file, submission
-from ticketing import services
-from ticketing.attachments import attach_file, attachment_path
+from ticketing.cases import services
+from ticketing.cases.attachments import attach_file, attachment_path
+from ticketing.cases.services import CITIZEN, file_grievance
 from ticketing.citizen import heard_on_whatsapp
-from ticketing.db import Store
 from ticketing.errors import InvalidInput, NotFound
-from ticketing.models import Attachment, AuditLog, Channel, Complainant, Grievance, Priority, StatusChange
-from ticketing.references import ALPHABET, new_reference, normalise_reference
-from ticketing.services import CITIZEN, file_grievance
+from ticketing.store.db import Store
+from ticketing.store.models import Attachment, AuditLog, Channel, Complainant, Grievance, Priority, StatusChange
+from ticketing.values.references import ALPHABET, new_reference, normalise_reference
 
 
 def test_a_filed_case_is_new_at_level_one_with_everything_set(demo: Store, clock: FakeClock) -> None:

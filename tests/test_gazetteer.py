@@ -6,8 +6,8 @@ import pytest
 
 from tests.helpers import BAGMATI, HETAUDA, MAKWANPUR, THAHA
 from ticketing.catalog import Catalog, catalog
-from ticketing.db import Store
-from ticketing.gazetteer import fold
+from ticketing.places.gazetteer import fold
+from ticketing.store.db import Store
 
 CHITWAN = 24
 BHIMPHEDI = 339

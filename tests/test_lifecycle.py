@@ -9,11 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tests.helpers import FakeClock, count, file, history
-from ticketing.db import Store
-from ticketing.errors import ConcurrentChange, HistoryIsAppendOnly, IllegalTransition, InvalidInput
-from ticketing.lifecycle import TOP_LEVEL, TRANSITIONS, Action, Status, next_status
-from ticketing.models import ActorKind, AuditLog, CloseReason, Grievance, Note, NoteVisibility, StatusChange
-from ticketing.services import (
+from ticketing.cases.services import (
     CITIZEN,
     SYSTEM,
     Actor,
@@ -26,6 +22,10 @@ from ticketing.services import (
     record_citizen_answer,
     resolve,
 )
+from ticketing.errors import ConcurrentChange, HistoryIsAppendOnly, IllegalTransition, InvalidInput
+from ticketing.lifecycle import TOP_LEVEL, TRANSITIONS, Action, Status, next_status
+from ticketing.store.db import Store
+from ticketing.store.models import ActorKind, AuditLog, CloseReason, Grievance, Note, NoteVisibility, StatusChange
 
 OFFICER = Actor.officer(1)
 Mover = Callable[[Session, FakeClock, Grievance], object]

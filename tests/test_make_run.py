@@ -1,4 +1,4 @@
-"""`make run` as a whole (`python -m ticketing run`): what it opens to the network, what it
+"""`make run` as a whole (`python -m launcher run`): what it opens to the network, what it
 refuses, and what its logs and files give away after a citizen files, looks up and answers."""
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from launcher.processes import MODEL, RASA, free_port
 from tests.bot import reference_in
 from ticketing.config import PROJECT_ROOT
-from ticketing.processes import MODEL, RASA, free_port
 
 LISTEN = "0A"
 PHONE = "9841000199"
@@ -31,9 +31,9 @@ from sqlalchemy import select
 from ticketing.citizen import answer_link_token
 from ticketing.clock import SystemClock
 from ticketing.config import load_settings
-from ticketing.db import open_store
-from ticketing.models import Grievance
-from ticketing.services import SYSTEM, acknowledge, resolve
+from ticketing.store.db import open_store
+from ticketing.store.models import Grievance
+from ticketing.cases.services import SYSTEM, acknowledge, resolve
 store = open_store(load_settings())
 with store.sessions.begin() as session:
     case = session.scalars(select(Grievance).where(Grievance.reference == sys.argv[1])).one()
@@ -108,7 +108,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     # REST only to drive the citizen here; it does not change what listens where.
     environment |= {"GRM_VAR_DIR": str(var_dir), "GRM_REST_CHANNEL": "on"}
     supervisor = subprocess.Popen(
-        [sys.executable, "-m", "ticketing", "run"],
+        [sys.executable, "-m", "launcher", "run"],
         cwd=PROJECT_ROOT,
         env=environment,
         stdout=subprocess.PIPE,

@@ -11,9 +11,9 @@ from sqlalchemy.orm import selectinload
 from tests.helpers import FakeClock, add_project_admin, client_for, csrf_token, file, sign_in
 from ticketing.accounts import issue_api_token
 from ticketing.clock import SystemClock
-from ticketing.db import Store
-from ticketing.models import Officer
 from ticketing.permissions import Permission, Viewer, visible
+from ticketing.store.db import Store
+from ticketing.store.models import Officer
 
 # One account per role of the demo, and a project admin made here (the demo has none).
 ACCOUNTS = [

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from tests.bot import MESSENGER_APP_SECRET, MESSENGER_VERIFY_TOKEN, Bot, reference_in
 from tests.helpers import HETAUDA
 from tests.test_nepali import DEVANAGARI
-from ticketing.models import Attachment, Channel, Grievance
+from ticketing.store.models import Attachment, Channel, Grievance
 
 HOOK = "/webhooks/facebook/webhook"
 PAGE_ID = "1029384756"

@@ -12,9 +12,9 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Engine, inspect, text
 
 from tests.conftest import private_postgres_database
-from ticketing.db import alembic_config, make_engine, upgrade_to_head
-from ticketing.models import Base
-from ticketing.search import is_search_index
+from ticketing.cases.search import is_search_index
+from ticketing.store.db import alembic_config, make_engine, upgrade_to_head
+from ticketing.store.models import Base
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

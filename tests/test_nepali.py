@@ -15,9 +15,9 @@ import yaml
 
 from bot.language import detect, named_language, one_spelling
 from ticketing.config import PROJECT_ROOT
-from ticketing.dates import citizen_time
-from ticketing.messages import LEVEL_NAMES
-from ticketing.tables import Document, Table, to_pdf
+from ticketing.notify.messages import LEVEL_NAMES
+from ticketing.reporting.tables import Document, Table, to_pdf
+from ticketing.values.dates import citizen_time
 
 DOMAIN = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())
 RESPONSES: dict[str, list[dict[str, Any]]] = DOMAIN["responses"]

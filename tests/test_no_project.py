@@ -11,15 +11,15 @@ from sqlalchemy import select, true
 
 from tests.helpers import FakeClock, client_for, file, make_jobs, officer_by_email, sign_in
 from tests.test_api import token_for
-from ticketing.analytics import STANDARD_REPORTS, Period, build_dashboard, standard_reports
+from ticketing.cases.search import matching
+from ticketing.cases.services import Actor, acknowledge, assign, close_silent_resolutions, resolve
 from ticketing.catalog import NO_PROJECT, catalog
-from ticketing.db import Store, alembic_config
 from ticketing.lifecycle import Status
-from ticketing.models import Grievance, Priority
-from ticketing.report import build_report
-from ticketing.search import matching
-from ticketing.services import Actor, acknowledge, assign, close_silent_resolutions, resolve
+from ticketing.reporting.analytics import STANDARD_REPORTS, Period, build_dashboard, standard_reports
+from ticketing.reporting.report import build_report
 from ticketing.sla import Deadlines
+from ticketing.store.db import Store, alembic_config
+from ticketing.store.models import Grievance, Priority
 
 CHITWAN = 24  # NBR-02's district
 

@@ -42,9 +42,9 @@ from ticketing.accounts import (
     new_totp_secret,
 )
 from ticketing.clock import SystemClock
-from ticketing.db import Store
 from ticketing.errors import ConfigurationError
-from ticketing.models import ApiToken, AuditLog, Officer, Project, Role
+from ticketing.store.db import Store
+from ticketing.store.models import ApiToken, AuditLog, Officer, Project, Role
 
 ADMIN = "admin@grm.example"
 PROJECT_ADMIN = "padmin.kkr@grm.example"

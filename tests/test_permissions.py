@@ -7,10 +7,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from tests.helpers import FakeClock, file, officer_by_email, submission
-from ticketing.db import Store
-from ticketing.models import Grievance, Officer, Role
+from ticketing.cases.services import SYSTEM, Actor, escalate, file_grievance
 from ticketing.permissions import MATRIX, Permission, Viewer, visible
-from ticketing.services import SYSTEM, Actor, escalate, file_grievance
+from ticketing.store.db import Store
+from ticketing.store.models import Grievance, Officer, Role
 
 P = Permission
 # Seed 000 section 2.2, column by column (the citizen acts only through the channels).

@@ -12,12 +12,12 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from tests.helpers import FakeClock, file
+from ticketing.cases.services import find_for_citizen
 from ticketing.config import Settings, load_settings
-from ticketing.crypto import install_keys, keyring, keyring_from_settings, make_keyring
-from ticketing.db import Store
 from ticketing.errors import ConfigurationError, GrievanceNotFound
-from ticketing.models import Complainant
-from ticketing.services import find_for_citizen
+from ticketing.store.crypto import install_keys, keyring, keyring_from_settings, make_keyring
+from ticketing.store.db import Store
+from ticketing.store.models import Complainant
 
 PERSONAL = {
     "name": "Sunita Tamang",

@@ -10,11 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import settings_for
-from ticketing.__main__ import channel_lines
-from ticketing.config import ACTIONS_TOKEN
-from ticketing.errors import ConfigurationError
-from ticketing.processes import (
+from launcher.__main__ import channel_lines
+from launcher.processes import (
     Ports,
     RasaApi,
     Service,
@@ -25,6 +22,9 @@ from ticketing.processes import (
     stop_all,
     tracker_store_environment,
 )
+from tests.conftest import settings_for
+from ticketing.config import ACTIONS_TOKEN
+from ticketing.errors import ConfigurationError
 
 
 def test_conversations_live_beside_the_tickets(tmp_path: Path) -> None:

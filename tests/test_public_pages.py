@@ -24,8 +24,8 @@ from admin_app import create_app, settings_from_environment
 from admin_app.public import CHAT_TEXT
 from bot.deeplinks import prefill_language, prefilled_message, project_in_message, project_ref
 from tests.browser import Screenshot, live_server
-from ticketing.db import Store
 from ticketing.errors import ConfigurationError
+from ticketing.store.db import Store
 
 KKR_NAME = "Kathmandu-Kulekhani Road Upgrading"
 UNSET = {

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from launcher.processes import MODEL, RASA
 from ticketing.config import PROJECT_ROOT
-from ticketing.processes import MODEL, RASA
 
 ACTIONS_DIR = PROJECT_ROOT / "actions"
 # Responses that Rasa's own default actions say (fallback, rephrase, restart).

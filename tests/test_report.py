@@ -11,11 +11,11 @@ from sqlalchemy import select
 
 from tests.fakes import fake_smtp
 from tests.helpers import FakeClock, count, file, make_jobs, officer_by_email
-from ticketing.channels import SmtpSender
-from ticketing.db import Store
-from ticketing.models import Notification, NotificationChannel, NotificationStatus
-from ticketing.report import month_bounds, previous_month
-from ticketing.services import Actor, acknowledge, resolve
+from ticketing.cases.services import Actor, acknowledge, resolve
+from ticketing.notify.senders import SmtpSender
+from ticketing.reporting.report import month_bounds, previous_month
+from ticketing.store.db import Store
+from ticketing.store.models import Notification, NotificationChannel, NotificationStatus
 
 OCTOBER = datetime(2026, 10, 3, 9, 0, tzinfo=UTC)
 # 1 November 2026, 06:00 in Nepal (UTC+5:45): the scheduler's monthly run.

@@ -9,12 +9,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tests.helpers import BAGMATI, HETAUDA, MAKWANPUR, START, THAHA, FakeClock, file
+from ticketing.cases.services import CITIZEN, SYSTEM, Actor, acknowledge, escalate, record_citizen_answer, resolve
 from ticketing.catalog import catalog
-from ticketing.db import Store
-from ticketing.locations import Place
-from ticketing.models import Category, Officer, Priority, Project, ProjectType, Role, RoutingRule
+from ticketing.places.locations import Place
 from ticketing.routing import route
-from ticketing.services import CITIZEN, SYSTEM, Actor, acknowledge, escalate, record_citizen_answer, resolve
+from ticketing.store.db import Store
+from ticketing.store.models import Category, Officer, Priority, Project, ProjectType, Role, RoutingRule
 
 
 @pytest.fixture

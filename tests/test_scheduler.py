@@ -14,16 +14,17 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from launcher.processes import Service, start_all, stop_all
 from tests.conftest import TEST_KEYS, private_postgres_database, settings_for
 from tests.fakes import ACCOUNT_SID, AUTH_TOKEN, fake_smtp, fake_twilio
 from tests.helpers import PASSWORD, FakeClock, submission
-from ticketing.bootstrap import prepare, seed_demo
+from ticketing.cases.services import file_grievance
 from ticketing.config import PROJECT_ROOT
-from ticketing.db import open_store
 from ticketing.lifecycle import Action
-from ticketing.models import Grievance, Notification, NotificationStatus, StatusChange, scheduler_job
-from ticketing.processes import SCHEDULER_READY, Service, start_all, stop_all
-from ticketing.services import file_grievance
+from ticketing.scheduler import SCHEDULER_READY
+from ticketing.store.bootstrap import prepare, seed_demo
+from ticketing.store.db import open_store
+from ticketing.store.models import Grievance, Notification, NotificationStatus, StatusChange, scheduler_job
 
 BURST = 60
 SETTLE_SECONDS = 120

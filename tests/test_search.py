@@ -7,9 +7,9 @@ import pytest
 from sqlalchemy import select, update
 
 from tests.helpers import FakeClock, file
-from ticketing.db import Store
-from ticketing.models import Grievance
-from ticketing.search import matching
+from ticketing.cases.search import matching
+from ticketing.store.db import Store
+from ticketing.store.models import Grievance
 
 
 def found(store: Store, typed: str) -> set[int]:

@@ -1,4 +1,4 @@
-"""`python -m ticketing setup --demo`, as `make run` calls it, on a fresh var/ directory."""
+"""`python -m launcher setup --demo`, as `make run` calls it, on a fresh var/ directory."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.helpers import FakeClock
+from ticketing.cases.services import Submission, file_grievance
 from ticketing.config import PROJECT_ROOT, load_settings
-from ticketing.db import open_store
 from ticketing.lifecycle import Status
-from ticketing.models import Category, Channel, Municipality, Officer, Priority, Project, RoutingRule
-from ticketing.services import Submission, file_grievance
+from ticketing.store.db import open_store
+from ticketing.store.models import Category, Channel, Municipality, Officer, Priority, Project, RoutingRule
 
 
 def run_setup(var_dir: Path) -> str:
@@ -24,7 +24,7 @@ def run_setup(var_dir: Path) -> str:
     for name in ("DATABASE_URL", "GRM_ENCRYPTION_KEYS", "GRM_PHONE_HASH_KEY"):
         env.pop(name, None)
     done = subprocess.run(
-        [sys.executable, "-m", "ticketing", "setup", "--demo"],
+        [sys.executable, "-m", "launcher", "setup", "--demo"],
         cwd=PROJECT_ROOT,
         env=env,
         capture_output=True,

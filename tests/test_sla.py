@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import select, update
 
 from tests.helpers import START, FakeClock, file
-from ticketing.db import Store
-from ticketing.models import Category, Project, SlaPolicy
-from ticketing.services import SYSTEM, Actor, acknowledge, escalate, list_overdue, resolve
+from ticketing.cases.services import SYSTEM, Actor, acknowledge, escalate, list_overdue, resolve
+from ticketing.store.db import Store
+from ticketing.store.models import Category, Project, SlaPolicy
 
 OFFICER = Actor.officer(2)
 HOUR = timedelta(hours=1)

@@ -26,12 +26,12 @@ from transformers import (
 )
 
 from tests.helpers import FakeClock, file
+from ticketing.cases.services import Actor, set_category
 from ticketing.catalog import catalog
 from ticketing.config import PROJECT_ROOT
-from ticketing.db import Store
 from ticketing.errors import ConfigurationError
-from ticketing.models import Grievance, Officer, Priority
-from ticketing.services import Actor, set_category
+from ticketing.store.db import Store
+from ticketing.store.models import Grievance, Officer, Priority
 from ticketing.triage import BackgroundTriager, Example, Triager, build_triager, default_labels, officer_examples
 from ticketing.triage.backlog import triage_backlog
 from ticketing.triage.encoder import CACHE_FILE, Encoder, SmallE5, digest, open_embedder

@@ -16,9 +16,8 @@ from flask.testing import FlaskClient
 
 from tests.helpers import FakeClock, count, file, make_jobs
 from tests.test_public_pages import make_app, widget_settings
-from ticketing import attachments
-from ticketing.allowances import Allowance
-from ticketing.attachments import (
+from ticketing.cases import attachments
+from ticketing.cases.attachments import (
     MAX_BYTES,
     MAX_CITIZEN_FILES,
     MEBIBYTE,
@@ -30,11 +29,12 @@ from ticketing.attachments import (
     stage_upload,
     staged_upload,
 )
+from ticketing.cases.services import CITIZEN
 from ticketing.clock import SystemClock
-from ticketing.db import Store
 from ticketing.errors import ConfigurationError, InvalidInput
-from ticketing.models import Attachment, Grievance, Upload
-from ticketing.services import CITIZEN
+from ticketing.store.allowances import Allowance
+from ticketing.store.db import Store
+from ticketing.store.models import Attachment, Grievance, Upload
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(32)
 CHAT = "5f0c0c1ad3a04a8a9b0f6b0f2f1e7c11"

@@ -20,7 +20,7 @@ from actions.resolution import ValidateResolutionForm
 from actions.status import ValidateStatusForm
 from tests.helpers import BAGMATI, HETAUDA, MAKWANPUR
 from tests.test_actions import DOMAIN
-from ticketing.db import Store
+from ticketing.store.db import Store
 
 # Latin, Devanagari (with its digits, danda and combining marks), digits, punctuation, space.
 TYPED = st.text(

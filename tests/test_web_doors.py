@@ -18,12 +18,12 @@ from sqlalchemy import select
 from admin_app import create_app
 from tests.helpers import FakeClock, client_for, csrf_token, file, make_jobs, officer_by_email, outbox_file, sign_in
 from tests.test_api import error_of, token_for
-from ticketing.attachments import attach_file
+from ticketing.cases.attachments import attach_file
+from ticketing.cases.services import CITIZEN, Actor, acknowledge, resolve
 from ticketing.citizen import answer_resolution, grievance_for_link
-from ticketing.db import Store
-from ticketing.models import Complainant, Grievance, Officer
-from ticketing.services import CITIZEN, Actor, acknowledge, resolve
-from ticketing.tables import HEADER_ROW, Document, Table, to_csv, to_xlsx
+from ticketing.reporting.tables import HEADER_ROW, Document, Table, to_csv, to_xlsx
+from ticketing.store.db import Store
+from ticketing.store.models import Complainant, Grievance, Officer
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(32)
 

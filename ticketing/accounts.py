@@ -18,11 +18,11 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ticketing.allowances import Allowance, client_name
 from ticketing.clock import Clock
-from ticketing.crypto import keyring
 from ticketing.errors import InvalidInput
-from ticketing.models import ActorKind, ApiToken, AuditLog, Officer, table
+from ticketing.store.allowances import Allowance, client_name
+from ticketing.store.crypto import keyring
+from ticketing.store.models import ActorKind, ApiToken, AuditLog, Officer, table
 
 MAX_FAILED_LOGINS = 5
 LOCK_OUT = timedelta(minutes=15)

@@ -2,7 +2,7 @@
 deadlines, the category tree, routing rules, and Nepal's administrative divisions.
 
 The snapshot is keyed by the random token in `config_version`, which every ORM write to a
-configuration table replaces in the same transaction (see ticketing.models). A token, not a
+configuration table replaces in the same transaction (see ticketing.store.models). A token, not a
 counter, so a rolled-back change can never be mistaken for a later committed one. A process
 reads the token again at most once a second (filing is the hot path: the query would cost a
 tenth of its throughput), and at once after a configuration change of its own; so a change
@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from ticketing import models
 from ticketing.errors import InvalidInput
-from ticketing.gazetteer import Division, Gazetteer, fold
-from ticketing.models import (
+from ticketing.places.gazetteer import Division, Gazetteer, fold
+from ticketing.sla import Deadlines
+from ticketing.store import models
+from ticketing.store.models import (
     Category,
     ConfigVersion,
     District,
@@ -37,7 +38,6 @@ from ticketing.models import (
     officer_project,
     table,
 )
-from ticketing.sla import Deadlines
 
 RECHECK_SECONDS = 1.0
 # How lists, reports and officers' messages name the project of a case filed without one.

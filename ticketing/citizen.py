@@ -15,16 +15,16 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from ticketing.allowances import Allowance
+from ticketing.cases.services import CITIZEN, find_for_citizen, record_citizen_answer
 from ticketing.catalog import catalog
 from ticketing.clock import Clock
-from ticketing.crypto import keyring
 from ticketing.errors import GrievanceNotFound, GrmError, InvalidInput
 from ticketing.lifecycle import Status
-from ticketing.models import Complainant, Grievance, table
-from ticketing.phones import normalise_phone
-from ticketing.references import normalise_reference
-from ticketing.services import CITIZEN, find_for_citizen, record_citizen_answer
+from ticketing.store.allowances import Allowance
+from ticketing.store.crypto import keyring
+from ticketing.store.models import Complainant, Grievance, table
+from ticketing.values.phones import normalise_phone
+from ticketing.values.references import normalise_reference
 
 LOOKUP_WINDOW = timedelta(minutes=15)
 # A citizen mistyping a few times stays well below these; a guesser is stopped quickly.

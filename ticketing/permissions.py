@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, and_, false, or_, select, true
 from sqlalchemy.orm import aliased
 
 from ticketing.lifecycle import Action
-from ticketing.models import Grievance, Officer, Priority, Role, StatusChange
+from ticketing.store.models import Grievance, Officer, Priority, Role, StatusChange
 
 
 class Permission(StrEnum):

@@ -8,8 +8,8 @@ from sqlalchemy.orm import Session
 
 from ticketing.catalog import Catalog, RuleInfo
 from ticketing.lifecycle import OPEN_STATUSES
-from ticketing.locations import Place
-from ticketing.models import Grievance, Priority
+from ticketing.places.locations import Place
+from ticketing.store.models import Grievance, Priority
 
 
 def _place_depth(rule: RuleInfo, place: Place) -> int | None:

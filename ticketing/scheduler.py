@@ -5,7 +5,7 @@ scheduler_job), each under a fixed id, replaced at every start, coalesced when r
 missed, in UTC. Each job works in batches, one transaction each, and every batch locks the
 rows it takes (SKIP LOCKED on PostgreSQL; SQLite has one writer at a time), so two
 scheduler processes, or a run repeated after a crash, never move a case twice or queue a
-message twice (see ticketing.services, ticketing.notifications, ticketing.outbox).
+message twice (see ticketing.cases.services, ticketing.notify.notifications, ticketing.notify.outbox).
 
     python -m ticketing.scheduler                  run the jobs until stopped
     python -m ticketing.scheduler once JOB...      run jobs once now (escalate, warn, close,
@@ -32,26 +32,27 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from ticketing.allowances import forget_spent_allowances
-from ticketing.attachments import purge_expired_uploads
+from ticketing.cases.attachments import purge_expired_uploads
+from ticketing.cases.services import close_silent_resolutions, escalate_overdue
 from ticketing.catalog import catalog
-from ticketing.channels import Sender, senders_from_environment
 from ticketing.clock import Clock, SystemClock
 from ticketing.config import load_settings
-from ticketing.conversations import DEFAULT_SILENT_DAYS, forget_silent_conversations
-from ticketing.dates import NEPAL
-from ticketing.db import Store, open_store
-from ticketing.models import Grievance, NotificationChannel, scheduler_job
-from ticketing.notifications import plan_notifications, queue_deadline_warnings
-from ticketing.outbox import Dispatched, WhatsAppRules, dispatch
-from ticketing.processes import SCHEDULER_READY
-from ticketing.report import build_report, previous_month, queue_report, write_report
-from ticketing.services import close_silent_resolutions, escalate_overdue
+from ticketing.notify.notifications import plan_notifications, queue_deadline_warnings
+from ticketing.notify.outbox import Dispatched, WhatsAppRules, dispatch
+from ticketing.notify.senders import Sender, senders_from_environment
+from ticketing.reporting.report import build_report, previous_month, queue_report, write_report
+from ticketing.store.allowances import forget_spent_allowances
+from ticketing.store.conversations import DEFAULT_SILENT_DAYS, forget_silent_conversations
+from ticketing.store.db import Store, open_store
+from ticketing.store.models import Grievance, NotificationChannel, scheduler_job
+from ticketing.values.dates import NEPAL
 
 if TYPE_CHECKING:
     from ticketing.triage.triager import Triager
 
 logger = logging.getLogger("ticketing.scheduler")
+# The line the launcher waits for before it counts the scheduler as started.
+SCHEDULER_READY = "scheduler ready"
 
 # Seconds between runs of each interval job (GRM_SCHEDULER_TICK_SECONDS sets them all, for demos and tests).
 INTERVALS = {"plan": 15, "dispatch": 10, "escalate": 60, "warn": 300, "close": 3600, "triage": 300, "purge": 3600}
@@ -65,7 +66,7 @@ class SchedulerSettings:
     whatsapp: WhatsAppRules
     # Rows a transaction takes at most: short transactions keep row locks brief.
     batch: int = 500
-    # A conversation silent this long is deleted from Rasa's store (ticketing.conversations).
+    # A conversation silent this long is deleted from Rasa's store (ticketing.store.conversations).
     conversation_days: int = DEFAULT_SILENT_DAYS
 
     @classmethod

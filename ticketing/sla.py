@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from ticketing.lifecycle import TOP_LEVEL, Status
-from ticketing.models import SlaPolicy
+from ticketing.store.models import SlaPolicy
 
 if TYPE_CHECKING:
     from ticketing.catalog import CategoryInfo

@@ -18,11 +18,11 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ticketing.bootstrap import prepare
 from ticketing.catalog import Catalog, catalog
 from ticketing.config import load_settings
-from ticketing.db import open_store
-from ticketing.models import Category, Grievance
+from ticketing.store.bootstrap import prepare
+from ticketing.store.db import open_store
+from ticketing.store.models import Category, Grievance
 from ticketing.triage.classifier import Example, Label
 from ticketing.triage.encoder import open_embedder
 from ticketing.triage.summary import summariser_from_environment
@@ -60,7 +60,7 @@ def labels_from_catalog(config: Catalog) -> tuple[Label, ...]:
 
 
 def default_labels() -> tuple[Label, ...]:
-    """The labels of the category tree `python -m ticketing setup` installs, read as the product
+    """The labels of the category tree `python -m launcher setup` installs, read as the product
     reads them (from a throw-away embedded store), for evaluation where no store is configured."""
     with tempfile.TemporaryDirectory() as var_dir:
         store = open_store(load_settings({"GRM_VAR_DIR": var_dir}))

@@ -20,7 +20,7 @@ from sqlalchemy.exc import DBAPIError
 from ticketing.catalog import catalog
 from ticketing.clock import SystemClock
 from ticketing.config import load_settings
-from ticketing.db import open_store
+from ticketing.store.db import open_store
 from ticketing.triage import build_triager, default_labels, labels_from_catalog, officer_examples
 from ticketing.triage.backlog import triage_backlog
 from ticketing.triage.encoder import CACHE_FILE, SmallE5
@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     except DBAPIError:
         labels, examples = (), []
     if not labels and args.backlog:
-        print("the ticket store is not set up: run `python -m ticketing setup` first", file=sys.stderr)
+        print("the ticket store is not set up: run `python -m launcher setup` first", file=sys.stderr)
         return 1
     if not labels:
         print("the ticket store is not set up: using the default category tree", file=sys.stderr)

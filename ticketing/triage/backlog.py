@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ticketing.cases.services import SYSTEM, audit, set_category
 from ticketing.clock import Clock
-from ticketing.models import Grievance
-from ticketing.services import SYSTEM, audit, set_category
+from ticketing.store.models import Grievance
 from ticketing.triage.triager import Triager
 
 

@@ -1,0 +1,1 @@
+"""Nepal's administrative divisions as citizens name them, and the places cases are about."""
