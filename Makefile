@@ -66,6 +66,7 @@ run: install $(MODEL)
 test: install $(MODEL) $(CHROMIUM) $(PDFTOPPM)
 	$(APP_VENV)/bin/ruff check $(CODE)
 	$(APP_VENV)/bin/mypy $(CODE)
+	$(APP_VENV)/bin/lint-imports
 	$(APP) -m pytest
 
 bench: install $(MODEL)
