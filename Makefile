@@ -16,11 +16,12 @@ PDFTOPPM := /usr/bin/pdftoppm
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 CODE := ticketing launcher actions admin_app bot tests bench
 
-.PHONY: help install run test bench
+.PHONY: help install run test test-fast bench
 
 help:
 	@echo "make run    install what is missing, set up the demo and start the GRM"
 	@echo "make test   install what is missing and run the whole test suite"
+	@echo "make test-fast   the quick loop: unit and store tests on SQLite, no servers or browser"
 	@echo "make bench  run the benchmarks and rewrite their sections of docs/benchmarks.md"
 
 $(APP_VENV)/.installed: requirements/app.txt
@@ -68,6 +69,11 @@ test: install $(MODEL) $(CHROMIUM) $(PDFTOPPM)
 	$(APP_VENV)/bin/mypy $(CODE)
 	$(APP_VENV)/bin/lint-imports
 	$(APP) -m pytest
+
+# No Rasa, no processes, no browser, no PostgreSQL, on two cores: the loop to run while editing (under two
+# minutes here); `make test` runs everything before a change lands.
+test-fast: $(APP_VENV)/.installed
+	env -u TEST_DATABASE_URL $(APP) -m pytest -q -n 2 -m "unit or store" -k "not postgresql"
 
 bench: install $(MODEL)
 	$(APP) bench/store.py

@@ -54,8 +54,8 @@ from ticketing.cases.attachments import (
     staged_upload,
     too_many_files,
 )
+from ticketing.cases.filing import MAX_DETAILS_CHARS, Submission, file_grievance
 from ticketing.cases.media import MediaUnavailable, fetch_media, media_filename, media_sources
-from ticketing.cases.services import MAX_DETAILS_CHARS, Submission, file_grievance
 from ticketing.catalog import Catalog, ProjectInfo, catalog
 from ticketing.config import PROJECT_ROOT
 from ticketing.errors import InvalidInput, NotFound

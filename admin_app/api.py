@@ -19,8 +19,9 @@ from werkzeug.exceptions import HTTPException
 from admin_app import current_store
 from admin_app.backoffice import MOVES
 from ticketing.accounts import officer_for_token
+from ticketing.cases.filing import Submission, file_grievance
+from ticketing.cases.records import Actor
 from ticketing.cases.search import matching
-from ticketing.cases.services import Actor, Submission, file_grievance
 from ticketing.catalog import catalog
 from ticketing.citizen import TooManyAttempts, look_up
 from ticketing.clock import SystemClock

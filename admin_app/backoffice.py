@@ -50,8 +50,9 @@ from ticketing.accounts import (
     turn_off_totp,
 )
 from ticketing.cases.attachments import MAX_BYTES, attach_file, attachment_path, download_name
+from ticketing.cases.moves import acknowledge, add_note, assign, close_invalid, escalate, resolve
+from ticketing.cases.records import Actor
 from ticketing.cases.search import matching
-from ticketing.cases.services import Actor, acknowledge, add_note, assign, close_invalid, escalate, resolve
 from ticketing.cases.timeline import timeline
 from ticketing.catalog import NO_PROJECT, catalog
 from ticketing.clock import Clock, SystemClock

@@ -258,7 +258,7 @@ class Life:
         )
 
     def apply(self, step: Step) -> None:
-        """The move as ticketing.cases.services makes it, fields and history row alike."""
+        """The move as ticketing.cases.moves makes it, fields and history row alike."""
         from_status, from_level, officer = self.status, self.level, self.assignee
         if step.action is Action.ACKNOWLEDGE:
             self.status = Status.IN_PROGRESS

@@ -27,7 +27,8 @@ sys.path.insert(0, str(ROOT))
 
 from report import BENCHMARKS, fresh_postgres_database, machine, percentile, verdict, write_section
 
-from ticketing.cases.services import Submission, file_grievance, find_for_citizen, list_overdue
+from ticketing.cases.filing import Submission, file_grievance
+from ticketing.cases.lookups import find_for_citizen, list_overdue
 from ticketing.config import Settings
 from ticketing.errors import GrievanceNotFound
 from ticketing.store.bootstrap import prepare, seed_demo
@@ -295,7 +296,7 @@ def report(results: list[Result], tickets: int) -> str:
         f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         f"- Machine: {machine()}",
         (
-            f"- Tickets: {tickets:,}, filed through `ticketing.cases.services.file_grievance`, one unit of work (one transaction, "
+            f"- Tickets: {tickets:,}, filed through `ticketing.cases.filing.file_grievance`, one unit of work (one transaction, "
             "committed) per grievance, with encryption of the personal fields, routing, SLA and history rows; "
             "the last tenth is timed on its own, i.e. with 90,000 already in the store."
         ),

@@ -41,6 +41,24 @@ def settings_for(url: str, var_dir: Path) -> Settings:
     )
 
 
+def kind_of(item: pytest.Item) -> str:
+    """browser, e2e, store or unit: the slowest thing a test needs decides. Tests that start
+    processes without the `bot` fixture say so with `pytest.mark.e2e`."""
+    needs = getattr(item, "fixturenames", ())
+    if "chromium" in needs:
+        return "browser"
+    if "bot" in needs or item.get_closest_marker("e2e") is not None:
+        return "e2e"
+    return "store" if "store" in needs else "unit"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        kind = kind_of(item)
+        if item.get_closest_marker(kind) is None:
+            item.add_marker(kind)
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A migrated SQLite file with the reference data, copied for every test."""

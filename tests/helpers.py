@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from admin_app import create_app
-from ticketing.cases.services import Submission, file_grievance
+from ticketing.cases.filing import Submission, file_grievance
 from ticketing.notify.outbox import WhatsAppRules
 from ticketing.notify.senders import FileSender, Sender
 from ticketing.scheduler import INTERVALS, Jobs, SchedulerSettings

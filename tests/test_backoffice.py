@@ -20,7 +20,8 @@ from tests.helpers import PASSWORD, FakeClock, client_for, csrf_token, file, mak
 from tests.test_uploads import PNG
 from ticketing.accounts import MAX_FAILED_LOGINS
 from ticketing.cases.attachments import attach_file
-from ticketing.cases.services import CITIZEN, Actor, acknowledge, resolve
+from ticketing.cases.moves import acknowledge, resolve
+from ticketing.cases.records import CITIZEN, Actor
 from ticketing.store.db import Store
 from ticketing.store.models import Grievance, Notification, NotificationStatus
 

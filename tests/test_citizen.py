@@ -7,7 +7,8 @@ from datetime import timedelta
 import pytest
 
 from tests.helpers import FakeClock, file
-from ticketing.cases.services import Actor, acknowledge, resolve
+from ticketing.cases.moves import acknowledge, resolve
+from ticketing.cases.records import Actor
 from ticketing.citizen import (
     LOOKUP_WINDOW,
     MAX_FAILURES_PER_REFERENCE,

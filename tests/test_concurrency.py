@@ -8,7 +8,8 @@ import time
 from sqlalchemy import func, select
 
 from tests.helpers import FakeClock, file
-from ticketing.cases.services import SYSTEM, Actor, escalate
+from ticketing.cases.moves import escalate
+from ticketing.cases.records import SYSTEM, Actor
 from ticketing.errors import ConcurrentChange
 from ticketing.lifecycle import Action
 from ticketing.store.db import Store

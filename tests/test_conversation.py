@@ -13,7 +13,8 @@ from sqlalchemy import func, select
 from tests.bot import Bot, Citizen, buttons, log_of, reference_in
 from tests.helpers import HETAUDA, MAKWANPUR
 from ticketing.cases.attachments import stage_upload
-from ticketing.cases.services import SYSTEM, acknowledge, resolve
+from ticketing.cases.moves import acknowledge, resolve
+from ticketing.cases.records import SYSTEM
 from ticketing.citizen import MAX_FAILURES_PER_REQUESTER, answer_link_token
 from ticketing.clock import SystemClock
 from ticketing.lifecycle import Status

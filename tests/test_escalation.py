@@ -9,7 +9,8 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from tests.helpers import FakeClock, count, file, history, make_jobs, officer_by_email, outbox_file
-from ticketing.cases.services import SYSTEM, Actor, acknowledge, add_note, record_citizen_answer, resolve
+from ticketing.cases.moves import acknowledge, add_note, record_citizen_answer, resolve
+from ticketing.cases.records import SYSTEM, Actor
 from ticketing.lifecycle import Action, Status
 from ticketing.store.db import Store
 from ticketing.store.models import (
@@ -201,7 +202,7 @@ def test_a_refusal_escalates_and_the_next_level_acts(demo: Store, clock: FakeClo
         resolve(session, clock, grievance.id, Actor.officer(site), "Sprinkled once.")
     clock.advance(days=1)
     with demo.sessions.begin() as session:
-        from ticketing.cases.services import CITIZEN
+        from ticketing.cases.records import CITIZEN
 
         record_citizen_answer(session, clock, grievance.id, CITIZEN, accepted=False, reason="Still dusty.")
     jobs.plan()

@@ -7,16 +7,18 @@ import threading
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Column, Integer, MetaData, String, Table, select
 
 from tests.helpers import BAGMATI, HETAUDA, MAKWANPUR, FakeClock, count, file, submission
-from ticketing.cases import services
+from ticketing.cases import filing
 from ticketing.cases.attachments import attach_file, attachment_path
-from ticketing.cases.services import CITIZEN, file_grievance
+from ticketing.cases.filing import file_grievance
+from ticketing.cases.records import CITIZEN
 from ticketing.citizen import heard_on_whatsapp
 from ticketing.errors import InvalidInput, NotFound
 from ticketing.store.db import Store
 from ticketing.store.models import Attachment, AuditLog, Channel, Complainant, Grievance, Priority, StatusChange
+from ticketing.store.sqlfunctions import every_column
 from ticketing.values.references import ALPHABET, new_reference, normalise_reference
 
 
@@ -48,6 +50,19 @@ def test_a_filed_case_is_new_at_level_one_with_everything_set(demo: Store, clock
 )
 def test_priority_follows_the_category(demo: Store, clock: FakeClock, code: str | None, priority: Priority) -> None:
     assert file(demo, clock, category_code=code).priority is priority
+
+
+def test_a_column_filing_does_not_name_starts_at_its_default_or_empty() -> None:
+    later = Table(
+        "later",
+        MetaData(),
+        Column("id", Integer, primary_key=True),
+        Column("told", String),
+        Column("tries", Integer, default=3),
+        Column("note", String, nullable=True),
+    )
+    assert every_column(later, {"told": "yes"}) == {"told": "yes", "tries": 3, "note": None}
+    assert every_column(later, {"told": "yes", "tries": None}) == {"told": "yes", "tries": None, "note": None}
 
 
 def test_the_same_submission_retried_makes_one_ticket(demo: Store, clock: FakeClock) -> None:
@@ -137,7 +152,7 @@ def test_references_are_short_typable_random_and_unique(demo: Store, clock: Fake
 def test_reference_collision_draws_again(demo: Store, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> None:
     taken = file(demo, clock).reference
     draws = iter([taken, taken, "GR-AAAA-BBBB"])
-    monkeypatch.setattr(services, "new_reference", lambda: next(draws))
+    monkeypatch.setattr(filing, "new_reference", lambda: next(draws))
     assert file(demo, clock).reference == "GR-AAAA-BBBB"
     assert count(demo, Grievance) == 2
 

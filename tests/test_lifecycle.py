@@ -9,10 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tests.helpers import FakeClock, count, file, history
-from ticketing.cases.services import (
-    CITIZEN,
-    SYSTEM,
-    Actor,
+from ticketing.cases.moves import (
     acknowledge,
     add_note,
     assign,
@@ -22,6 +19,7 @@ from ticketing.cases.services import (
     record_citizen_answer,
     resolve,
 )
+from ticketing.cases.records import CITIZEN, SYSTEM, Actor
 from ticketing.errors import ConcurrentChange, HistoryIsAppendOnly, IllegalTransition, InvalidInput
 from ticketing.lifecycle import TOP_LEVEL, TRANSITIONS, Action, Status, next_status
 from ticketing.store.db import Store

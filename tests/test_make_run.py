@@ -23,6 +23,9 @@ from launcher.processes import MODEL, RASA, free_port
 from tests.bot import reference_in
 from ticketing.config import PROJECT_ROOT
 
+# Starts real processes: not in `make test-fast`.
+pytestmark = pytest.mark.e2e
+
 LISTEN = "0A"
 PHONE = "9841000199"
 RESOLVE = """
@@ -33,7 +36,8 @@ from ticketing.clock import SystemClock
 from ticketing.config import load_settings
 from ticketing.store.db import open_store
 from ticketing.store.models import Grievance
-from ticketing.cases.services import SYSTEM, acknowledge, resolve
+from ticketing.cases.records import SYSTEM
+from ticketing.cases.moves import acknowledge, resolve
 store = open_store(load_settings())
 with store.sessions.begin() as session:
     case = session.scalars(select(Grievance).where(Grievance.reference == sys.argv[1])).one()

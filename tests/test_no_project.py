@@ -11,8 +11,10 @@ from sqlalchemy import select, true
 
 from tests.helpers import FakeClock, client_for, file, make_jobs, officer_by_email, sign_in
 from tests.test_api import token_for
+from ticketing.cases.moves import acknowledge, assign, resolve
+from ticketing.cases.records import Actor
 from ticketing.cases.search import matching
-from ticketing.cases.services import Actor, acknowledge, assign, close_silent_resolutions, resolve
+from ticketing.cases.sweeps import close_silent_resolutions
 from ticketing.catalog import NO_PROJECT, catalog
 from ticketing.lifecycle import Status
 from ticketing.reporting.analytics import STANDARD_REPORTS, Period, build_dashboard, standard_reports

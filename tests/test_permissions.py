@@ -7,7 +7,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from tests.helpers import FakeClock, file, officer_by_email, submission
-from ticketing.cases.services import SYSTEM, Actor, escalate, file_grievance
+from ticketing.cases.filing import file_grievance
+from ticketing.cases.moves import escalate
+from ticketing.cases.records import SYSTEM, Actor
 from ticketing.permissions import MATRIX, Permission, Viewer, visible
 from ticketing.store.db import Store
 from ticketing.store.models import Grievance, Officer, Role

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from tests.helpers import FakeClock, file
-from ticketing.cases.services import find_for_citizen
+from ticketing.cases.lookups import find_for_citizen
 from ticketing.config import Settings, load_settings
 from ticketing.errors import ConfigurationError, GrievanceNotFound
 from ticketing.store.crypto import install_keys, keyring, keyring_from_settings, make_keyring
@@ -123,6 +123,8 @@ def test_a_server_database_refuses_to_run_without_keys(tmp_path: Path) -> None:
         ("", "k" * 32, "must be set|empty"),
         (Fernet.generate_key().decode(), "short", "32"),
     ],
+    # A random key must not name the test: parallel runs (make test-fast) collect the same ids.
+    ids=["not-a-key", "no-key", "short-hash-key"],
 )
 def test_bad_keys_get_a_clear_message(tmp_path: Path, keys: str, hash_key: str, message: str) -> None:
     settings = Settings("postgresql+psycopg://db.example/grm", tmp_path, keys or None, hash_key)

@@ -17,9 +17,12 @@ ACTIONS_DIR = PROJECT_ROOT / "actions"
 # Responses that Rasa's own default actions say (fallback, rephrase, restart).
 RASA_DEFAULT_RESPONSES = {"utter_default", "utter_ask_rephrase", "utter_restart"}
 
-pytestmark = pytest.mark.skipif(
-    not RASA.exists() or not MODEL.exists(), reason="the Rasa environment or the trained model is missing"
-)
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(
+        not RASA.exists() or not MODEL.exists(), reason="the Rasa environment or the trained model is missing"
+    ),
+]
 
 
 def rasa(*arguments: str) -> subprocess.CompletedProcess[str]:

@@ -11,7 +11,8 @@ from sqlalchemy import select
 
 from tests.fakes import fake_smtp
 from tests.helpers import FakeClock, count, file, make_jobs, officer_by_email
-from ticketing.cases.services import Actor, acknowledge, resolve
+from ticketing.cases.moves import acknowledge, resolve
+from ticketing.cases.records import Actor
 from ticketing.notify.senders import SmtpSender
 from ticketing.reporting.report import month_bounds, previous_month
 from ticketing.store.db import Store

@@ -9,7 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tests.helpers import BAGMATI, HETAUDA, MAKWANPUR, START, THAHA, FakeClock, file
-from ticketing.cases.services import CITIZEN, SYSTEM, Actor, acknowledge, escalate, record_citizen_answer, resolve
+from ticketing.cases.moves import acknowledge, escalate, record_citizen_answer, resolve
+from ticketing.cases.records import CITIZEN, SYSTEM, Actor
 from ticketing.catalog import catalog
 from ticketing.places.locations import Place
 from ticketing.routing import route

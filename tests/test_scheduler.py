@@ -12,13 +12,14 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from launcher.processes import Service, start_all, stop_all
 from tests.conftest import TEST_KEYS, private_postgres_database, settings_for
 from tests.fakes import ACCOUNT_SID, AUTH_TOKEN, fake_smtp, fake_twilio
 from tests.helpers import PASSWORD, FakeClock, submission
-from ticketing.cases.services import file_grievance
+from ticketing.cases.filing import file_grievance
 from ticketing.config import PROJECT_ROOT
 from ticketing.lifecycle import Action
 from ticketing.scheduler import SCHEDULER_READY
@@ -30,6 +31,7 @@ BURST = 60
 SETTLE_SECONDS = 120
 
 
+@pytest.mark.e2e
 def test_two_schedulers_escalate_and_tell_each_case_once(tmp_path: Path) -> None:
     with private_postgres_database("schedulers") as url, fake_twilio() as twilio, fake_smtp() as smtp:
         store = open_store(settings_for(url, tmp_path))
@@ -122,6 +124,7 @@ def run_scheduler_command(tmp_path: Path, *arguments: str) -> list[str]:
     return done.stdout.splitlines()
 
 
+@pytest.mark.e2e
 def test_jobs_run_on_demand_from_the_command_line(tmp_path: Path) -> None:
     store = open_store(settings_for(f"sqlite:///{tmp_path / 'grm.sqlite3'}", tmp_path))
     prepare(store)

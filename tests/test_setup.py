@@ -12,11 +12,14 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.helpers import FakeClock
-from ticketing.cases.services import Submission, file_grievance
+from ticketing.cases.filing import Submission, file_grievance
 from ticketing.config import PROJECT_ROOT, load_settings
 from ticketing.lifecycle import Status
 from ticketing.store.db import open_store
 from ticketing.store.models import Category, Channel, Municipality, Officer, Priority, Project, RoutingRule
+
+# Starts real processes: not in `make test-fast`.
+pytestmark = pytest.mark.e2e
 
 
 def run_setup(var_dir: Path) -> str:

@@ -8,7 +8,9 @@ import pytest
 from sqlalchemy import select, update
 
 from tests.helpers import START, FakeClock, file
-from ticketing.cases.services import SYSTEM, Actor, acknowledge, escalate, list_overdue, resolve
+from ticketing.cases.lookups import list_overdue
+from ticketing.cases.moves import acknowledge, escalate, resolve
+from ticketing.cases.records import SYSTEM, Actor
 from ticketing.store.db import Store
 from ticketing.store.models import Category, Project, SlaPolicy
 

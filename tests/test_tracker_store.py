@@ -10,6 +10,9 @@ import pytest
 
 from ticketing.config import PROJECT_ROOT
 
+# Starts real processes: not in `make test-fast`.
+pytestmark = pytest.mark.e2e
+
 RASA_PYTHON = PROJECT_ROOT / ".venv-rasa" / "bin" / "python"
 
 

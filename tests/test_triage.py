@@ -26,7 +26,8 @@ from transformers import (
 )
 
 from tests.helpers import FakeClock, file
-from ticketing.cases.services import Actor, set_category
+from ticketing.cases.moves import set_category
+from ticketing.cases.records import Actor
 from ticketing.catalog import catalog
 from ticketing.config import PROJECT_ROOT
 from ticketing.errors import ConfigurationError
@@ -300,6 +301,7 @@ def run_cli(var_dir: Path, lines: str) -> list[dict[str, object]]:
     return [json.loads(line) for line in done.stdout.splitlines()]
 
 
+@pytest.mark.e2e
 def test_the_command_line_triages_json_lines(tmp_path: Path) -> None:
     lines = '{"text": "The contractor has not paid for my land"}\nnot json\n{"text": "धुलोले बाली नष्ट भयो"}\n'
     first, bad, nepali = run_cli(tmp_path, lines)

@@ -29,7 +29,7 @@ from ticketing.cases.attachments import (
     stage_upload,
     staged_upload,
 )
-from ticketing.cases.services import CITIZEN
+from ticketing.cases.records import CITIZEN
 from ticketing.clock import SystemClock
 from ticketing.errors import ConfigurationError, InvalidInput
 from ticketing.store.allowances import Allowance

@@ -19,7 +19,8 @@ from admin_app import create_app
 from tests.helpers import FakeClock, client_for, csrf_token, file, make_jobs, officer_by_email, outbox_file, sign_in
 from tests.test_api import error_of, token_for
 from ticketing.cases.attachments import attach_file
-from ticketing.cases.services import CITIZEN, Actor, acknowledge, resolve
+from ticketing.cases.moves import acknowledge, resolve
+from ticketing.cases.records import CITIZEN, Actor
 from ticketing.citizen import answer_resolution, grievance_for_link
 from ticketing.reporting.tables import HEADER_ROW, Document, Table, to_csv, to_xlsx
 from ticketing.store.db import Store

@@ -15,7 +15,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from ticketing.cases.services import CITIZEN, find_for_citizen, record_citizen_answer
+from ticketing.cases.lookups import find_for_citizen
+from ticketing.cases.moves import record_citizen_answer
+from ticketing.cases.records import CITIZEN
 from ticketing.catalog import catalog
 from ticketing.clock import Clock
 from ticketing.errors import GrievanceNotFound, GrmError, InvalidInput

@@ -5,7 +5,7 @@ scheduler_job), each under a fixed id, replaced at every start, coalesced when r
 missed, in UTC. Each job works in batches, one transaction each, and every batch locks the
 rows it takes (SKIP LOCKED on PostgreSQL; SQLite has one writer at a time), so two
 scheduler processes, or a run repeated after a crash, never move a case twice or queue a
-message twice (see ticketing.cases.services, ticketing.notify.notifications, ticketing.notify.outbox).
+message twice (see ticketing.cases.sweeps, ticketing.notify.notifications, ticketing.notify.outbox).
 
     python -m ticketing.scheduler                  run the jobs until stopped
     python -m ticketing.scheduler once JOB...      run jobs once now (escalate, warn, close,
@@ -33,7 +33,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from ticketing.cases.attachments import purge_expired_uploads
-from ticketing.cases.services import close_silent_resolutions, escalate_overdue
+from ticketing.cases.sweeps import close_silent_resolutions, escalate_overdue
 from ticketing.catalog import catalog
 from ticketing.clock import Clock, SystemClock
 from ticketing.config import load_settings

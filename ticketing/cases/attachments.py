@@ -15,11 +15,12 @@ from pathlib import Path
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from ticketing.cases.services import CITIZEN, Actor, audit, hold_lock
+from ticketing.cases.records import CITIZEN, Actor, audit
 from ticketing.clock import Clock
 from ticketing.errors import ConfigurationError, InvalidInput, NotFound
 from ticketing.store.allowances import Allowance, client_name
 from ticketing.store.crypto import keyring
+from ticketing.store.db import hold_lock
 from ticketing.store.models import Attachment, Grievance, Upload, table
 
 MAX_BYTES = 16 * 1024 * 1024  # WhatsApp's own limit for media

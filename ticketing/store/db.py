@@ -9,7 +9,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -113,3 +113,13 @@ def open_store(settings: Settings, **engine_options: Any) -> Store:
     install_keys(keyring_from_settings(settings))
     engine = make_engine(settings.database_url, **engine_options)
     return Store(settings=settings, engine=engine, sessions=make_session_factory(engine))
+
+
+def hold_lock(session: Session, name: str) -> None:
+    """Make other units of work that hold the same name wait until this one ends.
+
+    PostgreSQL takes a transaction-level advisory lock; SQLite needs none, since every unit
+    of work there holds the database's one write lock from its start (BEGIN IMMEDIATE).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:name, 0))"), {"name": name})

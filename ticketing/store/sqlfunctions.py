@@ -1,4 +1,5 @@
-"""SQL the two backends spell differently: hours between two moments, percentiles, weeks.
+"""SQL the two backends spell differently (hours between two moments, percentiles, weeks), and
+the INSERTs of the hot path, written once for both.
 
 Each is one SQLAlchemy construct compiled per dialect, so the figures are computed in the
 database on both. SQLite has no percentile aggregate: `register_sqlite_functions` adds one
@@ -10,10 +11,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from sqlalchemy import Float, String
+from sqlalchemy import Float, Integer, String, Table, bindparam, text
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.sql.schema import ScalarElementColumnDefault
+from sqlalchemy.sql.selectable import TextualSelect
 
 SQLITE_PERCENTILE = "grm_percentile"
 
@@ -101,3 +104,33 @@ class _Percentile:
 
 def register_sqlite_functions(dbapi_connection: Any) -> None:
     dbapi_connection.create_aggregate(SQLITE_PERCENTILE, 2, _Percentile)
+
+
+def insert_returning_id(table_: Table, on_conflict: str) -> TextualSelect:
+    """INSERT of every column but the key, with an ON CONFLICT clause, RETURNING the new id.
+
+    Written out because the same SQL runs on PostgreSQL and SQLite, and because SQLAlchemy
+    2.0's dialect inserts cannot be cached: they would be compiled anew on every filing. Its
+    values come through `every_column`.
+    """
+    columns = [column for column in table_.columns if not column.primary_key]
+    names = ", ".join(column.name for column in columns)
+    values = ", ".join(f":{column.name}" for column in columns)
+    return (
+        text(f"INSERT INTO {table_.name} ({names}) VALUES ({values}) {on_conflict} RETURNING id")
+        .bindparams(*(bindparam(column.name, type_=column.type) for column in columns))
+        .columns(id=Integer)
+    )
+
+
+def every_column(table_: Table, values: dict[str, Any]) -> dict[str, Any]:
+    """`values` with every other column but the key at its scalar default, or NULL: what an
+    INSERT that binds every column needs, whatever columns were added since its caller was written."""
+    row = {}
+    for column in table_.columns:
+        if column.primary_key:
+            continue
+        default = column.default
+        fallback = default.arg if isinstance(default, ScalarElementColumnDefault) else None
+        row[column.name] = values.get(column.name, fallback)
+    return row

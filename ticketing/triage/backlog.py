@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ticketing.cases.services import SYSTEM, audit, set_category
+from ticketing.cases.moves import set_category
+from ticketing.cases.records import SYSTEM, audit
 from ticketing.clock import Clock
 from ticketing.store.models import Grievance
 from ticketing.triage.triager import Triager
