@@ -23,10 +23,11 @@ from actions.common import (
     project_answer,
     words_only,
 )
-from actions.grievance import FORM_SLOTS, story_aside
+from actions.grievance import FORM_SLOTS
 from actions.resolution import ANSWER_SLOTS
 from actions.session import CARRIED_OVER
 from actions.status import LOOKUP_SLOTS
+from actions.story import story_aside
 from ticketing.catalog import catalog
 from ticketing.places.locations import Place
 from ticketing.routing import route

@@ -11,16 +11,11 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-import actions.grievance
+import actions.recap
 from actions.common import language, unsealed, use_store
-from actions.grievance import (
-    ActionAskConfirmed,
-    ActionBeginGrievance,
-    ActionSubmitGrievance,
-    ValidateGrievanceForm,
-    submission_key,
-)
+from actions.grievance import ActionBeginGrievance, ValidateGrievanceForm
 from actions.info import ActionContactPerson, ActionExplainProcess, ActionOutOfScope
+from actions.recap import ActionAskConfirmed, ActionSubmitGrievance, submission_key
 from actions.status import ActionCheckStatus
 from tests.helpers import BAGMATI, HETAUDA, MAKWANPUR, FakeClock, file
 from ticketing.config import PROJECT_ROOT
@@ -237,7 +232,7 @@ async def test_a_refused_answer_is_asked_again_and_every_other_kept(
     def refuse(*_: Any) -> None:
         raise InvalidInput("idempotency_key", "is longer than 100 characters")
 
-    monkeypatch.setattr(actions.grievance, "file_grievance", refuse)
+    monkeypatch.setattr(actions.recap, "file_grievance", refuse)
     dispatcher = CollectingDispatcher()
     events = await ActionSubmitGrievance().run(dispatcher, tracker(**answers | {"ward": 4}), DOMAIN)
     assert said(dispatcher) == ["utter_store_unavailable"]
@@ -259,7 +254,7 @@ async def test_a_lookup_tells_the_same_not_found_for_any_wrong_half(actions_stor
 async def test_without_triage_the_recap_shows_the_citizens_words_and_the_case_waits_for_triage(
     actions_store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(actions.grievance, "TRIAGE", BackgroundTriager())  # never loaded, as after a failure
+    monkeypatch.setattr(actions.recap, "TRIAGE", BackgroundTriager())  # never loaded, as after a failure
     answers: dict[str, Any] = {
         "project_code": "KKR-01",
         "project_name": "Kathmandu-Kulekhani Road Upgrading",

@@ -1,0 +1,193 @@
+"""The recap of what the citizen told (with triage's summary and category), and the filing."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+from sqlalchemy.orm import Session
+
+from actions.attachments import files
+from actions.common import (
+    CLOCK,
+    STORE_UNAVAILABLE,
+    TRIAGE,
+    TRIAGE_TIMEOUT_SECONDS,
+    channel,
+    current_catalog,
+    handler,
+    in_store,
+    known_project,
+    language,
+    logger,
+    numeral,
+    phrase,
+    seal,
+    sealed,
+)
+from actions.grievance import FIELD_SLOTS, FORM_SLOTS, TRIAGE_CHOICE
+from actions.places import place_text
+from ticketing.cases.attachments import claim_uploads
+from ticketing.cases.filing import Submission, file_grievance
+from ticketing.catalog import Catalog, catalog
+from ticketing.errors import InvalidInput
+from ticketing.store.models import Priority
+from ticketing.triage.summary import trim
+
+GENDER_CATEGORY = "gender"
+
+
+# The answers to ask again when the ticket store refuses a filing (a project closed or a ward
+# dropped from the gazetteer since the question was answered): by the field the service names.
+REFUSED_FIELDS = {
+    "project_code": ("project_code", "project_name"),
+    **{field: FIELD_SLOTS[field] for field in ("details", "name", "phone", "email")},
+    "place": (*FIELD_SLOTS["place"], "coordinates"),  # a shared spot off the map
+    **dict.fromkeys(("ward", "municipality_id", "district_id", "province_id"), FIELD_SLOTS["place"]),
+    "category_code": FIELD_SLOTS["category"],
+}
+
+
+class ActionAskConfirmed(Action):
+    """Show everything the citizen told, and ask whether to send it or change something."""
+
+    def name(self) -> str:
+        return "action_ask_confirmed"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        config = await current_catalog()
+        lang = language(tracker)
+        details = str(tracker.get_slot("details"))
+        judged = await asyncio.to_thread(TRIAGE.triage, details, TRIAGE_TIMEOUT_SECONDS)
+        seen = None if judged is None else {"summary": judged.summary, "categories": judged.as_record()}
+        code = chosen_category(tracker, seen)
+        dispatcher.utter_message(
+            response="utter_recap",
+            project_name=tracker.get_slot("project_name") or phrase(domain, "utter_label_no_project", lang),
+            details=tracker.get_slot("details"),
+            name=tracker.get_slot("complainant_name") or phrase(domain, "utter_recap_anonymous_name", lang),
+            phone=tracker.get_slot("phone"),
+            ward=tracker.get_slot("ward"),
+            place=place_text(config, tracker, lang),
+            email=tracker.get_slot("email") or phrase(domain, "utter_recap_no_email", lang),
+            files=", ".join(f["name"] for f in files(tracker)) or phrase(domain, "utter_recap_no_files", lang),
+            summary=seen["summary"] if seen else trim(details),
+            category=category_name(config, code, lang) if code else phrase(domain, "utter_recap_no_category", lang),
+        )
+        dispatcher.utter_message(response="utter_ask_confirmed")
+        return [SlotSet("triage", seen)] if seen != tracker.get_slot("triage") else []
+
+
+def chosen_category(tracker: Tracker, seen: dict[str, Any] | None) -> str | None:
+    """The citizen's own choice if they corrected it, else triage's first category, else none."""
+    choice = tracker.get_slot("category_choice")
+    if choice and choice != TRIAGE_CHOICE:
+        return str(choice)
+    return str(seen["categories"][0]["code"]) if seen else None
+
+
+def category_name(config: Catalog, code: str, lang: str) -> str:
+    category = config.categories[config.category_codes[code]]
+    return category.name_ne if lang == "ne" and category.name_ne else category.name_en
+
+
+def submission(tracker: Tracker) -> Submission:
+    """The grievance as the form collected it, with what triage said at the recap."""
+    seen = tracker.get_slot("triage")
+    spot = tracker.get_slot("coordinates")
+    code = chosen_category(tracker, seen)
+    citizen_chose = tracker.get_slot("category_choice") not in (None, TRIAGE_CHOICE)
+    if tracker.get_slot("sensitive_case") and not (code or "").startswith(f"{GENDER_CATEGORY}."):
+        # The citizen said it is about harassment or violence: a gender case, whatever triage thought.
+        code, citizen_chose = GENDER_CATEGORY, True
+    return Submission(
+        project_code=known_project(tracker),
+        details=str(tracker.get_slot("details")),
+        channel=channel(tracker),
+        language=language(tracker),
+        name=tracker.get_slot("complainant_name"),
+        phone=tracker.get_slot("phone"),
+        email=tracker.get_slot("email") or None,
+        province_id=tracker.get_slot("province"),
+        district_id=tracker.get_slot("district"),
+        municipality_id=tracker.get_slot("municipality"),
+        ward=tracker.get_slot("ward"),
+        latitude=spot["latitude"] if spot else None,
+        longitude=spot["longitude"] if spot else None,
+        category_code=code,
+        category_source="citizen" if citizen_chose else "ai",
+        summary=seen["summary"] if seen else None,
+        ai_categories=seen["categories"] if seen else None,
+        needs_triage=seen is None,
+        idempotency_key=submission_key(tracker),
+    )
+
+
+def submission_key(tracker: Tracker) -> str:
+    """The filing's idempotency key: the form's draw, bound to this conversation (a retry files
+    once; a key copied into another conversation's tracker names nothing of this one)."""
+    drawn = str(tracker.get_slot("submission_key") or "")
+    return f"chat:{seal(tracker, drawn)}"
+
+
+class ActionSubmitGrievance(Action):
+    """File the grievance; if the store cannot be reached, keep every answer for a retry."""
+
+    def name(self) -> str:
+        return "action_submit_grievance"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        filed = submission(tracker)
+        tokens = [f["token"] for f in files(tracker)]
+        try:
+            reference, level, hours, confidential = await in_store(
+                lambda session: self._file(session, filed, tracker.sender_id, tokens)
+            )
+        except (InvalidInput, *STORE_UNAVAILABLE) as failure:
+            if isinstance(failure, InvalidInput) and failure.field in REFUSED_FIELDS:
+                # Every other answer is kept: the form asks again only what was refused, then
+                # recaps. It goes on as after an aside, active already, as a form started anew
+                # would check every kept answer again against the "yes" that sent it.
+                logger.warning("a filing was refused (%s); the form asks again", failure)
+                dispatcher.utter_message(response="utter_submit_rejected")
+                refused = (*REFUSED_FIELDS[failure.field], "confirmed")
+                return [
+                    *(SlotSet(slot, None) for slot in refused),
+                    ActiveLoop("grievance_form"),
+                    FollowupAction("grievance_form"),
+                ]
+            # The store unreachable, or a refusal no answer could mend (a fault of ours).
+            logger.exception("the grievance could not be filed; the citizen's answers are kept")
+            dispatcher.utter_message(response="utter_store_unavailable")
+            return [SlotSet("pending_retry", "submit")]
+        if confidential:
+            dispatcher.utter_message(
+                response="utter_filed_confidential", reference=reference, hours=numeral(hours, language(tracker))
+            )
+        else:
+            dispatcher.utter_message(
+                response="utter_filed",
+                reference=reference,
+                hours=numeral(hours, language(tracker)),
+                handler=handler(domain, level, language(tracker)),
+            )
+        dispatcher.utter_message(response="utter_anything_else")
+        done = [
+            SlotSet(slot, None)
+            for slot in (*FORM_SLOTS, "attachments", "coordinates")
+            if tracker.get_slot(slot) is not None
+        ]
+        return [*done, SlotSet("filed_reference", sealed(tracker, reference))]
+
+    @staticmethod
+    def _file(session: Session, filed: Submission, conversation: str, tokens: list[str]) -> tuple[str, int, int, bool]:
+        """File; returns what the citizen is told: reference, level, hours to the first response,
+        and whether the case is handled in confidence (a gender case)."""
+        grievance = file_grievance(session, CLOCK, filed)
+        claim_uploads(session, CLOCK, grievance, conversation, tokens)
+        hours = catalog(session).deadlines(grievance.project_id).response_hours
+        return grievance.reference, grievance.level, hours, grievance.priority is Priority.GENDER
