@@ -124,7 +124,7 @@ def link_language() -> str:
 
 
 _ANSWER_TOKEN = re.compile(r"[A-Za-z0-9._-]{1,200}")
-# The shape of the webchat's sender ids that bot/channels.py lets through to Rasa.
+# The shape of the webchat's sender ids that bot/channels/web.py lets through to Rasa.
 _CHAT_SESSION = re.compile(r"[A-Za-z0-9_-]{16,64}")
 _SESSION_PURPOSE = "chat-session"
 _SESSION_NONCE_CHARS = 22  # 16 random bytes in url-safe base64

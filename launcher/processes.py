@@ -40,7 +40,7 @@ _VARIABLE = re.compile(r"\$\{(\w+)\}")
 # Files the processes write (logs, SQLite files, uploads) are their owner's alone.
 PRIVATE_UMASK = 0o077
 # Rasa's request bodies: a Messenger batch at most; its default is 100 MB. Socket.IO frames
-# are capped lower by the webchat channel itself (bot/channels.py).
+# are capped lower by the webchat channel itself (bot/channels/web.py).
 RASA_REQUEST_BYTES = 1024 * 1024
 WEB_WORKERS = 2
 # The web app's access log: method, path without its query (a resume link's token or a
@@ -113,13 +113,13 @@ class ExternalChannel:
 EXTERNAL_CHANNELS = (
     ExternalChannel(
         "WhatsApp (Twilio)",
-        "bot.channels.WhatsAppInput",
+        "bot.channels.whatsapp.WhatsAppInput",
         "whatsapp",
         ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "GRM_TWILIO_WHATSAPP_FROM"),
     ),
     ExternalChannel(
         "Facebook Messenger",
-        "bot.channels.MessengerInput",
+        "bot.channels.messenger.MessengerInput",
         "facebook",
         ("GRM_FACEBOOK_VERIFY_TOKEN", "GRM_FACEBOOK_APP_SECRET", "GRM_FACEBOOK_PAGE_ACCESS_TOKEN"),
     ),
@@ -128,7 +128,7 @@ EXTERNAL_CHANNELS = (
 
 # Rasa's REST channel lets any caller speak as any conversation id of its own shape and get
 # the replies back: for development, tests and benchmarks only.
-REST_CHANNEL_SECTION = "bot.channels.RestApiInput"
+REST_CHANNEL_SECTION = "bot.channels.web.RestApiInput"
 REST_CHANNEL_SETTING = "GRM_REST_CHANNEL"
 
 

@@ -59,11 +59,11 @@ def test_rasa_gets_only_the_channels_whose_credentials_are_set(tmp_path: Path) -
     assert bare.enabled == () and [c.webhook for c in bare.disabled] == ["whatsapp", "facebook"]
     written = yaml.safe_load(bare.path.read_text())
     # The REST channel is for development and tests: asked for, or left out.
-    assert list(written) == ["bot.channels.WebchatInput"] and bare.environment == {} and not bare.rest
+    assert list(written) == ["bot.channels.web.WebchatInput"] and bare.environment == {} and not bare.rest
     developing = channel_setup({"GRM_REST_CHANNEL": "on"}, tmp_path / "dev")
     assert list(yaml.safe_load(developing.path.read_text())) == [
-        "bot.channels.RestApiInput",
-        "bot.channels.WebchatInput",
+        "bot.channels.web.RestApiInput",
+        "bot.channels.web.WebchatInput",
     ]
     # What `make run` prints about them.
     assert channel_lines(bare, "http://localhost:5005") == [
@@ -80,7 +80,7 @@ def test_rasa_gets_only_the_channels_whose_credentials_are_set(tmp_path: Path) -
     assert channel_lines(setup, "http://localhost:5005")[0] == (
         "WhatsApp (Twilio): webhook http://localhost:5005/webhooks/whatsapp/webhook"
     )
-    section = yaml.safe_load(setup.path.read_text())["bot.channels.WhatsAppInput"]
+    section = yaml.safe_load(setup.path.read_text())["bot.channels.whatsapp.WhatsAppInput"]
     # Rasa itself expands the variables; the optional ones it is given as empty, not unset.
     assert section["auth_token"] == "${TWILIO_AUTH_TOKEN}"
     assert setup.environment == whatsapp | {"GRM_RASA_URL": "", "GRM_TWILIO_API_URL": ""}
