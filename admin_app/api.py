@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
 from admin_app import current_store
-from admin_app.backoffice import MOVES
+from admin_app.moves import MOVES
 from ticketing.accounts import officer_for_token
 from ticketing.cases.filing import Submission, file_grievance
 from ticketing.cases.records import Actor

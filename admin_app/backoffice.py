@@ -11,159 +11,44 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any, ClassVar
 
-from flask import Flask, Response, abort, flash, redirect, request, send_file, url_for
-from flask_admin import Admin, AdminIndexView, BaseView, expose
+from flask import Flask, abort, flash, redirect, request, send_file, url_for
+from flask_admin import Admin, expose
 from flask_admin.actions import action
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter, DateTimeBetweenFilter, FilterEqual, FilterLike
 from flask_admin.theme import Bootstrap4Theme
-from flask_login import current_user, login_user
 from markupsafe import Markup, escape
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Query, Session, scoped_session
 from werkzeug.wrappers import Response as BaseResponse
 
 from admin_app import current_store
+from admin_app.account import AccountView
 from admin_app.auth import (
-    ApiTokenForm,
     Guarded,
-    PasswordForm,
-    TotpForm,
-    TotpOffForm,
-    api_token_lifetime,
-    no_store,
-    signed_in_as,
     viewer,
 )
 from admin_app.configuration import add_configuration_views
-from ticketing.accounts import (
-    change_totp,
-    confirm_password,
-    issue_api_token,
-    new_totp_secret,
-    set_password,
-    totp_uri,
-    turn_off_totp,
-)
+from admin_app.moves import MOVES
+from admin_app.reports import HomeView, ReportsView, download, made_by
 from ticketing.cases.attachments import MAX_BYTES, attach_file, attachment_path, download_name
-from ticketing.cases.moves import acknowledge, add_note, assign, close_invalid, escalate, resolve
 from ticketing.cases.records import Actor
 from ticketing.cases.search import matching
 from ticketing.cases.timeline import timeline
 from ticketing.catalog import NO_PROJECT, catalog
-from ticketing.clock import Clock, SystemClock
-from ticketing.errors import GrmError, InvalidInput
-from ticketing.lifecycle import TRANSITIONS, Action, Status
+from ticketing.clock import SystemClock
+from ticketing.errors import GrmError
 from ticketing.notify.outbox import retry_failed
 from ticketing.permissions import Permission, visible
-from ticketing.reporting.analytics import STANDARD_REPORTS, TREND_WEEKS, Period, build_dashboard, standard_reports
-from ticketing.reporting.tables import Document, Format, Table, write
+from ticketing.reporting.tables import Document, Format, Table
 from ticketing.store.db import Store
-from ticketing.store.models import Attachment, AuditLog, Grievance, NoteVisibility, Notification, Officer
-from ticketing.values.dates import NEPAL, officer_time
+from ticketing.store.models import Attachment, AuditLog, Grievance, Notification, Officer
+from ticketing.values.dates import officer_time
 
 SESSION_EXTENSION = "grm_request_session"
-
-
-@dataclass(frozen=True)
-class Chosen:
-    """The project and filing dates an officer picked (dashboard, reports), within scope."""
-
-    period: Period
-    project: str
-    start: str
-    end: str
-
-    @property
-    def described(self) -> str:
-        return f"Filed {self.start} to {self.end}, {self.project or 'every project in scope'}"
-
-
-def _date_argument(name: str) -> datetime | None:
-    try:
-        return datetime.strptime(request.args.get(name, ""), "%Y-%m-%d").replace(tzinfo=UTC)
-    except ValueError:
-        return None
-
-
-def chosen_period(db: Session) -> Chosen:
-    """Read ?project=&from=&to= (the last TREND_WEEKS weeks by default)."""
-    now = SystemClock().now()
-    start = _date_argument("from") or (now - timedelta(weeks=TREND_WEEKS)).replace(hour=0, minute=0, second=0)
-    end = (_date_argument("to") or now) + timedelta(days=1)
-    scope = visible(viewer())
-    project = catalog(db).projects.get(request.args.get("project", "").upper())
-    if project is not None:
-        scope = and_(scope, Grievance.project_id == project.id)
-    return Chosen(
-        Period(scope, start, end, now),
-        project.code if project else "",
-        start.date().isoformat(),
-        (end - timedelta(days=1)).date().isoformat(),
-    )
-
-
-def their_projects(db: Session) -> list[str]:
-    me = viewer()
-    return sorted(project.code for project in catalog(db).projects.values() if me.oversees(project.id))
-
-
-class HomeView(Guarded, AdminIndexView):  # type: ignore[misc]
-    """The dashboard: the officer's own scope, by project and filing dates."""
-
-    @expose("/")
-    def index(self) -> str:
-        with current_store().sessions() as db:
-            chosen = chosen_period(db)
-            figures = build_dashboard(db, chosen.period)
-            projects = their_projects(db)
-        page: str = self.render("backoffice/dashboard.html", figures=figures, projects=projects, chosen=chosen)
-        return page
-
-
-class ReportsView(Guarded, BaseView):  # type: ignore[misc]
-    """The standard reports (seed 000 section 6.1) over chosen dates, projects and measures,
-    on screen or as CSV, Excel or PDF (section 6.3)."""
-
-    permission = Permission.REPORT
-
-    @expose("/")
-    def index(self) -> BaseResponse | str:
-        picked = [key for key in request.args.getlist("report") if key in STANDARD_REPORTS] or list(STANDARD_REPORTS)
-        with current_store().sessions() as db:
-            chosen = chosen_period(db)
-            tables = standard_reports(db, chosen.period, picked)
-            projects = their_projects(db)
-        form = request.args.get("format", "")
-        if form in tuple(Format):
-            document = Document("Grievance redress - standard reports", _made_by(chosen.described), tables)
-            return download(document, Format(form), "grm-reports")
-        page: str = self.render(
-            "backoffice/reports.html",
-            tables=tables,
-            reports=STANDARD_REPORTS,
-            picked=picked,
-            projects=projects,
-            chosen=chosen,
-        )
-        return page
-
-
-def _made_by(what: str) -> str:
-    return f"{what}. Made {officer_time(SystemClock().now())} (Nepal time) by {current_user.name}."
-
-
-def download(document: Document, form: Format, name: str) -> BaseResponse:
-    stamp = SystemClock().now().astimezone(NEPAL).strftime("%Y-%m-%d-%H%M")
-    return Response(
-        write(document, form),
-        mimetype=form.mimetype,
-        headers={"Content-Disposition": f'attachment; filename="{name}-{stamp}.{form.value}"'},
-    )
 
 
 class Overdue(BaseSQLAFilter):  # type: ignore[misc]
@@ -205,7 +90,7 @@ class Exported(ModelView):  # type: ignore[misc]
             tuple(label for _name, label in self._export_columns),
             [tuple(self.get_export_value(row, name) for name, _label in self._export_columns) for row in rows],
         )
-        document = Document(f"GRM backoffice - {self.name}", _made_by(f"{len(table.rows)} rows"), [table])
+        document = Document(f"GRM backoffice - {self.name}", made_by(f"{len(table.rows)} rows"), [table])
         return download(document, Format(export_type), self.endpoint)
 
 
@@ -429,96 +314,6 @@ def _in_sight(db: Session, case_id: int) -> bool:
     return db.scalar(select(Grievance.id).where(Grievance.id == case_id, visible(viewer()))) is not None
 
 
-@dataclass(frozen=True)
-class Move:
-    """A workflow button: who may press it, what it calls, what it says when done."""
-
-    permission: Permission
-    label: str
-    done: str
-    apply: Callable[[Session, Clock, int, Actor, Mapping[str, str]], object]
-    # The text field the move needs (a note, a reason, the resolution), if any.
-    text: str | None = None
-    # The lifecycle action it performs; None for notes, which any open or closed case takes.
-    action: Action | None = None
-
-    def allowed_from(self, status: Status) -> bool:
-        return self.action is None or (status, self.action) in TRANSITIONS
-
-
-def _officer_id(form: Mapping[str, str]) -> int:
-    value = form.get("officer_id", "")
-    if not value.isdigit():
-        raise InvalidInput("officer_id", "choose an officer")
-    return int(value)
-
-
-def _current_level(db: Session, case_id: int) -> int:
-    return db.get_one(Grievance, case_id).level
-
-
-MOVES: dict[str, Move] = {
-    "acknowledge": Move(
-        Permission.UPDATE_STATUS,
-        "Acknowledge",
-        "Acknowledged: the case is in progress.",
-        lambda db, clock, case_id, actor, form: acknowledge(db, clock, case_id, actor, form.get("text")),
-        "Note (optional)",
-        Action.ACKNOWLEDGE,
-    ),
-    "assign": Move(
-        Permission.ASSIGN,
-        "Assign",
-        "Assigned.",
-        lambda db, clock, case_id, actor, form: assign(db, clock, case_id, actor, _officer_id(form), form.get("text")),
-        "Note (optional)",
-        Action.ASSIGN,
-    ),
-    "escalate": Move(
-        Permission.UPDATE_STATUS,
-        "Escalate",
-        "Escalated to the next level.",
-        lambda db, clock, case_id, actor, form: escalate(
-            db, clock, case_id, actor, form.get("text", ""), _current_level(db, case_id)
-        ),
-        "Reason",
-        Action.ESCALATE,
-    ),
-    "resolve": Move(
-        Permission.UPDATE_STATUS,
-        "Resolve",
-        "Resolved: the citizen is asked whether it satisfies them.",
-        lambda db, clock, case_id, actor, form: resolve(db, clock, case_id, actor, form.get("text", "")),
-        "Resolution (the citizen reads it)",
-        Action.RESOLVE,
-    ),
-    "close_invalid": Move(
-        Permission.UPDATE_STATUS,
-        "Close as invalid",
-        "Closed.",
-        lambda db, clock, case_id, actor, form: close_invalid(
-            db, clock, case_id, actor, form.get("text", ""), form.get("duplicate_of") or None
-        ),
-        "Reason",
-        Action.CLOSE_INVALID,
-    ),
-    "note": Move(
-        Permission.COMMENT,
-        "Add note",
-        "Note added.",
-        lambda db, clock, case_id, actor, form: add_note(
-            db,
-            clock,
-            case_id,
-            actor,
-            form.get("text", ""),
-            NoteVisibility.PUBLIC if form.get("visibility") == "public" else NoteVisibility.INTERNAL,
-        ),
-        "Note",
-    ),
-}
-
-
 def sla_state(grievance: Grievance, now: datetime) -> str:
     """ "due in 5 h", "overdue by 2 d", or "no deadline": what an officer reads at a glance."""
     if grievance.due_at is None:
@@ -566,102 +361,6 @@ class AuditView(Exported, ReadOnly):
     column_list = ("at", "actor_kind", "actor_officer_id", "action", "entity", "entity_id", "detail")
     column_default_sort = ("id", True)
     column_filters = ("action", "entity", "actor_kind")
-
-
-class AccountView(Guarded, BaseView):  # type: ignore[misc]
-    """My account: my password, my second factor (TOTP) and my API tokens. Each change asks for
-    the password again (and a TOTP change for a current code), so that a session left open or
-    a copied cookie cannot take the account over; new secrets are shown once, on the page."""
-
-    @expose("/", methods=("GET", "POST"))
-    def index(self) -> BaseResponse:
-        password_form = PasswordForm(prefix="password")
-        totp_form, off_form = TotpForm(prefix="totp"), TotpOffForm(prefix="totp-off")
-        token_form = ApiTokenForm(prefix="token")
-        if password_form.validate_on_submit():
-            self._change_password(password_form)
-            return redirect(url_for(".index"))
-        # Until a one-time password is replaced, nothing else on the account changes.
-        if not current_user.must_change_password:
-            if totp_form.validate_on_submit():
-                self._change_totp(totp_form)
-                return redirect(url_for(".index"))
-            if off_form.validate_on_submit():
-                self._turn_off_totp(off_form)
-                return redirect(url_for(".index"))
-            if token_form.validate_on_submit():
-                return self._new_token(token_form)
-        with current_store().sessions() as db:
-            has_totp = db.get_one(Officer, viewer().id).totp_secret is not None
-        secret = new_totp_secret()
-        totp_form.secret.data = secret
-        page: str = self.render(
-            "backoffice/account.html",
-            forced=current_user.must_change_password,
-            password_form=password_form,
-            totp_form=totp_form,
-            off_form=off_form,
-            token_form=token_form,
-            has_totp=has_totp,
-            secret=secret,
-            uri=totp_uri(current_user.email, secret),
-        )
-        return no_store(page)
-
-    def _confirmed(self, password: str | None) -> bool:
-        """The password asked again, checked outside any write transaction; wrong ones are counted."""
-        if confirm_password(current_store().sessions, SystemClock(), viewer().id, password or ""):
-            return True
-        flash("Your password is not right; nothing was changed.", "error")
-        return False
-
-    def _new_token(self, form: ApiTokenForm) -> BaseResponse:
-        if not self._confirmed(form.password.data):
-            return redirect(url_for(".index"))
-        label = form.label.data or ""
-        with current_store().sessions.begin() as db:
-            token = issue_api_token(db, SystemClock(), db.get_one(Officer, viewer().id), label, api_token_lifetime())
-        page: str = self.render(
-            "backoffice/secret.html", title="Your new API token", secrets=[(label, token)], back=url_for(".index")
-        )
-        return no_store(page)
-
-    def _change_password(self, form: PasswordForm) -> None:
-        if not self._confirmed(form.current.data):
-            return
-        with current_store().sessions.begin() as db:
-            officer = db.get_one(Officer, viewer().id)
-            try:
-                set_password(db, SystemClock(), officer, form.new.data or "")
-            except InvalidInput as error:
-                flash(f"Not changed: {error}", "error")
-                return
-            # The new token ends other sessions; this one continues under it.
-            login_user(signed_in_as(officer))
-        flash("Password changed; your other sessions are signed out.", "success")
-
-    def _change_totp(self, form: TotpForm) -> None:
-        if not self._confirmed(form.password.data):
-            return
-        with current_store().sessions.begin() as db:
-            officer = db.get_one(Officer, viewer().id)
-            changed = change_totp(
-                db, SystemClock(), officer, form.current.data or "", form.secret.data or "", form.code.data or ""
-            )
-        if changed:
-            flash("Second factor set: sign-ins now ask for a code from this key.", "success")
-        else:
-            flash("A code is not right (each code works once); nothing was changed.", "error")
-
-    def _turn_off_totp(self, form: TotpOffForm) -> None:
-        if not self._confirmed(form.password.data):
-            return
-        with current_store().sessions.begin() as db:
-            turned_off = turn_off_totp(db, SystemClock(), db.get_one(Officer, viewer().id), form.current.data or "")
-        if turned_off:
-            flash("Second factor turned off: sign-ins ask for the password only.", "success")
-        else:
-            flash("The code is not right (each code works once); nothing was changed.", "error")
 
 
 def init_backoffice(app: Flask, store: Store) -> None:

@@ -1,0 +1,108 @@
+"""The officers' moves on a case (acknowledge, assign, escalate, resolve, close, note): who may
+make each, what it calls and what it says; the backoffice's buttons and the API's endpoint
+both take them from here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from ticketing.cases.moves import acknowledge, add_note, assign, close_invalid, escalate, resolve
+from ticketing.cases.records import Actor
+from ticketing.clock import Clock
+from ticketing.errors import InvalidInput
+from ticketing.lifecycle import TRANSITIONS, Action, Status
+from ticketing.permissions import Permission
+from ticketing.store.models import Grievance, NoteVisibility
+
+
+@dataclass(frozen=True)
+class Move:
+    """A workflow button: who may press it, what it calls, what it says when done."""
+
+    permission: Permission
+    label: str
+    done: str
+    apply: Callable[[Session, Clock, int, Actor, Mapping[str, str]], object]
+    # The text field the move needs (a note, a reason, the resolution), if any.
+    text: str | None = None
+    # The lifecycle action it performs; None for notes, which any open or closed case takes.
+    action: Action | None = None
+
+    def allowed_from(self, status: Status) -> bool:
+        return self.action is None or (status, self.action) in TRANSITIONS
+
+
+def _officer_id(form: Mapping[str, str]) -> int:
+    value = form.get("officer_id", "")
+    if not value.isdigit():
+        raise InvalidInput("officer_id", "choose an officer")
+    return int(value)
+
+
+def _current_level(db: Session, case_id: int) -> int:
+    return db.get_one(Grievance, case_id).level
+
+
+MOVES: dict[str, Move] = {
+    "acknowledge": Move(
+        Permission.UPDATE_STATUS,
+        "Acknowledge",
+        "Acknowledged: the case is in progress.",
+        lambda db, clock, case_id, actor, form: acknowledge(db, clock, case_id, actor, form.get("text")),
+        "Note (optional)",
+        Action.ACKNOWLEDGE,
+    ),
+    "assign": Move(
+        Permission.ASSIGN,
+        "Assign",
+        "Assigned.",
+        lambda db, clock, case_id, actor, form: assign(db, clock, case_id, actor, _officer_id(form), form.get("text")),
+        "Note (optional)",
+        Action.ASSIGN,
+    ),
+    "escalate": Move(
+        Permission.UPDATE_STATUS,
+        "Escalate",
+        "Escalated to the next level.",
+        lambda db, clock, case_id, actor, form: escalate(
+            db, clock, case_id, actor, form.get("text", ""), _current_level(db, case_id)
+        ),
+        "Reason",
+        Action.ESCALATE,
+    ),
+    "resolve": Move(
+        Permission.UPDATE_STATUS,
+        "Resolve",
+        "Resolved: the citizen is asked whether it satisfies them.",
+        lambda db, clock, case_id, actor, form: resolve(db, clock, case_id, actor, form.get("text", "")),
+        "Resolution (the citizen reads it)",
+        Action.RESOLVE,
+    ),
+    "close_invalid": Move(
+        Permission.UPDATE_STATUS,
+        "Close as invalid",
+        "Closed.",
+        lambda db, clock, case_id, actor, form: close_invalid(
+            db, clock, case_id, actor, form.get("text", ""), form.get("duplicate_of") or None
+        ),
+        "Reason",
+        Action.CLOSE_INVALID,
+    ),
+    "note": Move(
+        Permission.COMMENT,
+        "Add note",
+        "Note added.",
+        lambda db, clock, case_id, actor, form: add_note(
+            db,
+            clock,
+            case_id,
+            actor,
+            form.get("text", ""),
+            NoteVisibility.PUBLIC if form.get("visibility") == "public" else NoteVisibility.INTERNAL,
+        ),
+        "Note",
+    ),
+}
