@@ -36,7 +36,7 @@ from ticketing.cases.attachments import (
 )
 from ticketing.cases.media import MediaUnavailable, fetch_media, media_filename, media_sources
 from ticketing.errors import InvalidInput, NotFound
-from ticketing.store.models import Grievance
+from ticketing.store.case_models import Grievance
 
 # Which channels' files can be fetched: read once, as the action server starts.
 MEDIA_SOURCES = media_sources(os.environ)

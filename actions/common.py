@@ -26,7 +26,7 @@ from ticketing.config import load_settings
 from ticketing.errors import InvalidInput
 from ticketing.store.crypto import keyring
 from ticketing.store.db import Store, open_store
-from ticketing.store.models import Channel
+from ticketing.store.vocabulary import Channel
 from ticketing.triage import BackgroundTriager, Example, labels_from_catalog, officer_examples
 from ticketing.values.numerals import devanagari_digits
 from ticketing.values.phones import normalise_mobile

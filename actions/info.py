@@ -32,7 +32,8 @@ from ticketing.catalog import catalog
 from ticketing.places.locations import Place
 from ticketing.routing import route
 from ticketing.sla import Deadlines
-from ticketing.store.models import Officer, Priority
+from ticketing.store.models import Officer
+from ticketing.store.vocabulary import Priority
 
 FALLBACK_INTENT = "nlu_fallback"
 

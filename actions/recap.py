@@ -35,7 +35,7 @@ from ticketing.cases.attachments import claim_uploads
 from ticketing.cases.filing import Submission, file_grievance
 from ticketing.catalog import Catalog, catalog
 from ticketing.errors import InvalidInput
-from ticketing.store.models import Priority
+from ticketing.store.vocabulary import Priority
 from ticketing.triage.summary import trim
 
 GENDER_CATEGORY = "gender"

@@ -28,7 +28,8 @@ from ticketing.clock import SystemClock
 from ticketing.errors import GrmError, InvalidInput, NotFound
 from ticketing.lifecycle import Status
 from ticketing.permissions import Permission, Viewer, visible
-from ticketing.store.models import Channel, Grievance
+from ticketing.store.case_models import Grievance
+from ticketing.store.vocabulary import Channel
 from ticketing.values.references import normalise_reference
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")

@@ -44,8 +44,9 @@ from ticketing.errors import GrmError
 from ticketing.notify.outbox import retry_failed
 from ticketing.permissions import Permission, visible
 from ticketing.reporting.tables import Document, Format, Table
+from ticketing.store.case_models import Attachment, AuditLog, Grievance, Notification
 from ticketing.store.db import Store
-from ticketing.store.models import Attachment, AuditLog, Grievance, Notification, Officer
+from ticketing.store.models import Officer
 from ticketing.values.dates import officer_time
 
 SESSION_EXTENSION = "grm_request_session"

@@ -31,19 +31,9 @@ from ticketing.clock import SystemClock
 from ticketing.errors import InvalidInput
 from ticketing.lifecycle import TOP_LEVEL
 from ticketing.permissions import Permission
-from ticketing.store.models import (
-    ActorKind,
-    AuditLog,
-    Category,
-    District,
-    Municipality,
-    Officer,
-    Project,
-    Province,
-    Role,
-    RoutingRule,
-    SlaPolicy,
-)
+from ticketing.store.case_models import AuditLog
+from ticketing.store.models import Category, District, Municipality, Officer, Project, Province, RoutingRule, SlaPolicy
+from ticketing.store.vocabulary import ActorKind, Role
 from ticketing.values.dates import officer_time
 
 # What a project admin may make of the officers of their projects (see OfficerView).

@@ -15,7 +15,8 @@ from ticketing.clock import Clock
 from ticketing.errors import InvalidInput
 from ticketing.lifecycle import TRANSITIONS, Action, Status
 from ticketing.permissions import Permission
-from ticketing.store.models import Grievance, NoteVisibility
+from ticketing.store.case_models import Grievance
+from ticketing.store.vocabulary import NoteVisibility
 
 
 @dataclass(frozen=True)

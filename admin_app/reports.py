@@ -23,7 +23,7 @@ from ticketing.clock import SystemClock
 from ticketing.permissions import Permission, visible
 from ticketing.reporting.analytics import STANDARD_REPORTS, TREND_WEEKS, Period, build_dashboard, standard_reports
 from ticketing.reporting.tables import Document, Format, write
-from ticketing.store.models import Grievance
+from ticketing.store.case_models import Grievance
 from ticketing.values.dates import NEPAL, officer_time
 
 

@@ -44,9 +44,11 @@ from ticketing.places.locations import Place
 from ticketing.routing import route
 from ticketing.sla import Deadlines, due_at, resolution_hours
 from ticketing.store.bootstrap import DEMO_ADMIN_EMAIL, prepare, seed_demo
+from ticketing.store.case_models import Grievance, StatusChange
 from ticketing.store.crypto import generate_key_material
 from ticketing.store.db import Store, open_store
-from ticketing.store.models import ActorKind, Channel, CloseReason, Grievance, Officer, Priority, StatusChange, table
+from ticketing.store.models import Officer, table
+from ticketing.store.vocabulary import ActorKind, Channel, CloseReason, Priority
 from ticketing.values.references import ALPHABET
 
 KEYS = generate_key_material()

@@ -41,9 +41,10 @@ from launcher.processes import LOCALHOST, MODEL, RASA, Ports, Service, free_port
 from ticketing.clock import SystemClock
 from ticketing.config import Settings
 from ticketing.store.bootstrap import prepare, seed_demo
+from ticketing.store.case_models import Grievance
 from ticketing.store.crypto import generate_key_material
 from ticketing.store.db import Store, open_store
-from ticketing.store.models import Grievance, Municipality, Project
+from ticketing.store.models import Municipality, Project
 from ticketing.values.references import ALPHABET, PREFIX
 
 TARGETS = {"p95_ratio": 1.5, "filed_per_min": 300.0}

@@ -32,9 +32,10 @@ from ticketing.routing import route
 from ticketing.scheduler import INTERVALS, Jobs, SchedulerSettings
 from ticketing.sla import Deadlines
 from ticketing.store.bootstrap import prepare, seed_demo
+from ticketing.store.case_models import Notification
 from ticketing.store.crypto import generate_key_material
 from ticketing.store.db import Store, open_store
-from ticketing.store.models import Notification, NotificationChannel, NotificationStatus, Priority
+from ticketing.store.vocabulary import NotificationChannel, NotificationStatus, Priority
 
 KEYS = generate_key_material()
 NOW = datetime(2026, 6, 1, tzinfo=UTC)

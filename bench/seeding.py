@@ -17,8 +17,10 @@ from sqlalchemy.orm import Session
 
 from ticketing.lifecycle import Status
 from ticketing.places.locations import Place
+from ticketing.store.case_models import Complainant, Grievance
 from ticketing.store.crypto import keyring
-from ticketing.store.models import Channel, CloseReason, Complainant, Grievance, Priority, table
+from ticketing.store.models import table
+from ticketing.store.vocabulary import Channel, CloseReason, Priority
 
 # The demo officers' password in the benchmarks: long enough for the password policy
 # (ticketing.accounts), which seed_demo enforces.

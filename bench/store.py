@@ -34,7 +34,7 @@ from ticketing.errors import GrievanceNotFound
 from ticketing.store.bootstrap import prepare, seed_demo
 from ticketing.store.crypto import generate_key_material
 from ticketing.store.db import Store, open_store
-from ticketing.store.models import Channel
+from ticketing.store.vocabulary import Channel
 
 KEYS = generate_key_material()
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
@@ -202,7 +202,7 @@ def query_plans(store: Store, reference: str) -> dict[str, str]:
     from sqlalchemy import select
 
     from ticketing.lifecycle import OPEN_STATUSES
-    from ticketing.store.models import Complainant, Grievance
+    from ticketing.store.case_models import Complainant, Grievance
 
     sweep = (
         select(Grievance.id, Grievance.reference, Grievance.status, Grievance.level, Grievance.due_at)

@@ -17,8 +17,10 @@ from ticketing.cases.filing import Submission, file_grievance
 from ticketing.notify.outbox import WhatsAppRules
 from ticketing.notify.senders import FileSender, Sender
 from ticketing.scheduler import INTERVALS, Jobs, SchedulerSettings
+from ticketing.store.case_models import Grievance, StatusChange
 from ticketing.store.db import Store
-from ticketing.store.models import Channel, Grievance, NotificationChannel, Officer, Role, StatusChange
+from ticketing.store.models import Officer
+from ticketing.store.vocabulary import Channel, NotificationChannel, Role
 
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 MAKWANPUR = 30

@@ -17,8 +17,9 @@ from ticketing.accounts import (
     set_password,
 )
 from ticketing.errors import InvalidInput
+from ticketing.store.case_models import AuditLog
 from ticketing.store.db import Store
-from ticketing.store.models import AuditLog, Officer
+from ticketing.store.models import Officer
 
 EMAIL = "site.kkr@grm.example"
 GOOD = "maize-dust-kulekhani-42"

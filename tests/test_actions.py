@@ -20,8 +20,9 @@ from actions.status import ActionCheckStatus
 from tests.helpers import BAGMATI, HETAUDA, MAKWANPUR, FakeClock, file
 from ticketing.config import PROJECT_ROOT
 from ticketing.errors import InvalidInput
+from ticketing.store.case_models import Grievance
 from ticketing.store.db import Store
-from ticketing.store.models import Grievance, Priority
+from ticketing.store.vocabulary import Priority
 from ticketing.triage import BackgroundTriager
 
 DOMAIN: dict[str, Any] = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())

@@ -22,8 +22,9 @@ from ticketing.accounts import MAX_FAILED_LOGINS
 from ticketing.cases.attachments import attach_file
 from ticketing.cases.moves import acknowledge, resolve
 from ticketing.cases.records import CITIZEN, Actor
+from ticketing.store.case_models import Grievance, Notification
 from ticketing.store.db import Store
-from ticketing.store.models import Grievance, Notification, NotificationStatus
+from ticketing.store.vocabulary import NotificationStatus
 
 
 def test_the_backoffice_asks_to_sign_in(demo: Store) -> None:

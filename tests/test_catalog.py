@@ -13,7 +13,8 @@ from ticketing.catalog import catalog
 from ticketing.errors import InvalidInput
 from ticketing.store import models
 from ticketing.store.db import Store, open_store
-from ticketing.store.models import Officer, Project, ProjectType, RoutingRule, SlaPolicy
+from ticketing.store.models import Officer, Project, RoutingRule, SlaPolicy
+from ticketing.store.vocabulary import ProjectType
 
 
 def change_elsewhere(store: Store) -> None:

@@ -35,16 +35,9 @@ from ticketing.notify.senders import (
     senders_from_environment,
 )
 from ticketing.scheduler import Jobs
+from ticketing.store.case_models import Complainant, Notification, NotificationAttempt
 from ticketing.store.db import Store
-from ticketing.store.models import (
-    Audience,
-    Channel,
-    Complainant,
-    Notification,
-    NotificationAttempt,
-    NotificationChannel,
-    NotificationStatus,
-)
+from ticketing.store.vocabulary import Audience, Channel, NotificationChannel, NotificationStatus
 
 CITIZEN_PHONE = "+9779841234567"
 SMS_FROM, WHATSAPP_FROM = "+15005550006", "+14155238886"

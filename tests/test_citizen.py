@@ -21,8 +21,8 @@ from ticketing.citizen import (
 )
 from ticketing.errors import InvalidInput
 from ticketing.lifecycle import Status
+from ticketing.store.case_models import Grievance
 from ticketing.store.db import Store
-from ticketing.store.models import Grievance
 
 PHONE = "9841234567"
 

@@ -12,8 +12,8 @@ from ticketing.cases.moves import escalate
 from ticketing.cases.records import SYSTEM, Actor
 from ticketing.errors import ConcurrentChange
 from ticketing.lifecycle import Action
+from ticketing.store.case_models import Grievance, StatusChange
 from ticketing.store.db import Store
-from ticketing.store.models import Grievance, StatusChange
 
 
 def test_simultaneous_escalations_record_exactly_one(demo: Store, clock: FakeClock) -> None:

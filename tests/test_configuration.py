@@ -16,8 +16,9 @@ from admin_app import create_app
 from tests.helpers import FakeClock, add_project_admin, client_for, csrf_token, file, officer_by_email, sign_in
 from ticketing.accounts import issue_api_token
 from ticketing.clock import SystemClock
+from ticketing.store.case_models import AuditLog
 from ticketing.store.db import Store
-from ticketing.store.models import AuditLog, Category, Officer, Project
+from ticketing.store.models import Category, Officer, Project
 
 
 def submit(client: FlaskClient, screen: str, form: dict[str, Any], record: int | None = None) -> str:

@@ -18,7 +18,9 @@ from ticketing.cases.records import SYSTEM
 from ticketing.citizen import MAX_FAILURES_PER_REQUESTER, answer_link_token
 from ticketing.clock import SystemClock
 from ticketing.lifecycle import Status
-from ticketing.store.models import Attachment, Category, Channel, Complainant, Grievance, Priority, Project, Upload
+from ticketing.store.case_models import Attachment, Complainant, Grievance, Upload
+from ticketing.store.models import Category, Project
+from ticketing.store.vocabulary import Channel, Priority
 
 QR = {"project": "KKR-01"}
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF a cracked wall"

@@ -21,7 +21,9 @@ from ticketing.catalog import RECHECK_SECONDS
 from ticketing.clock import SystemClock
 from ticketing.config import PROJECT_ROOT
 from ticketing.lifecycle import Status
-from ticketing.store.models import Complainant, District, Grievance, Officer, Project, ProjectType
+from ticketing.store.case_models import Complainant, Grievance
+from ticketing.store.models import District, Officer, Project
+from ticketing.store.vocabulary import ProjectType
 from ticketing.values.references import new_reference
 
 RESPONSES = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())["responses"]

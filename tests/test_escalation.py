@@ -12,17 +12,10 @@ from tests.helpers import FakeClock, count, file, history, make_jobs, officer_by
 from ticketing.cases.moves import acknowledge, add_note, record_citizen_answer, resolve
 from ticketing.cases.records import SYSTEM, Actor
 from ticketing.lifecycle import Action, Status
+from ticketing.store.case_models import Grievance, Notification
 from ticketing.store.db import Store
-from ticketing.store.models import (
-    Audience,
-    Category,
-    Grievance,
-    NoteVisibility,
-    Notification,
-    NotificationStatus,
-    Officer,
-    SlaPolicy,
-)
+from ticketing.store.models import Category, Officer, SlaPolicy
+from ticketing.store.vocabulary import Audience, NoteVisibility, NotificationStatus
 
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)

@@ -16,9 +16,10 @@ from ticketing.cases.filing import file_grievance
 from ticketing.cases.records import CITIZEN
 from ticketing.citizen import heard_on_whatsapp
 from ticketing.errors import InvalidInput, NotFound
+from ticketing.store.case_models import Attachment, AuditLog, Complainant, Grievance, StatusChange
 from ticketing.store.db import Store
-from ticketing.store.models import Attachment, AuditLog, Channel, Complainant, Grievance, Priority, StatusChange
 from ticketing.store.sqlfunctions import every_column
+from ticketing.store.vocabulary import Channel, Priority
 from ticketing.values.references import ALPHABET, new_reference, normalise_reference
 
 

@@ -22,8 +22,9 @@ from ticketing.cases.moves import (
 from ticketing.cases.records import CITIZEN, SYSTEM, Actor
 from ticketing.errors import ConcurrentChange, HistoryIsAppendOnly, IllegalTransition, InvalidInput
 from ticketing.lifecycle import TOP_LEVEL, TRANSITIONS, Action, Status, next_status
+from ticketing.store.case_models import AuditLog, Grievance, Note, StatusChange
 from ticketing.store.db import Store
-from ticketing.store.models import ActorKind, AuditLog, CloseReason, Grievance, Note, NoteVisibility, StatusChange
+from ticketing.store.vocabulary import ActorKind, CloseReason, NoteVisibility
 
 OFFICER = Actor.officer(1)
 Mover = Callable[[Session, FakeClock, Grievance], object]

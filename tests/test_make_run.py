@@ -35,7 +35,7 @@ from ticketing.citizen import answer_link_token
 from ticketing.clock import SystemClock
 from ticketing.config import load_settings
 from ticketing.store.db import open_store
-from ticketing.store.models import Grievance
+from ticketing.store.case_models import Grievance
 from ticketing.cases.records import SYSTEM
 from ticketing.cases.moves import acknowledge, resolve
 store = open_store(load_settings())

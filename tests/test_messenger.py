@@ -19,7 +19,8 @@ from sqlalchemy import select
 from tests.bot import MESSENGER_APP_SECRET, MESSENGER_VERIFY_TOKEN, Bot, reference_in
 from tests.helpers import HETAUDA
 from tests.test_nepali import DEVANAGARI
-from ticketing.store.models import Attachment, Channel, Grievance
+from ticketing.store.case_models import Attachment, Grievance
+from ticketing.store.vocabulary import Channel
 
 HOOK = "/webhooks/facebook/webhook"
 PAGE_ID = "1029384756"

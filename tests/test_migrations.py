@@ -11,6 +11,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, inspect, text
 
+# Imported for its tables: Base.metadata holds a model's table once its module is imported.
+import ticketing.store.case_models  # noqa: F401
 from tests.conftest import private_postgres_database
 from ticketing.cases.search import is_search_index
 from ticketing.store.db import alembic_config, make_engine, upgrade_to_head

@@ -20,8 +20,9 @@ from ticketing.lifecycle import Status
 from ticketing.reporting.analytics import STANDARD_REPORTS, Period, build_dashboard, standard_reports
 from ticketing.reporting.report import build_report
 from ticketing.sla import Deadlines
+from ticketing.store.case_models import Grievance
 from ticketing.store.db import Store, alembic_config
-from ticketing.store.models import Grievance, Priority
+from ticketing.store.vocabulary import Priority
 
 CHITWAN = 24  # NBR-02's district
 

@@ -43,8 +43,10 @@ from ticketing.accounts import (
 )
 from ticketing.clock import SystemClock
 from ticketing.errors import ConfigurationError
+from ticketing.store.case_models import AuditLog
 from ticketing.store.db import Store
-from ticketing.store.models import ApiToken, AuditLog, Officer, Project, Role
+from ticketing.store.models import ApiToken, Officer, Project
+from ticketing.store.vocabulary import Role
 
 ADMIN = "admin@grm.example"
 PROJECT_ADMIN = "padmin.kkr@grm.example"

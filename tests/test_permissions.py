@@ -11,8 +11,10 @@ from ticketing.cases.filing import file_grievance
 from ticketing.cases.moves import escalate
 from ticketing.cases.records import SYSTEM, Actor
 from ticketing.permissions import MATRIX, Permission, Viewer, visible
+from ticketing.store.case_models import Grievance
 from ticketing.store.db import Store
-from ticketing.store.models import Grievance, Officer, Role
+from ticketing.store.models import Officer
+from ticketing.store.vocabulary import Role
 
 P = Permission
 # Seed 000 section 2.2, column by column (the citizen acts only through the channels).

@@ -15,9 +15,9 @@ from tests.helpers import FakeClock, file
 from ticketing.cases.lookups import find_for_citizen
 from ticketing.config import Settings, load_settings
 from ticketing.errors import ConfigurationError, GrievanceNotFound
+from ticketing.store.case_models import Complainant
 from ticketing.store.crypto import install_keys, keyring, keyring_from_settings, make_keyring
 from ticketing.store.db import Store
-from ticketing.store.models import Complainant
 
 PERSONAL = {
     "name": "Sunita Tamang",

@@ -15,8 +15,9 @@ from ticketing.cases.moves import acknowledge, resolve
 from ticketing.cases.records import Actor
 from ticketing.notify.senders import SmtpSender
 from ticketing.reporting.report import month_bounds, previous_month
+from ticketing.store.case_models import Notification
 from ticketing.store.db import Store
-from ticketing.store.models import Notification, NotificationChannel, NotificationStatus
+from ticketing.store.vocabulary import NotificationChannel, NotificationStatus
 
 OCTOBER = datetime(2026, 10, 3, 9, 0, tzinfo=UTC)
 # 1 November 2026, 06:00 in Nepal (UTC+5:45): the scheduler's monthly run.

@@ -15,7 +15,8 @@ from ticketing.catalog import catalog
 from ticketing.places.locations import Place
 from ticketing.routing import route
 from ticketing.store.db import Store
-from ticketing.store.models import Category, Officer, Priority, Project, ProjectType, Role, RoutingRule
+from ticketing.store.models import Category, Officer, Project, RoutingRule
+from ticketing.store.vocabulary import Priority, ProjectType, Role
 
 
 @pytest.fixture

@@ -24,8 +24,9 @@ from ticketing.config import PROJECT_ROOT
 from ticketing.lifecycle import Action
 from ticketing.scheduler import SCHEDULER_READY
 from ticketing.store.bootstrap import prepare, seed_demo
+from ticketing.store.case_models import Grievance, Notification, StatusChange, scheduler_job
 from ticketing.store.db import open_store
-from ticketing.store.models import Grievance, Notification, NotificationStatus, StatusChange, scheduler_job
+from ticketing.store.vocabulary import NotificationStatus
 
 BURST = 60
 SETTLE_SECONDS = 120

@@ -8,8 +8,8 @@ from sqlalchemy import select, update
 
 from tests.helpers import FakeClock, file
 from ticketing.cases.search import matching
+from ticketing.store.case_models import Grievance
 from ticketing.store.db import Store
-from ticketing.store.models import Grievance
 
 
 def found(store: Store, typed: str) -> set[int]:

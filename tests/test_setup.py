@@ -16,7 +16,8 @@ from ticketing.cases.filing import Submission, file_grievance
 from ticketing.config import PROJECT_ROOT, load_settings
 from ticketing.lifecycle import Status
 from ticketing.store.db import open_store
-from ticketing.store.models import Category, Channel, Municipality, Officer, Priority, Project, RoutingRule
+from ticketing.store.models import Category, Municipality, Officer, Project, RoutingRule
+from ticketing.store.vocabulary import Channel, Priority
 
 # Starts real processes: not in `make test-fast`.
 pytestmark = pytest.mark.e2e

@@ -31,8 +31,10 @@ from ticketing.cases.records import Actor
 from ticketing.catalog import catalog
 from ticketing.config import PROJECT_ROOT
 from ticketing.errors import ConfigurationError
+from ticketing.store.case_models import Grievance
 from ticketing.store.db import Store
-from ticketing.store.models import Grievance, Officer, Priority
+from ticketing.store.models import Officer
+from ticketing.store.vocabulary import Priority
 from ticketing.triage import BackgroundTriager, Example, Triager, build_triager, default_labels, officer_examples
 from ticketing.triage.backlog import triage_backlog
 from ticketing.triage.encoder import CACHE_FILE, Encoder, SmallE5, digest, open_embedder

@@ -33,8 +33,8 @@ from ticketing.cases.records import CITIZEN
 from ticketing.clock import SystemClock
 from ticketing.errors import ConfigurationError, InvalidInput
 from ticketing.store.allowances import Allowance
+from ticketing.store.case_models import Attachment, Grievance, Upload
 from ticketing.store.db import Store
-from ticketing.store.models import Attachment, Grievance, Upload
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(32)
 CHAT = "5f0c0c1ad3a04a8a9b0f6b0f2f1e7c11"

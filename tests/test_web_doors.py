@@ -23,8 +23,9 @@ from ticketing.cases.moves import acknowledge, resolve
 from ticketing.cases.records import CITIZEN, Actor
 from ticketing.citizen import answer_resolution, grievance_for_link
 from ticketing.reporting.tables import HEADER_ROW, Document, Table, to_csv, to_xlsx
+from ticketing.store.case_models import Complainant, Grievance
 from ticketing.store.db import Store
-from ticketing.store.models import Complainant, Grievance, Officer
+from ticketing.store.models import Officer
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(32)
 

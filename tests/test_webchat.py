@@ -10,7 +10,8 @@ from sqlalchemy import select
 from admin_app import create_app
 from tests.bot import Bot, reference_in
 from tests.browser import Screenshot, live_server
-from ticketing.store.models import Attachment, Channel, Grievance
+from ticketing.store.case_models import Attachment, Grievance
+from ticketing.store.vocabulary import Channel
 
 REPLY_TIMEOUT_MS = 60_000
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(32)

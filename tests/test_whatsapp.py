@@ -22,7 +22,8 @@ from tests.helpers import HETAUDA, MAKWANPUR
 from tests.test_conversation_nepali import ANSWERS, in_language, story_in, understood
 from tests.test_nepali import DEVANAGARI
 from ticketing.cases.attachments import MAX_BYTES
-from ticketing.store.models import Attachment, Channel, Complainant, Grievance
+from ticketing.store.case_models import Attachment, Complainant, Grievance
+from ticketing.store.vocabulary import Channel
 
 HOOK = "/webhooks/whatsapp/webhook"
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF dust on the maize leaves"

@@ -21,8 +21,10 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from ticketing.clock import Clock
 from ticketing.errors import InvalidInput
 from ticketing.store.allowances import Allowance, client_name
+from ticketing.store.case_models import AuditLog
 from ticketing.store.crypto import keyring
-from ticketing.store.models import ActorKind, ApiToken, AuditLog, Officer, table
+from ticketing.store.models import ApiToken, Officer, table
+from ticketing.store.vocabulary import ActorKind
 
 MAX_FAILED_LOGINS = 5
 LOCK_OUT = timedelta(minutes=15)

@@ -30,7 +30,6 @@ from ticketing.store.models import (
     District,
     Municipality,
     Officer,
-    Priority,
     Project,
     Province,
     RoutingRule,
@@ -38,6 +37,7 @@ from ticketing.store.models import (
     officer_project,
     table,
 )
+from ticketing.store.vocabulary import Priority
 
 RECHECK_SECONDS = 1.0
 # How lists, reports and officers' messages name the project of a case filed without one.

@@ -23,8 +23,9 @@ from ticketing.clock import Clock
 from ticketing.errors import GrievanceNotFound, GrmError, InvalidInput
 from ticketing.lifecycle import Status
 from ticketing.store.allowances import Allowance
+from ticketing.store.case_models import Complainant, Grievance
 from ticketing.store.crypto import keyring
-from ticketing.store.models import Complainant, Grievance, table
+from ticketing.store.models import table
 from ticketing.values.phones import normalise_phone
 from ticketing.values.references import normalise_reference
 

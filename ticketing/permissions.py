@@ -15,7 +15,9 @@ from sqlalchemy import ColumnElement, and_, false, or_, select, true
 from sqlalchemy.orm import aliased
 
 from ticketing.lifecycle import Action
-from ticketing.store.models import Grievance, Officer, Priority, Role, StatusChange
+from ticketing.store.case_models import Grievance, StatusChange
+from ticketing.store.models import Officer
+from ticketing.store.vocabulary import Priority, Role
 
 
 class Permission(StrEnum):

@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session
 from ticketing.catalog import Catalog, RuleInfo
 from ticketing.lifecycle import OPEN_STATUSES
 from ticketing.places.locations import Place
-from ticketing.store.models import Grievance, Priority
+from ticketing.store.case_models import Grievance
+from ticketing.store.vocabulary import Priority
 
 
 def _place_depth(rule: RuleInfo, place: Place) -> int | None:

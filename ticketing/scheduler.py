@@ -42,9 +42,10 @@ from ticketing.notify.outbox import Dispatched, WhatsAppRules, dispatch
 from ticketing.notify.senders import Sender, senders_from_environment
 from ticketing.reporting.report import build_report, previous_month, queue_report, write_report
 from ticketing.store.allowances import forget_spent_allowances
+from ticketing.store.case_models import Grievance, scheduler_job
 from ticketing.store.conversations import DEFAULT_SILENT_DAYS, forget_silent_conversations
 from ticketing.store.db import Store, open_store
-from ticketing.store.models import Grievance, NotificationChannel, scheduler_job
+from ticketing.store.vocabulary import NotificationChannel
 from ticketing.values.dates import NEPAL
 
 if TYPE_CHECKING:

@@ -19,9 +19,10 @@ from ticketing.cases.records import CITIZEN, Actor, audit
 from ticketing.clock import Clock
 from ticketing.errors import ConfigurationError, InvalidInput, NotFound
 from ticketing.store.allowances import Allowance, client_name
+from ticketing.store.case_models import Attachment, Grievance, Upload
 from ticketing.store.crypto import keyring
 from ticketing.store.db import hold_lock
-from ticketing.store.models import Attachment, Grievance, Upload, table
+from ticketing.store.models import table
 
 MAX_BYTES = 16 * 1024 * 1024  # WhatsApp's own limit for media
 MEBIBYTE = 1024 * 1024

@@ -19,10 +19,12 @@ from ticketing.notify.messages import CITIZEN as CITIZEN_MESSAGES
 from ticketing.places.locations import resolve_place
 from ticketing.routing import route
 from ticketing.sla import due_at
+from ticketing.store.case_models import Complainant, Grievance
 from ticketing.store.crypto import keyring
 from ticketing.store.db import hold_lock
-from ticketing.store.models import Channel, Complainant, Grievance, Priority, table
+from ticketing.store.models import table
 from ticketing.store.sqlfunctions import every_column, insert_returning_id
+from ticketing.store.vocabulary import Channel, Priority
 from ticketing.values.emails import normalise_email
 from ticketing.values.phones import normalise_phone
 from ticketing.values.references import new_reference

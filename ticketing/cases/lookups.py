@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from ticketing.errors import GrievanceNotFound, InvalidInput
 from ticketing.lifecycle import OPEN_STATUSES, Status
+from ticketing.store.case_models import Complainant, Grievance
 from ticketing.store.crypto import keyring
-from ticketing.store.models import Complainant, Grievance
 from ticketing.values.phones import normalise_phone
 from ticketing.values.references import normalise_reference
 

@@ -19,7 +19,8 @@ from ticketing.notify.notifications import queue_public_note
 from ticketing.places.locations import Place
 from ticketing.routing import route
 from ticketing.sla import due_at
-from ticketing.store.models import ActorKind, CloseReason, Grievance, Note, NoteVisibility, Priority
+from ticketing.store.case_models import Grievance, Note
+from ticketing.store.vocabulary import ActorKind, CloseReason, NoteVisibility, Priority
 from ticketing.values.references import normalise_reference
 
 

@@ -13,7 +13,9 @@ from sqlalchemy.orm import Session
 
 from ticketing.errors import InvalidInput
 from ticketing.lifecycle import Action, Status
-from ticketing.store.models import ActorKind, AuditLog, Grievance, StatusChange, table
+from ticketing.store.case_models import AuditLog, Grievance, StatusChange
+from ticketing.store.models import table
+from ticketing.store.vocabulary import ActorKind
 
 
 @dataclass(frozen=True)

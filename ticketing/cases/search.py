@@ -16,7 +16,7 @@ import re
 from sqlalchemy import ColumnElement, Integer, false, literal_column, select, text
 from sqlalchemy.sql.elements import TextClause
 
-from ticketing.store.models import Grievance
+from ticketing.store.case_models import Grievance
 from ticketing.values.references import normalise_reference
 
 # The indexed expression, written once: PostgreSQL uses the index only for this exact one.

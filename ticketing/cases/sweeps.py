@@ -16,7 +16,8 @@ from ticketing.catalog import catalog
 from ticketing.clock import Clock
 from ticketing.errors import ConcurrentChange
 from ticketing.lifecycle import OPEN_STATUSES, TOP_LEVEL, Action, Status
-from ticketing.store.models import Grievance, table
+from ticketing.store.case_models import Grievance
+from ticketing.store.models import table
 
 
 def _lock_due(session: Session, limit: int, oldest_first: Any, *conditions: Any) -> list[Grievance]:

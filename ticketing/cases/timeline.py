@@ -9,7 +9,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ticketing.store.models import Attachment, Note, Notification, Officer, StatusChange
+from ticketing.store.case_models import Attachment, Note, Notification, StatusChange
+from ticketing.store.models import Officer
 
 
 @dataclass(frozen=True)

@@ -25,20 +25,9 @@ from ticketing.clock import Clock
 from ticketing.lifecycle import OPEN_STATUSES, TOP_LEVEL, Action, Status
 from ticketing.places.locations import Place
 from ticketing.routing import route
-from ticketing.store.models import (
-    ActorKind,
-    Audience,
-    Channel,
-    Complainant,
-    Grievance,
-    Notification,
-    NotificationChannel,
-    NotificationStatus,
-    Officer,
-    Priority,
-    StatusChange,
-    table,
-)
+from ticketing.store.case_models import Complainant, Grievance, Notification, StatusChange
+from ticketing.store.models import Officer, table
+from ticketing.store.vocabulary import ActorKind, Audience, Channel, NotificationChannel, NotificationStatus, Priority
 
 ALL_LEVELS = frozenset(range(1, TOP_LEVEL + 1))
 

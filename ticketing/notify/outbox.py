@@ -37,20 +37,10 @@ from ticketing.notify.messages import (
     render,
 )
 from ticketing.notify.senders import DeliveryError, Outgoing, Sender
+from ticketing.store.case_models import Complainant, Grievance, Note, Notification, NotificationAttempt
 from ticketing.store.db import Store
-from ticketing.store.models import (
-    Audience,
-    Complainant,
-    Grievance,
-    Note,
-    Notification,
-    NotificationAttempt,
-    NotificationChannel,
-    NotificationStatus,
-    Officer,
-    Priority,
-    table,
-)
+from ticketing.store.models import Officer, table
+from ticketing.store.vocabulary import Audience, NotificationChannel, NotificationStatus, Priority
 from ticketing.values.dates import citizen_time
 
 logger = logging.getLogger(__name__)

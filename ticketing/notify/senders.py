@@ -23,7 +23,7 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
 from ticketing.errors import ConfigurationError
-from ticketing.store.models import NotificationChannel
+from ticketing.store.vocabulary import NotificationChannel
 
 SMTP_TIMEOUT_SECONDS = 30
 TWILIO_STATUS_PATH = "/hooks/twilio/status"

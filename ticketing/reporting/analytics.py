@@ -21,8 +21,10 @@ from sqlalchemy.orm import Session
 from ticketing.catalog import catalog
 from ticketing.lifecycle import OPEN_STATUSES, Action, Status
 from ticketing.reporting.tables import Table
-from ticketing.store.models import ActorKind, Grievance, Officer, StatusChange
+from ticketing.store.case_models import Grievance, StatusChange
+from ticketing.store.models import Officer
 from ticketing.store.sqlfunctions import hours_between, percentile, week_of
+from ticketing.store.vocabulary import ActorKind
 
 TREND_WEEKS = 12
 RESPONSE_HOURS = hours_between(Grievance.acknowledged_at, Grievance.created_at)

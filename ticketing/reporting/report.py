@@ -21,8 +21,10 @@ from ticketing.catalog import catalog
 from ticketing.lifecycle import OPEN_STATUSES, TOP_LEVEL, Action
 from ticketing.notify.notifications import outbox_row, queue
 from ticketing.reporting.tables import Document, Format, Table, write
+from ticketing.store.case_models import Grievance, StatusChange
 from ticketing.store.crypto import keyring
-from ticketing.store.models import Audience, Grievance, NotificationChannel, Officer, Priority, Role, StatusChange
+from ticketing.store.models import Officer
+from ticketing.store.vocabulary import Audience, NotificationChannel, Priority, Role
 from ticketing.values.dates import NEPAL, officer_time
 
 ESCALATION_LEVELS = tuple(range(2, TOP_LEVEL + 1))

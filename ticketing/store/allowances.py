@@ -14,8 +14,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
+from ticketing.store.case_models import LookupFailure
 from ticketing.store.crypto import keyring
-from ticketing.store.models import LookupFailure, table
+from ticketing.store.models import table
 
 # No allowance looks further back; older events are dropped by the scheduler.
 ALLOWANCE_MEMORY = timedelta(days=1)

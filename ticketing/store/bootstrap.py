@@ -17,7 +17,8 @@ from ticketing.clock import Clock
 from ticketing.config import PROJECT_ROOT
 from ticketing.places.locations import load_locations
 from ticketing.store.db import Store, upgrade_to_head
-from ticketing.store.models import Category, Officer, Priority, Project, ProjectType, Role, RoutingRule, SlaPolicy
+from ticketing.store.models import Category, Officer, Project, RoutingRule, SlaPolicy
+from ticketing.store.vocabulary import Priority, ProjectType, Role
 
 CATEGORIES_FILE = PROJECT_ROOT / "data" / "reference" / "categories.json"
 DEMO_LOGIN_FILE = "demo-login.json"

@@ -21,8 +21,9 @@ from sqlalchemy.orm import Session
 from ticketing.catalog import Catalog, catalog
 from ticketing.config import load_settings
 from ticketing.store.bootstrap import prepare
+from ticketing.store.case_models import Grievance
 from ticketing.store.db import open_store
-from ticketing.store.models import Category, Grievance
+from ticketing.store.models import Category
 from ticketing.triage.classifier import Example, Label
 from ticketing.triage.encoder import open_embedder
 from ticketing.triage.summary import summariser_from_environment

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from ticketing.cases.moves import set_category
 from ticketing.cases.records import SYSTEM, audit
 from ticketing.clock import Clock
-from ticketing.store.models import Grievance
+from ticketing.store.case_models import Grievance
 from ticketing.triage.triager import Triager
 
 

@@ -26,7 +26,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion
 
-from ticketing.store.models import Priority
+from ticketing.store.vocabulary import Priority
 from ticketing.triage.encoder import Embedder
 from ticketing.triage.guard import TOKEN
 from ticketing.triage.language import Language

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from ticketing.config import PROJECT_ROOT
-from ticketing.store.models import Priority
+from ticketing.store.vocabulary import Priority
 from ticketing.triage.classifier import Classifier, Example, Label
 from ticketing.triage.encoder import Embedder
 from ticketing.triage.guard import Lexicon

@@ -2,6 +2,8 @@
 
 from alembic import context
 
+# Imported for its tables: Base.metadata holds a model's table once its module is imported.
+import ticketing.store.case_models  # noqa: F401
 from ticketing.cases.search import is_search_index
 from ticketing.config import load_settings
 from ticketing.store.db import make_engine
