@@ -16,6 +16,7 @@ from actions.common import MAX_PROJECT_BUTTONS, current_catalog, language, lates
 from actions.story import story_kept
 from ticketing.catalog import Catalog, ProjectInfo
 from ticketing.places.gazetteer import Division, Gazetteer, Match, fold
+from ticketing.places.locations import on_the_map
 
 # More choices than this are not offered as buttons: the citizen types the name instead.
 MAX_PLACE_BUTTONS = 16
@@ -314,7 +315,7 @@ def shared_spot(shared: Any) -> dict[str, Any] | None:
         latitude, longitude = float(shared["latitude"]), float(shared["longitude"])
     except (KeyError, TypeError, ValueError):
         return None
-    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+    if not on_the_map(latitude, longitude):
         return None
     words = [str(shared.get(key) or "").strip() for key in ("label", "address")]
     label = ", ".join(w for w in words if w)[:MAX_PLACE_LABEL_CHARS]

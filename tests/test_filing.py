@@ -7,6 +7,9 @@ import threading
 from pathlib import Path
 
 import pytest
+import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import Column, Integer, MetaData, String, Table, select
 
 from tests.helpers import BAGMATI, HETAUDA, MAKWANPUR, FakeClock, count, file, submission
@@ -15,11 +18,13 @@ from ticketing.cases.attachments import attach_file, attachment_path
 from ticketing.cases.filing import file_grievance
 from ticketing.cases.records import CITIZEN
 from ticketing.citizen import heard_on_whatsapp
+from ticketing.config import PROJECT_ROOT
 from ticketing.errors import InvalidInput, NotFound
 from ticketing.store.case_models import Attachment, AuditLog, Complainant, Grievance, StatusChange
 from ticketing.store.db import Store
 from ticketing.store.sqlfunctions import every_column
 from ticketing.store.vocabulary import Channel, Priority
+from ticketing.values.numerals import devanagari_digits
 from ticketing.values.references import ALPHABET, new_reference, normalise_reference
 
 
@@ -176,6 +181,34 @@ def test_reference_collision_draws_again(demo: Store, clock: FakeClock, monkeypa
 )
 def test_references_are_read_back_forgivingly(typed: str, canonical: str | None) -> None:
     assert normalise_reference(typed) == canonical
+
+
+def nlu_reference_pattern() -> re.Pattern[str]:
+    """The bot's own definition of a reference: the regex its training data gives Rasa."""
+    items = yaml.safe_load((PROJECT_ROOT / "data" / "nlu" / "status.yml").read_text("utf-8"))["nlu"]
+    examples = next(item["examples"] for item in items if item.get("regex") == "reference")
+    return re.compile(examples.strip().removeprefix("- "))
+
+
+@given(
+    symbols=st.text(alphabet=ALPHABET, min_size=8, max_size=8),
+    written=st.sampled_from(["GR-{a}-{b}", "gr {a} {b}", "GR{a}{b}", "{a}-{b}", "{a}{b}"]),
+    nepali_digits=st.booleans(),
+)
+def test_the_bot_hears_every_reference_the_store_reads_back(symbols: str, written: str, nepali_digits: bool) -> None:
+    """The chat (bot/, which cannot import ticketing) and the store define a reference apart:
+    whatever way a citizen writes a real one, both must agree on it."""
+    reference = f"GR-{symbols[:4]}-{symbols[4:]}"
+    typed = written.format(a=symbols[:4], b=symbols[4:])
+    typed = typed.lower() if written.startswith("gr") else typed
+    typed = devanagari_digits(typed) if nepali_digits else typed
+    # Without "GR", digits alone are a phone number and letters run together a word: the bot
+    # then asks for the reference instead of guessing.
+    if not written.startswith(("GR", "gr")) and (symbols.isdigit() or (written == "{a}{b}" and symbols.isalpha())):
+        return
+    found = nlu_reference_pattern().search(f"what about {typed}?")
+    assert found is not None, typed
+    assert normalise_reference(found.group(0)) == reference
 
 
 def test_new_references_use_the_whole_alphabet() -> None:

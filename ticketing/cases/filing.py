@@ -16,7 +16,7 @@ from ticketing.clock import Clock
 from ticketing.errors import InvalidInput
 from ticketing.lifecycle import Action, Status
 from ticketing.notify.messages import CITIZEN as CITIZEN_MESSAGES
-from ticketing.places.locations import resolve_place
+from ticketing.places.locations import on_the_map, resolve_place
 from ticketing.routing import route
 from ticketing.sla import due_at
 from ticketing.store.case_models import Complainant, Grievance
@@ -130,7 +130,7 @@ def _spot(latitude: float | None, longitude: float | None) -> dict[str, float | 
     """A shared place as stored: both coordinates, in range, or neither."""
     if latitude is None or longitude is None:
         return {"latitude": None, "longitude": None}
-    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+    if not on_the_map(latitude, longitude):
         raise InvalidInput("place", "the shared place is not on the map")
     return {"latitude": latitude, "longitude": longitude}
 

@@ -31,6 +31,11 @@ class Place:
     municipality_id: int | None = None
 
 
+def on_the_map(latitude: float, longitude: float) -> bool:
+    """Whether a shared spot's coordinates can be a place on Earth at all."""
+    return -90 <= latitude <= 90 and -180 <= longitude <= 180
+
+
 def _read_pair(directory: Path, table: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:
     english = json.loads((directory / table / "en.json").read_text(encoding="utf-8"))
     nepali = {row["id"]: row for row in json.loads((directory / table / "np.json").read_text(encoding="utf-8"))}
