@@ -238,11 +238,6 @@ def has_response(domain: DomainDict, name: str) -> bool:
     return name in domain.get("responses", {})
 
 
-def handler(domain: DomainDict, level: int, lang: str) -> str:
-    """Who handles a case at `level`, in words."""
-    return phrase(domain, f"utter_handler_{level}", lang)
-
-
 SlotCheck = Callable[..., Awaitable[dict[str, Any]]]
 ActionRun = Callable[..., Awaitable[list[EventType]]]
 

@@ -14,7 +14,6 @@ from actions.common import (
     UNKNOWN_PROJECT,
     choose_project,
     current_catalog,
-    handler,
     has_response,
     in_store,
     language,
@@ -29,6 +28,7 @@ from actions.session import CARRIED_OVER
 from actions.status import LOOKUP_SLOTS
 from actions.story import story_aside
 from ticketing.catalog import catalog
+from ticketing.lifecycle import TOP_LEVEL, handler_name
 from ticketing.places.locations import Place
 from ticketing.routing import route
 from ticketing.sla import Deadlines
@@ -75,7 +75,7 @@ class ActionExplainProcess(Action):
             level_2_days=numeral(round(deadlines.level_hours[1] / 24), lang),
             level_3_days=numeral(round(deadlines.level_hours[2] / 24), lang),
             auto_close_days=numeral(deadlines.auto_close_days, lang),
-            **{f"handler_{level}": handler(domain, level, lang) for level in range(1, 5)},
+            **{f"handler_{level}": handler_name(level, lang) for level in range(1, TOP_LEVEL + 1)},
         )
         return []
 

@@ -19,7 +19,6 @@ from actions.common import (
     TRIAGE_TIMEOUT_SECONDS,
     channel,
     current_catalog,
-    handler,
     in_store,
     known_project,
     language,
@@ -35,6 +34,7 @@ from ticketing.cases.attachments import claim_uploads
 from ticketing.cases.filing import Submission, file_grievance
 from ticketing.catalog import Catalog, catalog
 from ticketing.errors import InvalidInput
+from ticketing.lifecycle import handler_name
 from ticketing.store.vocabulary import Priority
 from ticketing.triage.summary import trim
 
@@ -173,7 +173,7 @@ class ActionSubmitGrievance(Action):
                 response="utter_filed",
                 reference=reference,
                 hours=numeral(hours, language(tracker)),
-                handler=handler(domain, level, language(tracker)),
+                handler=handler_name(level, language(tracker)),
             )
         dispatcher.utter_message(response="utter_anything_else")
         done = [

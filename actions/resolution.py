@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 from actions.common import (
     CLOCK,
     STORE_UNAVAILABLE,
-    handler,
     in_store,
     language,
     logger,
@@ -24,7 +23,7 @@ from actions.common import (
 )
 from ticketing.citizen import CitizenView, answer_resolution, view_by_id
 from ticketing.errors import IllegalTransition
-from ticketing.lifecycle import Status
+from ticketing.lifecycle import Status, handler_name
 from ticketing.places.gazetteer import fold
 
 NO_RATING = "none"
@@ -126,7 +125,7 @@ class ActionRecordAnswer(Action):
             dispatcher.utter_message(
                 response="utter_answer_refused_top" if stayed else "utter_answer_refused",
                 reference=answered.reference,
-                handler=handler(domain, answered.level, language(tracker)),
+                handler=handler_name(answered.level, language(tracker)),
                 level=numeral(answered.level, language(tracker)),
             )
         dispatcher.utter_message(response="utter_anything_else")

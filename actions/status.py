@@ -13,7 +13,6 @@ from rasa_sdk.types import DomainDict
 from actions.common import (
     CLOCK,
     STORE_UNAVAILABLE,
-    handler,
     in_store,
     language,
     logger,
@@ -27,7 +26,7 @@ from actions.common import (
 )
 from ticketing.citizen import CitizenView, TooManyAttempts, look_up
 from ticketing.errors import InvalidInput
-from ticketing.lifecycle import OPEN_STATUSES
+from ticketing.lifecycle import OPEN_STATUSES, handler_name
 from ticketing.values.dates import citizen_time
 from ticketing.values.phones import normalise_phone
 from ticketing.values.references import normalise_reference
@@ -75,7 +74,7 @@ def tell_status(dispatcher: CollectingDispatcher, domain: DomainDict, lang: str,
         response=f"utter_status_{found.status.value}",
         reference=found.reference,
         project_name=found.project_name or phrase(domain, "utter_label_no_project", lang),
-        handler=handler(domain, found.level, lang),
+        handler=handler_name(found.level, lang),
         level=numeral(found.level, lang),
         filed=citizen_time(found.filed_at, lang),
         updated=citizen_time(found.updated_at, lang),

@@ -15,7 +15,7 @@ import yaml
 
 from bot.language import detect, named_language, one_spelling
 from ticketing.config import PROJECT_ROOT
-from ticketing.notify.messages import LEVEL_NAMES
+from ticketing.lifecycle import LADDER, TOP_LEVEL
 from ticketing.reporting.tables import Document, Table, to_pdf
 from ticketing.values.dates import citizen_time
 
@@ -140,11 +140,14 @@ def test_pdfs_print_nepali_among_english(tmp_path: Path) -> None:
     assert "सीता तामाङ" in text and "धुलो;" in text and "trucks" in text and "गुनासो / Grievances" in text
 
 
-def test_the_chat_and_the_notifications_name_each_level_alike() -> None:
-    for language, names in LEVEL_NAMES.items():
-        for level, name in names.items():
-            said = {language_of(v): v["text"] for v in RESPONSES[f"utter_handler_{level}"]}
-            assert said[language] == name, (language, level)
+def test_the_escalation_ladder_is_named_in_one_place_and_the_chat_explains_every_level() -> None:
+    # The chat and the notifications both name a level from ticketing.lifecycle.LADDER;
+    # domain.yml keeps no names of its own, and its account of the process has every level.
+    assert not [name for name in RESPONSES if name.startswith("utter_handler")]
+    assert all(set(level.handler) == {"en", "ne"} and all(level.handler.values()) for level in LADDER)
+    for variation in RESPONSES["utter_process"]:
+        named = set(re.findall(r"\{(handler_\d+)\}", variation["text"]))
+        assert named == {f"handler_{n}" for n in range(1, TOP_LEVEL + 1)}, language_of(variation)
 
 
 @pytest.mark.parametrize(

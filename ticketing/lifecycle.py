@@ -2,11 +2,37 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 
 from ticketing.errors import IllegalTransition
 
-TOP_LEVEL = 4
+
+@dataclass(frozen=True)
+class Level:
+    """A rung of the escalation ladder: who handles a case there, in each language the GRM
+    speaks, and the hours it has by default before the case climbs (none at the top)."""
+
+    handler: Mapping[str, str]
+    hours: int | None
+
+
+# The GRM manual's four tiers, from the site to the courts. A project's SLA policy and a
+# category may shorten or lengthen each level's hours (ticketing/sla.py).
+LADDER: tuple[Level, ...] = (
+    Level({"en": "site safeguards focal person", "ne": "साइटका सुरक्षा सम्पर्क व्यक्ति"}, 48),
+    Level({"en": "project implementation unit's focal person", "ne": "आयोजना कार्यान्वयन इकाइका सम्पर्क व्यक्ति"}, 7 * 24),
+    Level({"en": "grievance redress committee", "ne": "गुनासो सुनुवाइ समिति"}, 15 * 24),
+    Level({"en": "legal institutions", "ne": "कानुनी निकाय"}, None),
+)
+TOP_LEVEL = len(LADDER)
+
+
+def handler_name(level: int, language: str) -> str:
+    """Who handles a case at `level`, in `language` (English when the GRM does not speak it)."""
+    names = LADDER[level - 1].handler
+    return names.get(language, names["en"])
 
 
 class Status(StrEnum):

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from ticketing.lifecycle import TOP_LEVEL, Status
+from ticketing.lifecycle import LADDER, TOP_LEVEL, Status
 from ticketing.store.models import SlaPolicy
 
 if TYPE_CHECKING:
@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class Deadlines:
     response_hours: int = 24
-    level_hours: tuple[int, int, int] = (48, 7 * 24, 15 * 24)
+    # Levels 1 to 3 (the top has no timeline), as the ladder sets them by default.
+    level_hours: tuple[int, ...] = tuple(level.hours for level in LADDER if level.hours is not None)
     auto_close_days: int = 7
 
     @classmethod

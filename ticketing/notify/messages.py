@@ -9,21 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-LEVEL_NAMES = {
-    "en": {
-        1: "site safeguards focal person",
-        2: "project implementation unit's focal person",
-        3: "grievance redress committee",
-        4: "legal institutions",
-    },
-    "ne": {
-        1: "साइटका सुरक्षा सम्पर्क व्यक्ति",
-        2: "आयोजना कार्यान्वयन इकाइका सम्पर्क व्यक्ति",
-        3: "गुनासो सुनुवाइ समिति",
-        4: "कानुनी निकाय",
-    },
-}
-
 
 @dataclass(frozen=True)
 class Template:

@@ -24,11 +24,11 @@ from ticketing.catalog import catalog
 from ticketing.citizen import answer_link_token
 from ticketing.clock import Clock
 from ticketing.config import Settings
+from ticketing.lifecycle import handler_name
 from ticketing.notify.messages import (
     CITIZEN,
     CLOSE_REASONS,
     HOW_TO_ANSWER,
-    LEVEL_NAMES,
     OFFICER,
     PRIVATE_NOTE,
     PRIVATE_RESOLUTION,
@@ -137,7 +137,7 @@ def _case_values(
         "reference": grievance.reference,
         "project": config.project_name(grievance.project_id),
         "level": level,
-        "level_name": LEVEL_NAMES[language][level],
+        "level_name": handler_name(level, language),
         "from_level": row.payload.get("from_level") or level - 1,
         "due": _due(row.payload, language),
         "days": _days((grievance.resolved_at or now) - grievance.created_at),

@@ -22,6 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, ORMExecuteState, Session, mapped_column, relationship
 
+from ticketing.lifecycle import LADDER
 from ticketing.store.types import EncryptedText, UtcDateTime, text_enum
 from ticketing.store.vocabulary import Priority, ProjectType, Role
 
@@ -100,9 +101,9 @@ class SlaPolicy(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("project.id"), unique=True)
     response_hours: Mapped[int] = mapped_column(default=24)
-    level_1_hours: Mapped[int] = mapped_column(default=48)
-    level_2_hours: Mapped[int] = mapped_column(default=7 * 24)
-    level_3_hours: Mapped[int] = mapped_column(default=15 * 24)
+    level_1_hours: Mapped[int] = mapped_column(default=LADDER[0].hours)
+    level_2_hours: Mapped[int] = mapped_column(default=LADDER[1].hours)
+    level_3_hours: Mapped[int] = mapped_column(default=LADDER[2].hours)
     auto_close_days: Mapped[int] = mapped_column(default=7)
 
     project: Mapped[Project] = relationship(back_populates="sla_policy", lazy="raise")
