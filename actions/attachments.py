@@ -34,12 +34,16 @@ from ticketing.cases.attachments import (
     staged_upload,
     too_many_files,
 )
-from ticketing.cases.media import MediaUnavailable, fetch_media, media_filename, media_sources
+from ticketing.cases.media import MediaSource, MediaUnavailable, fetch_media, media_filename, media_sources
 from ticketing.errors import InvalidInput, NotFound
 from ticketing.store.case_models import Grievance
 
-# Which channels' files can be fetched: read once, as the action server starts.
-MEDIA_SOURCES = media_sources(os.environ)
+
+@functools.cache
+def media_sources_here() -> dict[str, MediaSource]:
+    """Which channels' files this action server can fetch: read once, on the first file
+    (never at import, so that importing the actions reads nothing of the environment)."""
+    return media_sources(os.environ)
 
 
 def files(tracker: Tracker) -> list[dict[str, str]]:
@@ -82,7 +86,7 @@ class ActionTakeAttachment(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict, media: list[Any]
     ) -> list[str]:
         """Fetch each file from the channel's provider and stage it; say which were refused."""
-        source = MEDIA_SOURCES.get(tracker.get_latest_input_channel() or "")
+        source = media_sources_here().get(tracker.get_latest_input_channel() or "")
         tokens = []
         for number, item in enumerate(media, start=1):
             url = str(item.get("url") or "") if isinstance(item, dict) else ""

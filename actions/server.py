@@ -24,6 +24,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from sanic.worker.loader import AppLoader
 
+from actions.common import warm_up_triage
 from ticketing.config import ACTIONS_TOKEN, load_settings
 
 logger = logging.getLogger("actions.server")
@@ -41,9 +42,11 @@ def caller_is_rasa(request: Request, token: str) -> bool:
 
 
 def create_app(token: str) -> Sanic[Any, Any]:
-    """rasa-sdk's app over this package's actions, behind the shared secret, without CORS."""
+    """rasa-sdk's app over this package's actions, behind the shared secret, without CORS.
+    Triage starts loading at once, so that the first citizen to reach a recap finds it ready."""
     executor = ActionExecutor()
     executor.register_package("actions")
+    warm_up_triage()
     app: Sanic[Any, Any] = create_app_for_serve(executor, cors_origins="")
     app.config.REQUEST_MAX_SIZE = MAX_REQUEST_BYTES
 

@@ -17,11 +17,13 @@ from flask_wtf.csrf import CSRFProtect
 
 from ticketing.accounts import API_TOKEN_DAYS
 from ticketing.cases.attachments import MAX_BYTES
+from ticketing.clock import Clock, SystemClock
 from ticketing.config import load_settings
 from ticketing.errors import ConfigurationError
 from ticketing.store.crypto import keyring
 from ticketing.store.db import Store, open_store
 
+CLOCK_EXTENSION = "grm_clock"
 STORE_EXTENSION = "grm_store"
 csrf = CSRFProtect()
 DEFAULT_RASA_PORT = 5005
@@ -95,6 +97,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if store is None:
         store = open_store(load_settings())
     app.extensions[STORE_EXTENSION] = store
+    # Every page and move reads the time from here: tests hand in a clock they can move.
+    app.extensions[CLOCK_EXTENSION] = app.config.get("GRM_CLOCK") or SystemClock()
     if not app.config.get("SECRET_KEY"):
         # Stable across processes and restarts, and never stored apart from the keys it comes from.
         app.config["SECRET_KEY"] = keyring().digest("flask-session", "v1").hex()
@@ -144,6 +148,12 @@ def _secure_headers(response: Response) -> Response:
     if request.is_secure or str(current_app.config.get("GRM_PUBLIC_URL") or "").startswith("https://"):
         response.headers.setdefault("Strict-Transport-Security", f"max-age={HSTS_SECONDS}")
     return response
+
+
+def current_clock() -> Clock:
+    """The clock of the app handling the current request."""
+    clock: Clock = current_app.extensions[CLOCK_EXTENSION]
+    return clock
 
 
 def current_store() -> Store:

@@ -7,7 +7,7 @@ from flask_admin import BaseView, expose
 from flask_login import current_user, login_user
 from werkzeug.wrappers import Response as BaseResponse
 
-from admin_app import current_store
+from admin_app import current_clock, current_store
 from admin_app.auth import (
     ApiTokenForm,
     Guarded,
@@ -28,7 +28,6 @@ from ticketing.accounts import (
     totp_uri,
     turn_off_totp,
 )
-from ticketing.clock import SystemClock
 from ticketing.errors import InvalidInput
 from ticketing.store.models import Officer
 
@@ -75,7 +74,7 @@ class AccountView(Guarded, BaseView):  # type: ignore[misc]
 
     def _confirmed(self, password: str | None) -> bool:
         """The password asked again, checked outside any write transaction; wrong ones are counted."""
-        if confirm_password(current_store().sessions, SystemClock(), viewer().id, password or ""):
+        if confirm_password(current_store().sessions, current_clock(), viewer().id, password or ""):
             return True
         flash("Your password is not right; nothing was changed.", "error")
         return False
@@ -85,7 +84,7 @@ class AccountView(Guarded, BaseView):  # type: ignore[misc]
             return redirect(url_for(".index"))
         label = form.label.data or ""
         with current_store().sessions.begin() as db:
-            token = issue_api_token(db, SystemClock(), db.get_one(Officer, viewer().id), label, api_token_lifetime())
+            token = issue_api_token(db, current_clock(), db.get_one(Officer, viewer().id), label, api_token_lifetime())
         page: str = self.render(
             "backoffice/secret.html", title="Your new API token", secrets=[(label, token)], back=url_for(".index")
         )
@@ -97,7 +96,7 @@ class AccountView(Guarded, BaseView):  # type: ignore[misc]
         with current_store().sessions.begin() as db:
             officer = db.get_one(Officer, viewer().id)
             try:
-                set_password(db, SystemClock(), officer, form.new.data or "")
+                set_password(db, current_clock(), officer, form.new.data or "")
             except InvalidInput as error:
                 flash(f"Not changed: {error}", "error")
                 return
@@ -111,7 +110,7 @@ class AccountView(Guarded, BaseView):  # type: ignore[misc]
         with current_store().sessions.begin() as db:
             officer = db.get_one(Officer, viewer().id)
             changed = change_totp(
-                db, SystemClock(), officer, form.current.data or "", form.secret.data or "", form.code.data or ""
+                db, current_clock(), officer, form.current.data or "", form.secret.data or "", form.code.data or ""
             )
         if changed:
             flash("Second factor set: sign-ins now ask for a code from this key.", "success")
@@ -122,7 +121,7 @@ class AccountView(Guarded, BaseView):  # type: ignore[misc]
         if not self._confirmed(form.password.data):
             return
         with current_store().sessions.begin() as db:
-            turned_off = turn_off_totp(db, SystemClock(), db.get_one(Officer, viewer().id), form.current.data or "")
+            turned_off = turn_off_totp(db, current_clock(), db.get_one(Officer, viewer().id), form.current.data or "")
         if turned_off:
             flash("Second factor turned off: sign-ins ask for the password only.", "success")
         else:

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
-from admin_app import current_store
+from admin_app import current_clock, current_store
 from admin_app.moves import MOVES
 from ticketing.accounts import officer_for_token
 from ticketing.cases.filing import Submission, file_grievance
@@ -24,7 +24,6 @@ from ticketing.cases.records import Actor
 from ticketing.cases.search import matching
 from ticketing.catalog import catalog
 from ticketing.citizen import TooManyAttempts, look_up
-from ticketing.clock import SystemClock
 from ticketing.errors import GrmError, InvalidInput, NotFound
 from ticketing.lifecycle import Status
 from ticketing.permissions import Permission, Viewer, visible
@@ -94,7 +93,7 @@ def _caller(permission: Permission) -> Viewer:
     if not header.startswith("Bearer "):
         abort(401, "send Authorization: Bearer <token> (issued on My account in the backoffice)")
     with current_store().sessions.begin() as db:
-        officer = officer_for_token(db, SystemClock(), header.removeprefix("Bearer "))
+        officer = officer_for_token(db, current_clock(), header.removeprefix("Bearer "))
         if officer is None:
             abort(401, "this token is not valid")
         viewer = Viewer.of(officer)
@@ -207,7 +206,7 @@ def move_ticket(reference: str, move_name: str) -> Response:
     form = {key: str(value) for key, value in _fields(body, MOVE_FIELDS).items()}
     with current_store().sessions.begin() as db:
         grievance = _visible_case(db, reference, viewer)
-        move.apply(db, SystemClock(), grievance.id, Actor.officer(viewer.id), form)
+        move.apply(db, current_clock(), grievance.id, Actor.officer(viewer.id), form)
         # The case as the move left it, even if it has now left the caller's sight (an
         # escalation hands it to the next level): the caller saw it when they moved it.
         moved = _ticket(db, grievance, full=False)
@@ -226,7 +225,7 @@ def create_grievance() -> tuple[Response, int]:
         fields["category_source"] = "officer"
     with current_store().sessions.begin() as db:
         grievance = file_grievance(
-            db, SystemClock(), Submission(channel=Channel.API, **fields), Actor.officer(viewer.id)
+            db, current_clock(), Submission(channel=Channel.API, **fields), Actor.officer(viewer.id)
         )
         created = _ticket(db, grievance, full=True)
     return jsonify(created), 201
@@ -239,7 +238,7 @@ def status() -> Response:
     reference, phone = _text(body, "reference"), _text(body, "phone")
     # The unit of work commits a failed lookup too: that is what throttles guessing.
     with current_store().sessions.begin() as db:
-        found = look_up(db, SystemClock(), reference, phone, f"api:{request.remote_addr}")
+        found = look_up(db, current_clock(), reference, phone, f"api:{request.remote_addr}")
     if found is None:
         raise NotFound("grievance", "no grievance matches this reference and phone")
     return jsonify(

@@ -34,9 +34,8 @@ from werkzeug.wrappers import Response as BaseResponse
 from wtforms import EmailField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
-from admin_app import current_store
+from admin_app import current_clock, current_store
 from ticketing.accounts import LOGIN_REFUSED, authenticate, sign_out
-from ticketing.clock import SystemClock
 from ticketing.permissions import Permission, Viewer
 from ticketing.store.models import Officer
 
@@ -108,7 +107,7 @@ def login() -> BaseResponse | str | tuple[str, int]:
         # a proxy in front would need ProxyFix first, or every sign-in would share its address.
         officer = authenticate(
             current_store().sessions,
-            SystemClock(),
+            current_clock(),
             form.email.data or "",
             form.password.data or "",
             form.code.data or None,
@@ -132,7 +131,7 @@ def logout() -> BaseResponse:
     # so replacing it ends this one for good (a copied cookie is refused) and their others
     # too, which errs on the safe side for a desk application.
     with current_store().sessions.begin() as db:
-        sign_out(db, SystemClock(), db.get_one(Officer, viewer().id))
+        sign_out(db, current_clock(), db.get_one(Officer, viewer().id))
     logout_user()
     session.clear()
     flash("You are signed out.", "info")

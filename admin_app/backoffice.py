@@ -25,7 +25,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Query, Session, scoped_session
 from werkzeug.wrappers import Response as BaseResponse
 
-from admin_app import current_store
+from admin_app import current_clock, current_store
 from admin_app.account import AccountView
 from admin_app.auth import (
     Guarded,
@@ -39,7 +39,6 @@ from ticketing.cases.records import Actor
 from ticketing.cases.search import matching
 from ticketing.cases.timeline import timeline
 from ticketing.catalog import NO_PROJECT, catalog
-from ticketing.clock import SystemClock
 from ticketing.errors import GrmError
 from ticketing.notify.outbox import retry_failed
 from ticketing.permissions import Permission, visible
@@ -56,7 +55,7 @@ class Overdue(BaseSQLAFilter):  # type: ignore[misc]
     """Cases whose deadline has passed (or not yet)."""
 
     def apply(self, query: Query[Any], value: str, alias: Any = None) -> Query[Any]:
-        now = SystemClock().now()
+        now = current_clock().now()
         late = and_(Grievance.due_at.is_not(None), Grievance.due_at < now)
         return query.filter(late if value == "yes" else ~late)
 
@@ -109,7 +108,7 @@ class GrievanceView(Exported, ReadOnly):
         "reference": lambda view, context, case, name: Markup(
             f'<a href="{url_for(".case", case_id=case.id)}">{escape(case.reference)}</a>'
         ),
-        "due_at": lambda view, context, case, name: sla_state(case, SystemClock().now()),
+        "due_at": lambda view, context, case, name: sla_state(case, current_clock().now()),
         "created_at": lambda view, context, case, name: officer_time(case.created_at),
         "project": lambda view, context, case, name: case.project.code if case.project else NO_PROJECT,
         "category": lambda view, context, case, name: case.category.name_en if case.category else "",
@@ -182,7 +181,7 @@ class GrievanceView(Exported, ReadOnly):
                 with current_store().sessions.begin() as db:
                     if not _in_sight(db, case_id):
                         continue
-                    move.apply(db, SystemClock(), case_id, Actor.officer(viewer().id), form or {})
+                    move.apply(db, current_clock(), case_id, Actor.officer(viewer().id), form or {})
                 done += 1
             except GrmError as error:
                 refused.append(str(error))
@@ -216,7 +215,7 @@ class GrievanceView(Exported, ReadOnly):
             },
             officers=officers,
             catalog=catalog(self.session),
-            due=sla_state(grievance, SystemClock().now()),
+            due=sla_state(grievance, current_clock().now()),
             can_attach=me.can(Permission.COMMENT),
         )
         return page
@@ -270,7 +269,7 @@ class GrievanceView(Exported, ReadOnly):
                     abort(404)
                 attach_file(
                     db,
-                    SystemClock(),
+                    current_clock(),
                     current_store().settings.attachments_dir,
                     case_id,
                     Actor.officer(viewer().id),
@@ -295,7 +294,7 @@ class GrievanceView(Exported, ReadOnly):
             with store.sessions.begin() as db:
                 if not _in_sight(db, case_id):
                     abort(404)
-                move.apply(db, SystemClock(), case_id, Actor.officer(viewer().id), request.form)
+                move.apply(db, current_clock(), case_id, Actor.officer(viewer().id), request.form)
             flash(move.done, "success")
         except GrmError as error:
             flash(f"Not done: {error}", "error")
@@ -351,7 +350,7 @@ class OutboxView(ReadOnly):
     @action("retry", "Send again", "Send the selected failed messages again?")
     def action_retry(self, ids: list[str]) -> None:
         with current_store().sessions.begin() as db:
-            count = retry_failed(db, SystemClock().now(), [int(value) for value in ids if value.isdigit()])
+            count = retry_failed(db, current_clock().now(), [int(value) for value in ids if value.isdigit()])
         flash(f"{count} message(s) queued again.", "info")
 
 

@@ -24,10 +24,10 @@ from werkzeug.wrappers import Response as BaseResponse
 from wtforms import Form, SelectField
 from wtforms.validators import NumberRange, ValidationError
 
+from admin_app import current_clock
 from admin_app.auth import Guarded, no_store, viewer
 from admin_app.public import project_links
 from ticketing.accounts import end_access, reset_password, revoke_api_tokens
-from ticketing.clock import SystemClock
 from ticketing.errors import InvalidInput
 from ticketing.lifecycle import TOP_LEVEL
 from ticketing.permissions import Permission
@@ -56,7 +56,7 @@ class Configured(Guarded, ModelView):  # type: ignore[misc]
         """Refuse a change the form alone cannot judge (raise ValidationError)."""
 
     def on_model_change(self, form: Form, model: Any, is_created: bool) -> None:
-        now = SystemClock().now()
+        now = current_clock().now()
         if is_created and hasattr(model, "created_at"):
             model.created_at = now
         try:
@@ -70,7 +70,7 @@ class Configured(Guarded, ModelView):  # type: ignore[misc]
     def audit(self, model: Any, what: str, detail: dict[str, Any]) -> None:
         self.session.add(
             AuditLog(
-                at=SystemClock().now(),
+                at=current_clock().now(),
                 actor_kind=ActorKind.OFFICER,
                 actor_officer_id=viewer().id,
                 action=f"{model.__tablename__}_{what}",
@@ -233,7 +233,7 @@ class OfficerView(Placed):
         "projects": lambda view, context, officer, name: ", ".join(sorted(p.code for p in officer.projects)),
         "locked": lambda view, context, officer, name: (
             f"until {officer_time(officer.locked_until)}"
-            if officer.locked_until and officer.locked_until > SystemClock().now()
+            if officer.locked_until and officer.locked_until > current_clock().now()
             else ""
         ),
     }
@@ -312,7 +312,7 @@ class OfficerView(Placed):
 
     @action("reset_password", "Reset password", "Make a one-time password for each selected officer?")
     def action_reset_password(self, ids: list[str]) -> BaseResponse:
-        clock = SystemClock()
+        clock = current_clock()
         passwords = []
         for officer in self._chosen(ids):
             passwords.append((officer.email, reset_password(self.session, clock, officer)))

@@ -18,12 +18,11 @@ from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.wrappers import Response as BaseResponse
 
-from admin_app import current_store
+from admin_app import current_clock, current_store
 from admin_app.posters import PosterCode, poster_pdf
 from bot.deeplinks import messenger_link, whatsapp_link
 from ticketing.cases.attachments import MAX_BYTES, FileRefused, stage_upload, too_large
 from ticketing.catalog import ProjectInfo, catalog
-from ticketing.clock import SystemClock
 from ticketing.errors import InvalidInput
 from ticketing.store.crypto import keyring
 
@@ -128,7 +127,6 @@ _ANSWER_TOKEN = re.compile(r"[A-Za-z0-9._-]{1,200}")
 _CHAT_SESSION = re.compile(r"[A-Za-z0-9_-]{16,64}")
 _SESSION_PURPOSE = "chat-session"
 _SESSION_NONCE_CHARS = 22  # 16 random bytes in url-safe base64
-CLOCK = SystemClock()
 
 
 def _session_signature(nonce: str) -> str:
@@ -318,7 +316,7 @@ def upload() -> tuple[Response, int]:
         with store.sessions.begin() as session:
             kept = stage_upload(
                 session,
-                CLOCK,
+                current_clock(),
                 store.settings.attachments_dir,
                 conversation,
                 sent.filename or "",

@@ -13,13 +13,12 @@ from sqlalchemy import and_
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
-from admin_app import current_store
+from admin_app import current_clock, current_store
 from admin_app.auth import (
     Guarded,
     viewer,
 )
 from ticketing.catalog import catalog
-from ticketing.clock import SystemClock
 from ticketing.permissions import Permission, visible
 from ticketing.reporting.analytics import STANDARD_REPORTS, TREND_WEEKS, Period, build_dashboard, standard_reports
 from ticketing.reporting.tables import Document, Format, write
@@ -50,7 +49,7 @@ def _date_argument(name: str) -> datetime | None:
 
 def chosen_period(db: Session) -> Chosen:
     """Read ?project=&from=&to= (the last TREND_WEEKS weeks by default)."""
-    now = SystemClock().now()
+    now = current_clock().now()
     start = _date_argument("from") or (now - timedelta(weeks=TREND_WEEKS)).replace(hour=0, minute=0, second=0)
     end = (_date_argument("to") or now) + timedelta(days=1)
     scope = visible(viewer())
@@ -112,11 +111,11 @@ class ReportsView(Guarded, BaseView):  # type: ignore[misc]
 
 
 def made_by(what: str) -> str:
-    return f"{what}. Made {officer_time(SystemClock().now())} (Nepal time) by {current_user.name}."
+    return f"{what}. Made {officer_time(current_clock().now())} (Nepal time) by {current_user.name}."
 
 
 def download(document: Document, form: Format, name: str) -> BaseResponse:
-    stamp = SystemClock().now().astimezone(NEPAL).strftime("%Y-%m-%d-%H%M")
+    stamp = current_clock().now().astimezone(NEPAL).strftime("%Y-%m-%d-%H%M")
     return Response(
         write(document, form),
         mimetype=form.mimetype,

@@ -296,7 +296,7 @@ def services(
         "action server",
         [sys.executable, "-m", "actions.server", "--port", str(ports.actions)],
         # Triage loads (about 15 s) while Rasa starts, so the first recap finds it ready.
-        {**common, "GRM_ACTIONS_HOST": actions_host, "GRM_ACTIONS_TOKEN": actions_token, "GRM_TRIAGE_AT_START": "1"},
+        {**common, "GRM_ACTIONS_HOST": actions_host, "GRM_ACTIONS_TOKEN": actions_token},
         f"http://{LOCALHOST}:{ports.actions}/health",
         logs / "actions.log",
     )

@@ -307,3 +307,12 @@ def test_text_no_store_can_keep_is_made_storable(demo: Store, clock: FakeClock) 
     )
     with demo.sessions() as session:
         assert session.scalars(select(Complainant.name)).one() == "Hari \ufffd"
+
+
+def test_the_backoffice_takes_the_time_from_the_apps_clock(demo: Store, clock: FakeClock) -> None:
+    grievance = file(demo, clock)
+    client = create_app({"GRM_STORE": demo, "SECRET_KEY": "test", "GRM_CLOCK": clock}).test_client()
+    assert sign_in(client, "admin@grm.example") == 302
+    assert "due in 24 h" in client.get(f"/admin/grievance/case/{grievance.id}").get_data(as_text=True)
+    clock.advance(hours=30)
+    assert "overdue by 6 h" in client.get(f"/admin/grievance/case/{grievance.id}").get_data(as_text=True)
