@@ -28,6 +28,7 @@ from ticketing.store.crypto import keyring
 from ticketing.store.db import Store, open_store
 from ticketing.store.vocabulary import Channel
 from ticketing.triage import BackgroundTriager, Example, labels_from_catalog, officer_examples
+from ticketing.values.languages import spoken
 from ticketing.values.numerals import devanagari_digits
 from ticketing.values.phones import normalise_mobile
 
@@ -174,14 +175,9 @@ async def choose_project(dispatcher: CollectingDispatcher, typed: str) -> tuple[
     return config, None
 
 
-# The languages the bot speaks (domain.yml's variations).
-LANGUAGES = ("en", "ne")
-
-
 def language(tracker: Tracker) -> str:
     """The conversation's language; English for anything else a hand-typed payload put there."""
-    chosen = str(tracker.get_slot("language") or "")
-    return chosen if chosen in LANGUAGES else "en"
+    return spoken(str(tracker.get_slot("language") or ""))
 
 
 def channel(tracker: Tracker) -> Channel:

@@ -17,13 +17,14 @@ from actions.story import story_kept
 from ticketing.catalog import Catalog, ProjectInfo
 from ticketing.places.gazetteer import Division, Gazetteer, Match, fold
 from ticketing.places.locations import on_the_map
+from ticketing.values.languages import in_language
 
 # More choices than this are not offered as buttons: the citizen types the name instead.
 MAX_PLACE_BUTTONS = 16
 
 
 def division_name(place: Division, lang: str) -> str:
-    return place.name_ne if lang == "ne" else place.name_en
+    return in_language(place.name_en, place.name_ne, lang)
 
 
 def place_slots(kind: str, place: Division) -> dict[str, Any]:

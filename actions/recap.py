@@ -37,6 +37,7 @@ from ticketing.errors import InvalidInput
 from ticketing.lifecycle import handler_name
 from ticketing.store.vocabulary import Priority
 from ticketing.triage.summary import trim
+from ticketing.values.languages import in_language
 
 GENDER_CATEGORY = "gender"
 
@@ -92,7 +93,7 @@ def chosen_category(tracker: Tracker, seen: dict[str, Any] | None) -> str | None
 
 def category_name(config: Catalog, code: str, lang: str) -> str:
     category = config.categories[config.category_codes[code]]
-    return category.name_ne if lang == "ne" and category.name_ne else category.name_en
+    return in_language(category.name_en, category.name_ne, lang)
 
 
 def submission(tracker: Tracker) -> Submission:

@@ -9,10 +9,11 @@ from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import CLOCK, LANGUAGES, current_catalog, in_store, note_whatsapp_message, sealed, sender_phone
+from actions.common import CLOCK, current_catalog, in_store, note_whatsapp_message, sealed, sender_phone
 from ticketing.catalog import ProjectInfo
 from ticketing.citizen import grievance_for_link
 from ticketing.errors import InvalidInput
+from ticketing.values.languages import LANGUAGES
 
 # Kept from one session to the next of the same conversation; personal answers are not.
 CARRIED_OVER = ("language", "project_code", "project_name")

@@ -25,12 +25,12 @@ from ticketing.cases.attachments import MAX_BYTES, FileRefused, stage_upload, to
 from ticketing.catalog import ProjectInfo, catalog
 from ticketing.errors import InvalidInput
 from ticketing.store.crypto import keyring
+from ticketing.values.languages import DEFAULT_LANGUAGE, LANGUAGES, spoken
 
 public = Blueprint("public", __name__)
 
 # What the chat page says around the conversation, by language (English first: the default).
 CHAT_TEXT: dict[str, dict[str, str]] = yaml.safe_load((Path(__file__).parent / "chat_text.yml").read_text("utf-8"))
-LANGUAGES = tuple(CHAT_TEXT)
 # The language a visitor chose, kept for their next visit (a preference, not a secret).
 LANGUAGE_COOKIE = "grm_lang"
 LANGUAGE_COOKIE_SECONDS = 365 * 86400
@@ -119,7 +119,7 @@ def project_links(project_code: str, language: str = "en") -> dict[str, str]:
 def link_language() -> str:
     """The language a QR code or poster opens the conversation in: ?lang=, else English."""
     asked = request.args.get("lang", "")
-    return asked if asked in LANGUAGES else LANGUAGES[0]
+    return spoken(asked)
 
 
 _ANSWER_TOKEN = re.compile(r"[A-Za-z0-9._-]{1,200}")
@@ -159,7 +159,7 @@ def page_language() -> str:
     for asked in (request.args.get("lang"), request.cookies.get(LANGUAGE_COOKIE)):
         if asked in CHAT_TEXT:
             return asked
-    return request.accept_languages.best_match(LANGUAGES, default=LANGUAGES[0])
+    return request.accept_languages.best_match(LANGUAGES, default=DEFAULT_LANGUAGE)
 
 
 @public.errorhandler(404)

@@ -16,8 +16,10 @@ import yaml
 from bot.language import detect, named_language, one_spelling
 from ticketing.config import PROJECT_ROOT
 from ticketing.lifecycle import LADDER, TOP_LEVEL
+from ticketing.notify import messages
 from ticketing.reporting.tables import Document, Table, to_pdf
 from ticketing.values.dates import citizen_time
+from ticketing.values.languages import LANGUAGES
 
 DOMAIN = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())
 RESPONSES: dict[str, list[dict[str, Any]]] = DOMAIN["responses"]
@@ -138,6 +140,28 @@ def test_pdfs_print_nepali_among_english(tmp_path: Path) -> None:
     # Read back from the PDF as a reader copies it. (A conjunct or a vowel sign drawn before its
     # consonant is one shaped glyph that reportlab gives no text: "बहादुर" copies as "बहार".)
     assert "सीता तामाङ" in text and "धुलो;" in text and "trucks" in text and "गुनासो / Grievances" in text
+
+
+def test_every_part_that_speaks_to_citizens_speaks_the_languages_defined_once() -> None:
+    chat_page = yaml.safe_load((PROJECT_ROOT / "admin_app" / "chat_text.yml").read_text("utf-8"))
+    spoken_by = {
+        "the chat's language slot": DOMAIN["slots"]["language"]["values"],
+        "the chat page": list(chat_page),
+        **{
+            f"the citizens' notifications ({name})": words
+            for name, words in {
+                "templates": list(messages.CITIZEN),
+                "how to answer": list(messages.HOW_TO_ANSWER),
+                "close reasons": list(messages.CLOSE_REASONS),
+                "a private resolution": list(messages.PRIVATE_RESOLUTION),
+                "a private note": list(messages.PRIVATE_NOTE),
+            }.items()
+        },
+        **{f"level {n}'s handler": list(level.handler) for n, level in enumerate(LADDER, start=1)},
+    }
+    assert {part: sorted(languages) for part, languages in spoken_by.items()} == dict.fromkeys(
+        spoken_by, sorted(LANGUAGES)
+    )
 
 
 def test_the_escalation_ladder_is_named_in_one_place_and_the_chat_explains_every_level() -> None:

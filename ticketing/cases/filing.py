@@ -15,7 +15,6 @@ from ticketing.catalog import catalog
 from ticketing.clock import Clock
 from ticketing.errors import InvalidInput
 from ticketing.lifecycle import Action, Status
-from ticketing.notify.messages import CITIZEN as CITIZEN_MESSAGES
 from ticketing.places.locations import on_the_map, resolve_place
 from ticketing.routing import route
 from ticketing.sla import due_at
@@ -26,6 +25,7 @@ from ticketing.store.models import table
 from ticketing.store.sqlfunctions import every_column, insert_returning_id
 from ticketing.store.vocabulary import Channel, Priority
 from ticketing.values.emails import normalise_email
+from ticketing.values.languages import DEFAULT_LANGUAGE, LANGUAGES
 from ticketing.values.phones import normalise_phone
 from ticketing.values.references import new_reference
 
@@ -120,9 +120,9 @@ def _save_complainant(session: Session, now: datetime, submission: Submission, p
 
 def _language(value: str | None) -> str:
     """A language the citizen's messages are written in (English by default)."""
-    language = optional_text(value) or "en"
-    if language not in CITIZEN_MESSAGES:
-        raise InvalidInput("language", f"one of {', '.join(CITIZEN_MESSAGES)}")
+    language = optional_text(value) or DEFAULT_LANGUAGE
+    if language not in LANGUAGES:
+        raise InvalidInput("language", f"one of {', '.join(LANGUAGES)}")
     return language
 
 
