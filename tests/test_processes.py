@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import stat
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -10,8 +12,13 @@ from pathlib import Path
 import pytest
 import yaml
 
+from actions.common import CHANNELS
 from launcher.__main__ import channel_lines
 from launcher.processes import (
+    CREDENTIALS,
+    EXTERNAL_CHANNELS,
+    RASA_PYTHON,
+    REST_CHANNEL_SECTION,
     Ports,
     RasaApi,
     Service,
@@ -23,7 +30,7 @@ from launcher.processes import (
     tracker_store_environment,
 )
 from tests.conftest import settings_for
-from ticketing.config import ACTIONS_TOKEN
+from ticketing.config import ACTIONS_TOKEN, PROJECT_ROOT
 from ticketing.errors import ConfigurationError
 
 
@@ -135,3 +142,38 @@ def test_secrets_come_from_the_environment_or_an_owner_only_file_never_the_comma
     assert ACTIONS_TOKEN.value(settings.var_dir, {"GRM_ACTIONS_TOKEN": "x" * 40}) == "x" * 40
     with pytest.raises(ConfigurationError, match="at least 32"):
         ACTIONS_TOKEN.value(settings.var_dir, {"GRM_ACTIONS_TOKEN": "short"})
+
+
+# Each connector's name as Rasa knows it (its webhook's path and the input channel the
+# actions see), read in Rasa's own environment, where the connectors can be imported.
+CONNECTOR_NAMES = """
+import sys
+from rasa.shared.utils.common import class_from_module_path
+for path in sys.argv[1:]:
+    print(path, class_from_module_path(path).name())
+"""
+
+
+@pytest.mark.e2e
+@pytest.mark.skipif(not RASA_PYTHON.exists(), reason="the Rasa environment is not installed")
+def test_every_connector_is_known_alike_to_rasa_the_launcher_and_the_actions() -> None:
+    """A channel is named in credentials.yml (for Rasa), in the launcher (what it needs to be
+    turned on) and in the actions (what a grievance from it is filed as): one list each side
+    of the two environments, which this test keeps together."""
+    sections = list(yaml.safe_load(CREDENTIALS.read_text()))
+    printed = subprocess.run(
+        [str(RASA_PYTHON), "-c", CONNECTOR_NAMES, *sections],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=PROJECT_ROOT,
+        timeout=300,
+        env={**os.environ, "RASA_TELEMETRY_ENABLED": "false"},
+    ).stdout
+    names = dict(line.split() for line in printed.splitlines())
+    assert set(names) == set(sections)
+    assert set(names.values()) <= set(CHANNELS), "a connector whose grievances the actions cannot file"
+    launched = {channel.section: channel.webhook for channel in EXTERNAL_CHANNELS}
+    assert all(names[section] == webhook for section, webhook in launched.items())
+    # The webchat is always on; the REST channel is for development.
+    assert set(sections) == {*launched, REST_CHANNEL_SECTION, "bot.channels.web.WebchatInput"}
