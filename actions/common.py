@@ -11,6 +11,7 @@ import threading
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
@@ -22,8 +23,9 @@ from sqlalchemy.orm import Session
 from ticketing.catalog import Catalog, ProjectInfo, catalog
 from ticketing.citizen import heard_on_whatsapp
 from ticketing.clock import SystemClock
-from ticketing.config import load_settings
+from ticketing.config import PROJECT_ROOT, load_settings
 from ticketing.errors import InvalidInput
+from ticketing.places.gazetteer import plain_words
 from ticketing.store.crypto import keyring
 from ticketing.store.db import Store, open_store
 from ticketing.store.vocabulary import Channel
@@ -300,3 +302,23 @@ def proven_case(tracker: Tracker) -> int | None:
     """The id of the case this conversation has proven to be the citizen's, if any."""
     value = unsealed(tracker, "verified_grievance")
     return int(value) if value is not None and value.isdigit() else None
+
+
+MAX_NAME_CHARS = 120
+
+
+def person_name(text: str) -> str | None:
+    """A name as typed, with its spaces tidied; None when it has no letter or is too long."""
+    name = " ".join(text.split())
+    return name if name and len(name) <= MAX_NAME_CHARS and any(c.isalpha() for c in name) else None
+
+
+@functools.cache
+def words_of(*intents: str) -> frozenset[str]:
+    """Every word of these intents' training examples, as plain_words writes it (read once)."""
+    found: set[str] = set()
+    for path in sorted((PROJECT_ROOT / "data" / "nlu").rglob("*.yml")):
+        for item in yaml.safe_load(path.read_text("utf-8")).get("nlu") or []:
+            if item.get("intent") in intents:
+                found.update(plain_words(str(item.get("examples") or "")).split())
+    return frozenset(found)

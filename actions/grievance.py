@@ -7,7 +7,6 @@ import asyncio
 import uuid
 from typing import Any
 
-import yaml
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
@@ -22,23 +21,21 @@ from actions.common import (
     latest_intent,
     latest_text,
     numeral,
+    person_name,
     project_answer,
     sender_phone,
+    words_of,
     words_only,
 )
 from actions.places import PlaceChecks, project_place
 from actions.story import story_kept
 from ticketing.cases.filing import MAX_DETAILS_CHARS
-from ticketing.config import PROJECT_ROOT
 from ticketing.errors import InvalidInput
 from ticketing.places.gazetteer import plain_words
 from ticketing.values.emails import normalise_email
 from ticketing.values.phones import normalise_mobile
 
 MIN_DETAILS_CHARS = 8
-
-
-MAX_NAME_CHARS = 120
 
 
 NO_EMAIL = "none"
@@ -76,16 +73,6 @@ FIELD_WORDS = {
         *("विषय", "प्रकार", "किसिम", "bishaya", "bisaya", "prakar", "kisim"),
     ),
 }
-
-
-def words_of(*intents: str) -> frozenset[str]:
-    """Every word of these intents' training examples, as plain_words writes it."""
-    found: set[str] = set()
-    for path in sorted((PROJECT_ROOT / "data" / "nlu").rglob("*.yml")):
-        for item in yaml.safe_load(path.read_text("utf-8")).get("nlu") or []:
-            if item.get("intent") in intents:
-                found.update(plain_words(str(item.get("examples") or "")).split())
-    return frozenset(found)
 
 
 # The words of declining to give one's name ("keep me anonymous", "नाम नदिने", "skip"): a
@@ -153,8 +140,10 @@ class ValidateGrievanceForm(PlaceChecks, FormValidationAction):
     async def required_slots(
         self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[str]:
-        # Asked only on the way: whether a withheld name is a gender case, what to correct.
-        skipped = {"name_withheld"}
+        # Asked only on the way: whether a withheld name is a gender case, what to correct. A
+        # name withheld stays listed while it is set: rasa-sdk checks only the listed slots,
+        # and its check may find the "declining" was a name.
+        skipped = set() if tracker.get_slot("name_withheld") else {"name_withheld"}
         skipped.add("complainant_name" if tracker.get_slot("name_withheld") else "sensitive_case")
         if tracker.get_slot("confirmed") is not False:
             skipped.add("correction_field")
@@ -209,8 +198,8 @@ class ValidateGrievanceForm(PlaceChecks, FormValidationAction):
     async def validate_complainant_name(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        name = " ".join(str(value).split())
-        if not name or len(name) > MAX_NAME_CHARS or not any(c.isalpha() for c in name):
+        name = person_name(str(value))
+        if name is None:
             dispatcher.utter_message(response="utter_name_invalid")
             return {"complainant_name": None}
         return {"complainant_name": name, "name_withheld": None, "sensitive_case": None}

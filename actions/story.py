@@ -10,14 +10,13 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import ActionRun, SlotCheck, latest_intent, latest_text
+from actions.common import ActionRun, SlotCheck, latest_intent, latest_text, person_name, words_of
 from ticketing.cases.filing import MAX_DETAILS_CHARS
+from ticketing.places.gazetteer import plain_words
 
 # A short answer this long is a grievance told (a name, a number or a place never is), and
 # so is one of half the length the classifier hears as a problem described.
 STORY_WORDS_WHEN_TOLD = 15
-
-
 STORY_WORDS = 6
 
 
@@ -72,6 +71,19 @@ def story_aside(run: ActionRun) -> ActionRun:
             if details is not None:
                 dispatcher.utter_message(response="utter_story_kept")
                 return [SlotSet("details", details)]
+            name = name_heard_as_aside(tracker, latest_text(tracker))
+            if name is not None:
+                return [SlotSet("complainant_name", name)]
         return await run(self, dispatcher, tracker, domain)
 
     return answered
+
+
+def name_heard_as_aside(tracker: Tracker, text: str) -> str | None:
+    """At the name question, a name the classifier took for an aside ("Pramila Praja" heard as
+    "how does it work?"): typed, and sharing no word with that intent's training examples."""
+    if tracker.get_slot("requested_slot") != "complainant_name" or text.startswith("/"):
+        return None
+    if words_of(latest_intent(tracker)).intersection(plain_words(text).split()):
+        return None
+    return person_name(text)
