@@ -156,7 +156,7 @@ async def test_a_name_heard_as_declining_to_give_one_is_taken_as_the_name(
 ) -> None:
     # Through rasa-sdk's own run, as the server calls it: the mapping set name_withheld after
     # the message, and only what the form lists is checked.
-    told = {"project_code": "KKR-01", "details": "Dust covers our crops.", "details_done": "done"}
+    told: dict[str, Any] = {"project_code": "KKR-01", "details": "Dust covers our crops.", "details_done": "done"}
     conversation = tracker(typed, intent="stay_anonymous", requested_slot="complainant_name", **told)
     conversation.events.append({"event": "slot", "name": "name_withheld", "value": True})
     conversation.slots["name_withheld"] = True
