@@ -28,7 +28,7 @@ from actions.common import (
     words_only,
 )
 from actions.places import PlaceChecks, project_place
-from actions.story import story_kept
+from actions.story import story_kept, typed_at_the_name_question
 from ticketing.cases.filing import MAX_DETAILS_CHARS
 from ticketing.errors import InvalidInput
 from ticketing.places.gazetteer import plain_words
@@ -208,13 +208,7 @@ class ValidateGrievanceForm(PlaceChecks, FormValidationAction):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         typed = latest_text(tracker)
-        asked = tracker.get_slot("requested_slot") == "complainant_name"
-        if (
-            value
-            and asked
-            and not typed.startswith("/")
-            and not DECLINING_WORDS.intersection(plain_words(typed).split())
-        ):
+        if value and typed_at_the_name_question(tracker, typed, DECLINING_WORDS):
             # A name heard as "I'd rather not say" (the letters of "Pramila Praja" are like those
             # of "naam prakat nagarnus"): it declines nothing, so it is the name.
             return await self.validate_complainant_name(typed, dispatcher, tracker, domain)

@@ -71,19 +71,19 @@ def story_aside(run: ActionRun) -> ActionRun:
             if details is not None:
                 dispatcher.utter_message(response="utter_story_kept")
                 return [SlotSet("details", details)]
-            name = name_heard_as_aside(tracker, latest_text(tracker))
-            if name is not None:
+            text = latest_text(tracker)
+            name = person_name(text)
+            if name is not None and typed_at_the_name_question(tracker, text, words_of(latest_intent(tracker))):
                 return [SlotSet("complainant_name", name)]
         return await run(self, dispatcher, tracker, domain)
 
     return answered
 
 
-def name_heard_as_aside(tracker: Tracker, text: str) -> str | None:
-    """At the name question, a name the classifier took for an aside ("Pramila Praja" heard as
-    "how does it work?"): typed, and sharing no word with that intent's training examples."""
+def typed_at_the_name_question(tracker: Tracker, text: str, heard: frozenset[str]) -> bool:
+    """Whether `text`, typed where the form asked for the citizen's name, shares no word with
+    `heard` (the words of what the classifier took it for): then it is a name misheard
+    ("Pramila Praja" heard as "how does it work?" or as "I'd rather not say")."""
     if tracker.get_slot("requested_slot") != "complainant_name" or text.startswith("/"):
-        return None
-    if words_of(latest_intent(tracker)).intersection(plain_words(text).split()):
-        return None
-    return person_name(text)
+        return False
+    return not heard.intersection(plain_words(text).split())
