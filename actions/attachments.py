@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import os
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -41,9 +40,8 @@ from ticketing.store.case_models import Grievance
 
 @functools.cache
 def media_sources_here() -> dict[str, MediaSource]:
-    """Which channels' files this action server can fetch: read once, on the first file
-    (never at import, so that importing the actions reads nothing of the environment)."""
-    return media_sources(os.environ)
+    """Which channels' files this action server can fetch, by its settings (made on the first file)."""
+    return media_sources(store().settings)
 
 
 def files(tracker: Tracker) -> list[dict[str, str]]:
@@ -110,7 +108,7 @@ class ActionTakeAttachment(Action):
 
     @staticmethod
     def _stage(session: Session, conversation: str, filename: str, content: bytes) -> str:
-        directory = store().settings.attachments_dir
+        directory = store().settings.files
         return stage_upload(session, CLOCK, directory, conversation, filename, content).token
 
     async def _take(

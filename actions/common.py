@@ -23,11 +23,11 @@ from sqlalchemy.orm import Session
 from ticketing.catalog import Catalog, ProjectInfo, catalog
 from ticketing.citizen import heard_on_whatsapp
 from ticketing.clock import SystemClock
-from ticketing.config import PROJECT_ROOT, load_settings
-from ticketing.errors import InvalidInput
+from ticketing.config import PROJECT_ROOT
+from ticketing.errors import ConfigurationError, InvalidInput
 from ticketing.places.gazetteer import plain_words
 from ticketing.store.crypto import keyring
-from ticketing.store.db import Store, open_store
+from ticketing.store.db import Store
 from ticketing.store.vocabulary import Channel
 from ticketing.triage import BackgroundTriager, Example, labels_from_catalog, officer_examples
 from ticketing.values.languages import spoken
@@ -55,18 +55,17 @@ _store_lock = threading.Lock()
 
 
 def use_store(opened: Store | None) -> None:
-    """Hand the actions a store already opened (tests do); None reopens from the environment."""
+    """Hand the actions their ticket store (the server's app factory does, and tests); None forgets it."""
     global _store, _last_catalog
     with _store_lock:
         _store, _last_catalog = opened, None
 
 
 def store() -> Store:
-    """The ticket store of this action server, opened on first use (never at import)."""
-    global _store
+    """The ticket store of this action server, and through it the server's settings."""
     with _store_lock:
         if _store is None:
-            _store = open_store(load_settings())
+            raise ConfigurationError("the actions were given no ticket store (actions.server.create_app gives it)")
         return _store
 
 
@@ -99,7 +98,7 @@ async def current_catalog() -> Catalog:
 
 def _start_triage(config: Catalog) -> None:
     """Load triage for this category tree; nothing to do when it is loaded already, a changed tree is loaded anew."""
-    TRIAGE.start(labels_from_catalog(config), _officer_examples)
+    TRIAGE.start(labels_from_catalog(config), _officer_examples, store().settings.models)
 
 
 def _officer_examples() -> list[Example]:

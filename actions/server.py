@@ -2,7 +2,7 @@
 
 rasa-sdk's own server (`python -m rasa_sdk`) listens on every interface and runs any action
 for whoever posts a tracker, and these actions read and move citizens' cases. This one
-binds GRM_ACTIONS_HOST (loopback unless configured) and refuses, before reading the body,
+binds GRM_ACTIONS_HOST on GRM_ACTIONS_PORT (loopback unless configured) and refuses, before reading the body,
 every call that does not carry the secret Rasa is configured to send (endpoints.yml puts
 it in the action endpoint's Authorization header). /health stays open: it tells nothing.
 """
@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import hmac
 import logging
-import os
 from functools import partial
 from typing import Any
 
@@ -24,12 +23,12 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from sanic.worker.loader import AppLoader
 
-from actions.common import warm_up_triage
-from ticketing.config import ACTIONS_TOKEN, load_settings
+from actions.common import use_store, warm_up_triage
+from ticketing.config import ACTIONS_TOKEN, Settings, load_settings
+from ticketing.store.db import open_store
 
 logger = logging.getLogger("actions.server")
 
-LOOPBACK = "127.0.0.1"
 OPEN_PATHS = frozenset({"/health"})
 # A tracker of a long conversation is a few hundred kilobytes; Sanic's default is 100 MB.
 MAX_REQUEST_BYTES = 8 * 1024 * 1024
@@ -41,9 +40,11 @@ def caller_is_rasa(request: Request, token: str) -> bool:
     return scheme.lower() == "bearer" and hmac.compare_digest(given.encode(), token.encode())
 
 
-def create_app(token: str) -> Sanic[Any, Any]:
-    """rasa-sdk's app over this package's actions, behind the shared secret, without CORS.
-    Triage starts loading at once, so that the first citizen to reach a recap finds it ready."""
+def create_app(settings: Settings, token: str) -> Sanic[Any, Any]:
+    """rasa-sdk's app over this package's actions and the ticket store of `settings`, behind
+    the shared secret, without CORS. Triage starts loading at once, so that the first citizen
+    to reach a recap finds it ready."""
+    use_store(open_store(settings))
     executor = ActionExecutor()
     executor.register_package("actions")
     warm_up_triage()
@@ -61,19 +62,18 @@ def create_app(token: str) -> Sanic[Any, Any]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m actions.server")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("GRM_ACTIONS_PORT") or 5055))
-    args = parser.parse_args(argv)
+    argparse.ArgumentParser(prog="python -m actions.server", description=__doc__.splitlines()[0]).parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    host = os.environ.get("GRM_ACTIONS_HOST") or LOOPBACK
-    token = ACTIONS_TOKEN.value(load_settings().var_dir)
+    settings = load_settings()
+    host, port = settings.network.actions_host, settings.network.actions_port
+    token = ACTIONS_TOKEN.value(settings.var_dir, settings.environment)
     workers = utils.number_of_sanic_workers()
     # Sanic makes the app anew in each worker process from this picklable factory; one
     # worker serves in this process, which then loads the actions (and triage) only once.
-    loader = AppLoader(factory=partial(create_app, token))
+    loader = AppLoader(factory=partial(create_app, settings, token))
     app = loader.load()
-    app.prepare(host=host, port=args.port, workers=workers, single_process=workers == 1)
-    logger.info("action server on http://%s:%s (Rasa's calls only)", host, args.port)
+    app.prepare(host=host, port=port, workers=workers, single_process=workers == 1)
+    logger.info("action server on http://%s:%s (Rasa's calls only)", host, port)
     if workers == 1:
         Sanic.serve_single(primary=app)
     else:

@@ -6,7 +6,6 @@ so tests and several processes can each build their own app over their own ticke
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
@@ -15,10 +14,9 @@ from urllib.parse import urlsplit
 from flask import Flask, Response, current_app, request
 from flask_wtf.csrf import CSRFProtect
 
-from ticketing.accounts import API_TOKEN_DAYS
 from ticketing.cases.attachments import MAX_BYTES
 from ticketing.clock import Clock, SystemClock
-from ticketing.config import load_settings
+from ticketing.config import Settings, load_settings
 from ticketing.errors import ConfigurationError
 from ticketing.store.crypto import keyring
 from ticketing.store.db import Store, open_store
@@ -26,7 +24,6 @@ from ticketing.store.db import Store, open_store
 CLOCK_EXTENSION = "grm_clock"
 STORE_EXTENSION = "grm_store"
 csrf = CSRFProtect()
-DEFAULT_RASA_PORT = 5005
 # Forms and JSON are small; only the two routes that take files read more (a chat file at
 # its largest, with room for the form around it).
 MAX_BODY_BYTES = 1024 * 1024
@@ -35,43 +32,27 @@ UPLOAD_ENDPOINTS = frozenset({"public.upload", "grievance.attach"})
 HSTS_SECONDS = 365 * 24 * 3600
 
 
-def settings_from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """The app's configuration keys, read from the environment in this one place."""
-    env = os.environ if environ is None else environ
+def web_config(settings: Settings) -> dict[str, Any]:
+    """The app's configuration keys, from the settings of its process."""
+    twilio = settings.twilio
     return {
         # Where the browser reaches Rasa; unset means the page's own host on GRM_RASA_PORT.
-        "GRM_RASA_URL": env.get("GRM_RASA_URL") or None,
-        "GRM_RASA_PORT": _port(env.get("GRM_RASA_PORT")),
+        "GRM_RASA_URL": settings.network.rasa_url,
+        "GRM_RASA_PORT": settings.network.rasa_port,
         # Base URL printed in QR codes; unset means the URL the request came in on.
-        "GRM_PUBLIC_URL": env.get("GRM_PUBLIC_URL") or None,
+        "GRM_PUBLIC_URL": settings.given_public_url,
         # The project links and posters offer WhatsApp and Messenger only when these are set.
-        "GRM_WHATSAPP_NUMBER": env.get("GRM_TWILIO_WHATSAPP_FROM") or None,
-        "GRM_MESSENGER_PAGE": env.get("GRM_FACEBOOK_PAGE") or None,
+        "GRM_WHATSAPP_NUMBER": twilio.whatsapp_from if twilio else None,
+        "GRM_MESSENGER_PAGE": settings.facebook.page,
         # Checks the signature of Twilio's delivery reports (admin_app.hooks).
-        "TWILIO_AUTH_TOKEN": env.get("TWILIO_AUTH_TOKEN") or None,
+        "TWILIO_AUTH_TOKEN": twilio.auth_token if twilio else None,
         # Signs the officers' session cookies; unset, it is derived from the store's keys.
-        "SECRET_KEY": env.get("GRM_SECRET_KEY") or None,
+        "SECRET_KEY": settings.web.secret_key,
         # An officer's session ends after this long without a request.
-        "PERMANENT_SESSION_LIFETIME": timedelta(minutes=int(env.get("GRM_SESSION_MINUTES") or 30)),
+        "PERMANENT_SESSION_LIFETIME": timedelta(minutes=settings.web.session_minutes),
         # How long an API token made on My account lasts.
-        "GRM_API_TOKEN_DAYS": _token_days(env.get("GRM_API_TOKEN_DAYS")),
+        "GRM_API_TOKEN_DAYS": settings.web.api_token_days,
     }
-
-
-def _token_days(value: str | None) -> int:
-    if not value:
-        return API_TOKEN_DAYS
-    if not value.isdigit() or int(value) < 1:
-        raise ConfigurationError(f"GRM_API_TOKEN_DAYS must be a whole number of days, not {value!r}")
-    return int(value)
-
-
-def _port(value: str | None) -> int:
-    if not value:
-        return DEFAULT_RASA_PORT
-    if not value.isdigit() or not 0 < int(value) < 65536:
-        raise ConfigurationError(f"GRM_RASA_PORT must be a TCP port number, not {value!r}")
-    return int(value)
 
 
 def _check_web_url(app: Flask, key: str) -> None:
@@ -84,18 +65,16 @@ def _check_web_url(app: Flask, key: str) -> None:
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    """Build the Flask app; `config` overrides the environment (tests pass GRM_STORE)."""
+    """Build the Flask app over the ticket store of this process's settings; `config`
+    overrides (tests pass GRM_STORE, a store opened on settings of their own)."""
+    overrides = dict(config or {})
+    store: Store = overrides.get("GRM_STORE") or open_store(load_settings())
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
-    app.config.from_mapping(settings_from_environment())
-    if config is not None:
-        app.config.from_mapping(config)
+    app.config.from_mapping(web_config(store.settings))
+    app.config.from_mapping(overrides)
     for key in ("GRM_RASA_URL", "GRM_PUBLIC_URL"):
         _check_web_url(app, key)
-
-    store = app.config.get("GRM_STORE")
-    if store is None:
-        store = open_store(load_settings())
     app.extensions[STORE_EXTENSION] = store
     # Every page and move reads the time from here: tests hand in a clock they can move.
     app.extensions[CLOCK_EXTENSION] = app.config.get("GRM_CLOCK") or SystemClock()

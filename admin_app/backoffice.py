@@ -232,7 +232,7 @@ class GrievanceView(Exported, ReadOnly):
         )
         if found is None:
             abort(404)
-        path = attachment_path(current_store().settings.attachments_dir, found)
+        path = attachment_path(current_store().settings.files, found)
         if not path.is_file():
             abort(404)
         number = self.session.scalar(
@@ -270,7 +270,7 @@ class GrievanceView(Exported, ReadOnly):
                 attach_file(
                     db,
                     current_clock(),
-                    current_store().settings.attachments_dir,
+                    current_store().settings.files,
                     case_id,
                     Actor.officer(viewer().id),
                     (sent.filename or "") if sent else "",

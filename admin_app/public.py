@@ -317,7 +317,7 @@ def upload() -> tuple[Response, int]:
             kept = stage_upload(
                 session,
                 current_clock(),
-                store.settings.attachments_dir,
+                store.settings.files,
                 conversation,
                 sent.filename or "",
                 content,

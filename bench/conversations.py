@@ -37,9 +37,9 @@ sys.path.insert(0, str(ROOT))
 
 from report import machine, percentile, verdict, write_section
 
-from launcher.processes import LOCALHOST, MODEL, RASA, Ports, Service, free_port, services, start_all, stop_all
+from launcher.processes import MODEL, RASA, Service, free_port, services, start_all, stop_all
 from ticketing.clock import SystemClock
-from ticketing.config import Settings
+from ticketing.config import LOCALHOST, Network, Settings
 from ticketing.store.bootstrap import prepare, seed_demo
 from ticketing.store.case_models import Grievance
 from ticketing.store.crypto import generate_key_material
@@ -466,8 +466,16 @@ def grm_bot(scratch: Path, workers: int, redis_url: str | None) -> Iterator[tupl
     """Rasa (`workers` processes) and the action server over a fresh SQLite store with the demo data."""
     var_dir = scratch / "grm"
     keys = generate_key_material()
+    # The citizens talk over REST, a channel for development, tests and benchmarks only.
+    network = Network(
+        rasa_port=free_port(), actions_port=free_port(), rest_channel=True, rasa_workers=workers, redis_url=redis_url
+    )
     settings = Settings(
-        f"sqlite:///{var_dir / 'grm.sqlite3'}", var_dir, keys["GRM_ENCRYPTION_KEYS"], keys["GRM_PHONE_HASH_KEY"]
+        f"sqlite:///{var_dir / 'grm.sqlite3'}",
+        var_dir,
+        keys["GRM_ENCRYPTION_KEYS"],
+        keys["GRM_PHONE_HASH_KEY"],
+        network=network,
     )
     store = open_store(settings)
     prepare(store)
@@ -476,17 +484,12 @@ def grm_bot(scratch: Path, workers: int, redis_url: str | None) -> Iterator[tupl
         district = session.scalar(select(Project.district_id).where(Project.code == PROJECT))
         nearby = select(Municipality.name_en, Municipality.wards).where(Municipality.district_id == district)
         wards = dict(session.execute(nearby).tuples().all())
-    ports = Ports(rasa=free_port(), actions=free_port())
-    # The citizens talk over REST, a channel for development, tests and benchmarks only.
-    rest = {"GRM_REST_CHANNEL": "on"}
-    running = services(
-        settings, ports, web=False, scheduler=False, environment=rest, rasa_workers=workers, redis_url=redis_url
-    )
+    running = services(settings, web=False, scheduler=False)
     rasa = next(s for s in running if s.name == "Rasa")
     print(f"starting the GRM bot (logs in {rasa.log.parent})...", flush=True)
     try:
         start_all(running, STARTUP_SECONDS)
-        url = f"http://{LOCALHOST}:{ports.rasa}/webhooks/rest/webhook"
+        url = f"http://{LOCALHOST}:{network.rasa_port}/webhooks/rest/webhook"
         yield Bot("GRM", url, {"project": PROJECT}, FileGrievance(wards), running), store
     finally:
         stop_all(running)

@@ -23,7 +23,7 @@ from sqlalchemy import func, select, update
 
 from tests.fakes import ACCOUNT_SID, AUTH_TOKEN, fake_twilio
 from ticketing.catalog import catalog
-from ticketing.config import Settings
+from ticketing.config import Settings, Twilio
 from ticketing.lifecycle import Status
 from ticketing.notify.outbox import WhatsAppRules
 from ticketing.notify.senders import FileSender, TwilioSender
@@ -122,7 +122,7 @@ def run_backend(backend: str, url: str, var_dir: Path, tickets: int, due: int) -
     settings = SchedulerSettings(INTERVALS, timedelta(hours=24), [], WhatsAppRules())
     file_sender = FileSender(var_dir / f"{backend}-notifications.jsonl")
     with fake_twilio() as twilio:
-        sms = TwilioSender(ACCOUNT_SID, AUTH_TOKEN, "+15005550006", None, None, api_url=twilio.url)
+        sms = TwilioSender(Twilio(ACCOUNT_SID, AUTH_TOKEN, "+15005550006", api_url=twilio.url), None)
         senders = {channel: file_sender for channel in NotificationChannel} | {NotificationChannel.SMS: sms}
         jobs = Jobs(store, Frozen(), senders, settings)
         started = time.perf_counter()

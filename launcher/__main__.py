@@ -9,10 +9,8 @@ import sys
 import time
 
 from launcher.processes import (
-    LOCALHOST,
     PRIVATE_UMASK,
     ChannelSetup,
-    Ports,
     RasaApi,
     channel_setup,
     services,
@@ -21,7 +19,7 @@ from launcher.processes import (
     web_origins,
 )
 from ticketing.clock import SystemClock
-from ticketing.config import RASA_API_TOKEN, load_settings
+from ticketing.config import LOCALHOST, RASA_API_TOKEN, Settings, load_settings
 from ticketing.store.bootstrap import ensure_demo, prepare
 from ticketing.store.db import Store, open_store
 
@@ -52,42 +50,28 @@ def development_lines(channels: ChannelSetup, api: RasaApi | None) -> list[str]:
     return [*lines, f"Rasa's HTTP API: on, with the token in GRM_RASA_TOKEN or {RASA_API_TOKEN.filename} under var/"]
 
 
-def run(store: Store) -> int:
+def run(settings: Settings) -> int:
     """Start Rasa, the action server, the scheduler and the web app; stop them all when one
     stops or on Ctrl-C."""
-    settings = store.settings
-    host = os.environ.get("GRM_HOST", LOCALHOST)
-    ports = Ports(
-        rasa=int(os.environ.get("GRM_RASA_PORT", "5005")),
-        actions=int(os.environ.get("GRM_ACTIONS_PORT", "5055")),
-        web=int(os.environ.get("GRM_WEB_PORT", "5000")),
-    )
-    channels = channel_setup(os.environ, settings.var_dir)
+    net = settings.network
+    channels = channel_setup(settings.environment, net.rest_channel, settings.var_dir)
     api = None
-    if os.environ.get("GRM_RASA_API") == "on":
-        api = RasaApi(RASA_API_TOKEN.value(settings.var_dir), web_origins(settings, ports))
-    started = services(
-        settings,
-        ports,
-        host=host,
-        actions_host=os.environ.get("GRM_ACTIONS_HOST") or LOCALHOST,
-        rasa_api=api,
-        rasa_workers=int(os.environ.get("GRM_RASA_WORKERS", "1")),
-        redis_url=os.environ.get("GRM_REDIS_URL") or None,
-        channels=channels,
-    )
+    if net.rasa_api:
+        api = RasaApi(RASA_API_TOKEN.value(settings.var_dir, settings.environment), web_origins(settings))
+    started = services(settings, rasa_api=api, channels=channels)
     print("Starting the action server, Rasa, the scheduler and the web app (Rasa takes a minute)...", flush=True)
     start_all(started)
-    shown = "localhost" if host == LOCALHOST else host
-    print(f"\n  Webchat:      http://{shown}:{ports.web}/chat/KKR-01   (or /chat for any project)")
-    print(f"  QR code:      http://{shown}:{ports.web}/qr/KKR-01.png")
-    print(f"  Poster:       http://{shown}:{ports.web}/poster/KKR-01.pdf   (A4, every channel's QR code)")
-    print(f"  Backoffice:   http://{shown}:{ports.web}/admin/   (sign in with the demo login above)")
-    print(f"  Logs:         {store.settings.var_dir / 'logs'}")
-    for line in channel_lines(channels, f"http://{shown}:{ports.rasa}") + development_lines(channels, api):
+    shown = "localhost" if net.host == LOCALHOST else net.host
+    web = f"http://{shown}:{net.web_port}"
+    print(f"\n  Webchat:      {web}/chat/KKR-01   (or /chat for any project)")
+    print(f"  QR code:      {web}/qr/KKR-01.png")
+    print(f"  Poster:       {web}/poster/KKR-01.pdf   (A4, every channel's QR code)")
+    print(f"  Backoffice:   {web}/admin/   (sign in with the demo login above)")
+    print(f"  Logs:         {settings.var_dir / 'logs'}")
+    for line in channel_lines(channels, f"http://{shown}:{net.rasa_port}") + development_lines(channels, api):
         print(f"  {line}")
-    if not os.environ.get("TWILIO_ACCOUNT_SID") or not os.environ.get("GRM_SMTP_HOST"):
-        print(f"  Messages:     {store.settings.var_dir / 'notifications.jsonl'}   (SMS, WhatsApp and email")
+    if settings.twilio is None or settings.smtp is None:
+        print(f"  Messages:     {settings.var_dir / 'notifications.jsonl'}   (SMS, WhatsApp and email")
         print("                without TWILIO_* or GRM_SMTP_* settings are written here; see .env.example)")
     print("\nPress Ctrl-C to stop.", flush=True)
     # Stop everything on Ctrl-C even when started from a shell that ignores SIGINT, and on SIGTERM.
@@ -116,12 +100,13 @@ def main(argv: list[str] | None = None) -> int:
 
     # Whatever the GRM writes under var/ (logs, databases, keys, files) is its owner's alone.
     os.umask(PRIVATE_UMASK)
-    store = open_store(load_settings())
+    settings = load_settings()
+    store = open_store(settings)
     if args.command == "setup":
         setup(store, args.demo)
         return 0
     setup(store, not args.no_demo)
-    return run(store)
+    return run(settings)
 
 
 if __name__ == "__main__":

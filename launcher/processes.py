@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 import yaml
 from sqlalchemy.engine import make_url
 
-from ticketing.config import ACTIONS_TOKEN, PROJECT_ROOT, Settings
+from ticketing.config import ACTIONS_TOKEN, LOCALHOST, PROJECT_ROOT, Settings
 from ticketing.errors import ConfigurationError
 from ticketing.scheduler import SCHEDULER_READY
 from ticketing.store.conversations import conversations_file
@@ -31,7 +31,6 @@ from ticketing.store.conversations import conversations_file
 RASA = PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"
 RASA_PYTHON = RASA.parent / "python"
 MODEL = PROJECT_ROOT / "models" / "grm.tar.gz"
-LOCALHOST = "127.0.0.1"
 ANY_ADDRESS = "0.0.0.0"
 # Rasa loads its model in about a minute; several minutes on a busy machine.
 STARTUP_SECONDS = 300.0
@@ -53,13 +52,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind((LOCALHOST, 0))
         return int(probe.getsockname()[1])
-
-
-@dataclass(frozen=True)
-class Ports:
-    rasa: int = 5005
-    actions: int = 5055
-    web: int = 5000
 
 
 def tracker_store_environment(settings: Settings) -> dict[str, str]:
@@ -129,7 +121,6 @@ EXTERNAL_CHANNELS = (
 # Rasa's REST channel lets any caller speak as any conversation id of its own shape and get
 # the replies back: for development, tests and benchmarks only.
 REST_CHANNEL_SECTION = "bot.channels.web.RestApiInput"
-REST_CHANNEL_SETTING = "GRM_REST_CHANNEL"
 
 
 @dataclass(frozen=True)
@@ -143,16 +134,15 @@ class ChannelSetup:
     rest: bool
 
 
-def channel_setup(environ: Mapping[str, str], directory: Path) -> ChannelSetup:
-    """credentials.yml without the channels whose credentials are not all set, and without
-    the REST channel unless GRM_REST_CHANNEL=on.
+def channel_setup(environ: Mapping[str, str], rest: bool, directory: Path) -> ChannelSetup:
+    """credentials.yml without the channels whose credentials are not all set in `environ`,
+    and without the REST channel unless `rest` (GRM_REST_CHANNEL=on).
 
     Rasa expands ${VAR} itself and refuses to start on an unset one, so the optional
     settings of the channels kept (a proxy URL, say) are passed as empty when not given.
     """
     enabled = tuple(c for c in EXTERNAL_CHANNELS if all(environ.get(name) for name in c.required))
     disabled = tuple(c for c in EXTERNAL_CHANNELS if c not in enabled)
-    rest = environ.get(REST_CHANNEL_SETTING) == "on"
     sections = yaml.safe_load(CREDENTIALS.read_text(encoding="utf-8")) or {}
     for section in [c.section for c in disabled] + ([] if rest else [REST_CHANNEL_SECTION]):
         sections.pop(section, None)
@@ -186,6 +176,7 @@ class Service:
             self.process = subprocess.Popen(
                 self.command,
                 cwd=PROJECT_ROOT,
+                # The child inherits the launcher's environment (PATH, locale) with its own settings on top.
                 env={**os.environ, **self.environment},
                 stdout=output,
                 stderr=subprocess.STDOUT,
@@ -252,57 +243,62 @@ class RasaApi:
     origins: tuple[str, ...]
 
 
-def web_origins(settings: Settings, ports: Ports) -> tuple[str, ...]:
+def web_origins(settings: Settings) -> tuple[str, ...]:
     """Where the web app's pages come from: its public URL, and this machine's own names."""
     parts = urlsplit(settings.public_url)
     public = f"{parts.scheme}://{parts.netloc}"
-    return tuple(dict.fromkeys([public, f"http://localhost:{ports.web}", f"http://{LOCALHOST}:{ports.web}"]))
+    web = settings.network.web_port
+    return tuple(dict.fromkeys([public, f"http://localhost:{web}", f"http://{LOCALHOST}:{web}"]))
 
 
 def services(
     settings: Settings,
-    ports: Ports,
     *,
-    host: str = LOCALHOST,
-    actions_host: str = LOCALHOST,
     rasa_api: RasaApi | None = None,
     model: Path = MODEL,
     web: bool = True,
     scheduler: bool = True,
     environment: Mapping[str, str] | None = None,
-    rasa_workers: int = 1,
-    redis_url: str | None = None,
     channels: ChannelSetup | None = None,
 ) -> list[Service]:
-    """The action server, Rasa and (optionally) the scheduler and web app, configured to find each other.
+    """The action server, Rasa and (optionally) the scheduler and web app, configured to find
+    each other on the hosts and ports of `settings.network`; `environment` adds settings of
+    the started processes' own (a channel's credentials, say).
 
     Rasa and the action server share a secret (environment or var/), which Rasa sends with
     every action call; secrets travel in the environment, never on a command line. Rasa
     answers on one core per worker; more than one worker needs Redis for the locks that
     keep each conversation's turns in order.
     """
+    net = settings.network
     common = {
         "GRM_VAR_DIR": str(settings.var_dir),
         "DATABASE_URL": settings.database_url,
         **({"GRM_ENCRYPTION_KEYS": settings.encryption_keys} if settings.encryption_keys else {}),
         **({"GRM_PHONE_HASH_KEY": settings.phone_hash_key} if settings.phone_hash_key else {}),
+        # Each process finds the others where this one put them.
+        "GRM_RASA_PORT": str(net.rasa_port),
+        "GRM_ACTIONS_PORT": str(net.actions_port),
+        "GRM_WEB_PORT": str(net.web_port),
+        "GRM_ACTIONS_HOST": net.actions_host,
         **(environment or {}),
     }
-    actions_token = ACTIONS_TOKEN.value(settings.var_dir, {**os.environ, **common})
+    given = {**settings.environment, **common}
+    actions_token = ACTIONS_TOKEN.value(settings.var_dir, given)
     logs = settings.var_dir / "logs"
     if channels is None:
-        channels = channel_setup({**os.environ, **(environment or {})}, settings.var_dir)
+        channels = channel_setup(given, net.rest_channel, settings.var_dir)
     actions = Service(
         "action server",
-        [sys.executable, "-m", "actions.server", "--port", str(ports.actions)],
+        [sys.executable, "-m", "actions.server"],
         # Triage loads (about 15 s) while Rasa starts, so the first recap finds it ready.
-        {**common, "GRM_ACTIONS_HOST": actions_host, "GRM_ACTIONS_TOKEN": actions_token},
-        f"http://{LOCALHOST}:{ports.actions}/health",
+        {**common, "GRM_ACTIONS_TOKEN": actions_token},
+        f"http://{LOCALHOST}:{net.actions_port}/health",
         logs / "actions.log",
     )
     rasa_command = [str(RASA_PYTHON), "-m", "bot.serve", "run", "--model", str(model), "--endpoints", "endpoints.yml"]
-    rasa_command += ["--credentials", str(channels.path), "--interface", host, "--port", str(ports.rasa)]
-    rasa_command += ["--cors", *web_origins(settings, ports)]
+    rasa_command += ["--credentials", str(channels.path), "--interface", net.host, "--port", str(net.rasa_port)]
+    rasa_command += ["--cors", *web_origins(settings)]
     api_environment = {}
     if rasa_api is not None:
         rasa_command.append("--enable-api")
@@ -315,9 +311,9 @@ def services(
             **common,
             **channels.environment,
             **tracker_store_environment(settings),
-            **lock_store_environment(rasa_workers, redis_url),
+            **lock_store_environment(net.rasa_workers, net.redis_url),
             **api_environment,
-            "GRM_ACTIONS_URL": f"http://{actions_host if actions_host != ANY_ADDRESS else LOCALHOST}:{ports.actions}/webhook",
+            "GRM_ACTIONS_URL": f"http://{net.actions_host if net.actions_host != ANY_ADDRESS else LOCALHOST}:{net.actions_port}/webhook",
             "GRM_ACTIONS_TOKEN": actions_token,
             "SANIC_REQUEST_MAX_SIZE": str(RASA_REQUEST_BYTES),
             # endpoints.yml names the tracker store in bot/, which Rasa imports from here.
@@ -325,7 +321,7 @@ def services(
             # Rasa phones home by default; the GRM runs without network access.
             "RASA_TELEMETRY_ENABLED": "false",
         },
-        f"http://{LOCALHOST}:{ports.rasa}/",
+        f"http://{LOCALHOST}:{net.rasa_port}/",
         logs / "rasa.log",
     )
     started = [actions, rasa]
@@ -344,11 +340,19 @@ def services(
         started.append(
             Service(
                 "web app",
-                [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{ports.web}", "--workers", str(WEB_WORKERS)]
+                [
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "--bind",
+                    f"{net.host}:{net.web_port}",
+                    "--workers",
+                    str(WEB_WORKERS),
+                ]
                 + ["--worker-class", "gthread", "--threads", "4", "--timeout", "60", "--graceful-timeout", "10"]
                 + ["--access-logfile", "-", "--access-logformat", WEB_ACCESS_LOG, "admin_app:create_app()"],
-                {**common, "GRM_RASA_PORT": str(ports.rasa)},
-                f"http://{LOCALHOST}:{ports.web}/chat",
+                common,
+                f"http://{LOCALHOST}:{net.web_port}/chat",
                 logs / "web.log",
             )
         )

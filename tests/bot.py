@@ -11,17 +11,18 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from launcher.processes import MODEL, RASA, Ports, RasaApi, Service, free_port, services, start_all, stop_all
+from launcher.processes import MODEL, RASA, RasaApi, Service, free_port, services, start_all, stop_all
 from tests.conftest import settings_for
 from tests.fakes import ACCOUNT_SID, AUTH_TOKEN, FakeMessenger, FakeTwilio, fake_messenger, fake_twilio
 from tests.helpers import FakeClock
+from ticketing.config import Network
 from ticketing.store.bootstrap import prepare, seed_demo
 from ticketing.store.db import Store, open_store
 from ticketing.values.references import normalise_reference
@@ -41,7 +42,7 @@ class Bot:
     rasa_url: str
     store: Store
     services: list[Service]
-    ports: Ports
+    network: Network
     twilio: FakeTwilio
     messenger: FakeMessenger
 
@@ -109,12 +110,13 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bot]:
     if not RASA.exists() or not MODEL.exists():
         pytest.skip("the Rasa environment or the trained model is missing (make test builds both)")
     var_dir = tmp_path_factory.mktemp("bot")
-    settings = settings_for(f"sqlite:///{var_dir / 'grm.sqlite3'}", var_dir)
+    # The conversations tests drive a citizen over REST, a channel for development and tests.
+    network = Network(rasa_port=free_port(), actions_port=free_port(), web_port=free_port(), rest_channel=True)
+    settings = replace(settings_for(f"sqlite:///{var_dir / 'grm.sqlite3'}", var_dir), network=network)
     store = open_store(settings)
     prepare(store)
     with store.sessions.begin() as session:
         seed_demo(session, FakeClock(), "test-password")
-    ports = Ports(rasa=free_port(), actions=free_port(), web=free_port())
     with ExitStack() as outside:
         twilio = outside.enter_context(fake_twilio())
         messenger = outside.enter_context(fake_messenger(MESSENGER_PAGE_TOKEN))
@@ -128,14 +130,12 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bot]:
             "GRM_FACEBOOK_APP_SECRET": MESSENGER_APP_SECRET,
             "GRM_FACEBOOK_PAGE_ACCESS_TOKEN": MESSENGER_PAGE_TOKEN,
             "GRM_FACEBOOK_API_URL": messenger.url,
-            # The conversations tests drive a citizen over REST, a channel for development and tests.
-            "GRM_REST_CHANNEL": "on",
         }
         api = RasaApi(RASA_API_TOKEN, ())
-        running = services(settings, ports, web=False, scheduler=False, environment=channels, rasa_api=api)
+        running = services(settings, web=False, scheduler=False, environment=channels, rasa_api=api)
         start_all(running)
         try:
-            yield Bot(f"http://127.0.0.1:{ports.rasa}", store, running, ports, twilio, messenger)
+            yield Bot(f"http://127.0.0.1:{network.rasa_port}", store, running, network, twilio, messenger)
         finally:
             stop_all(running)
             store.engine.dispose()

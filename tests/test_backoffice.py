@@ -340,7 +340,7 @@ def test_standard_reports_on_screen_and_as_csv_excel_and_pdf(demo: Store, clock:
 def test_attachments_are_previewed_downloaded_and_added_within_scope(demo: Store, clock: FakeClock) -> None:
     case = file(demo, clock)
     with demo.sessions.begin() as session:
-        photo = attach_file(session, clock, demo.settings.attachments_dir, case.id, CITIZEN, "dust.png", PNG)
+        photo = attach_file(session, clock, demo.settings.files, case.id, CITIZEN, "dust.png", PNG)
         session.flush()
         photo_id = photo.id
     site, nbr = client_for(demo), client_for(demo)

@@ -24,6 +24,7 @@ from tests.fakes import (
     self_signed_certificate,
 )
 from tests.helpers import FakeClock, file, make_jobs
+from ticketing.config import Smtp, Twilio, load_settings
 from ticketing.errors import ConfigurationError
 from ticketing.notify.outbox import MAX_ATTEMPTS, claim
 from ticketing.notify.senders import (
@@ -32,7 +33,7 @@ from ticketing.notify.senders import (
     Outgoing,
     SmtpSender,
     TwilioSender,
-    senders_from_environment,
+    senders_for,
 )
 from ticketing.scheduler import Jobs
 from ticketing.store.case_models import Complainant, Notification, NotificationAttempt
@@ -57,7 +58,7 @@ def smtp() -> Iterator[FakeSmtp]:
 
 
 def twilio_jobs(store: Store, clock: FakeClock, twilio: FakeTwilio, template: str | None = None) -> Jobs:
-    sender = TwilioSender(ACCOUNT_SID, AUTH_TOKEN, SMS_FROM, WHATSAPP_FROM, CALLBACK, api_url=twilio.url)
+    sender = TwilioSender(Twilio(ACCOUNT_SID, AUTH_TOKEN, SMS_FROM, WHATSAPP_FROM, api_url=twilio.url), CALLBACK)
     senders = {NotificationChannel.SMS: sender, NotificationChannel.WHATSAPP: sender}
     return make_jobs(store, clock, senders, whatsapp_template=template)
 
@@ -188,7 +189,7 @@ def test_a_refused_number_fails_at_once(demo: Store, clock: FakeClock, twilio: F
 
 
 def test_officers_get_email_through_smtp(demo: Store, clock: FakeClock, smtp: FakeSmtp) -> None:
-    sender = SmtpSender("127.0.0.1", smtp.port, "grm@grm.example", None, None, "none")
+    sender = SmtpSender(Smtp("127.0.0.1", smtp.port, "grm@grm.example"))
     jobs = make_jobs(demo, clock, {NotificationChannel.EMAIL: sender})
     grievance = file(demo, clock)
     jobs.plan()
@@ -209,11 +210,17 @@ def test_smtp_over_tls_trusts_only_a_verified_certificate(
     demo: Store, clock: FakeClock, tmp_path: Path, security: str
 ) -> None:
     certificate = self_signed_certificate(tmp_path)
-    smtp_env = {"GRM_SMTP_HOST": "localhost", "GRM_SMTP_SECURITY": security, "GRM_MAIL_FROM": "grm@grm.example"}
+    smtp_env = {
+        "GRM_SMTP_HOST": "localhost",
+        "GRM_SMTP_SECURITY": security,
+        "GRM_MAIL_FROM": "grm@grm.example",
+        "GRM_VAR_DIR": str(tmp_path),
+        "GRM_PUBLIC_URL": "https://grm.example.org",
+    }
     with fake_smtp(certificate, security) as smtp:
         smtp_env["GRM_SMTP_PORT"] = str(smtp.port)
         # Without the private CA, the stand-in could be anyone listening on that port.
-        untrusting = senders_from_environment(smtp_env, tmp_path, "https://grm.example.org")
+        untrusting = senders_for(load_settings(smtp_env))
         jobs = make_jobs(demo, clock, {NotificationChannel.EMAIL: untrusting[NotificationChannel.EMAIL]})
         file(demo, clock)
         jobs.plan()
@@ -227,16 +234,14 @@ def test_smtp_over_tls_trusts_only_a_verified_certificate(
             untrusting[NotificationChannel.EMAIL].send(Outgoing(NotificationChannel.EMAIL, "a@grm.example", "s", "b"))
         assert not refused.value.permanent
 
-        trusting = senders_from_environment(
-            smtp_env | {"GRM_SMTP_CA_FILE": str(certificate.cert_file)}, tmp_path, "https://grm.example.org"
-        )
+        trusting = senders_for(load_settings(smtp_env | {"GRM_SMTP_CA_FILE": str(certificate.cert_file)}))
         trusting[NotificationChannel.EMAIL].send(Outgoing(NotificationChannel.EMAIL, "a@grm.example", "Hello", "b"))
         assert [message["Subject"] for message in smtp.messages] == ["Hello"]
 
 
 def test_an_unreadable_ca_file_stops_the_start(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="GRM_SMTP_CA_FILE"):
-        SmtpSender("localhost", 465, "grm@grm.example", None, None, "ssl", ca_file=str(tmp_path / "missing.pem"))
+        SmtpSender(Smtp("localhost", 465, "grm@grm.example", security="ssl", ca_file=str(tmp_path / "missing.pem")))
 
 
 def signed_post(client: object, params: dict[str, str], token: str = AUTH_TOKEN) -> int:

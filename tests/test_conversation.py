@@ -57,7 +57,7 @@ def file_by_chat(citizen: Citizen, phone: str = "9841234567") -> str:
 def send_file(bot: Bot, citizen: Citizen, name: str, content: bytes) -> str:
     """What the webchat does with a file: the web server keeps it for this chat, then the bot hears its token."""
     with bot.store.sessions.begin() as session:
-        upload = stage_upload(session, SystemClock(), bot.store.settings.attachments_dir, citizen.sender, name, content)
+        upload = stage_upload(session, SystemClock(), bot.store.settings.files, citizen.sender, name, content)
         return upload.token
 
 

@@ -40,7 +40,7 @@ def action_call(
     }
     body = {"next_action": action, "sender_id": sender, "tracker": tracker, "domain": DOMAIN, "version": "3.6.21"}
     headers = {"Authorization": f"Bearer {token}".strip()} if token is not None else {}
-    return httpx.post(f"http://127.0.0.1:{bot.ports.actions}/webhook", json=body, headers=headers, timeout=60)
+    return httpx.post(f"http://127.0.0.1:{bot.network.actions_port}/webhook", json=body, headers=headers, timeout=60)
 
 
 def actions_token(bot: Bot) -> str:
@@ -64,7 +64,7 @@ def test_the_action_server_answers_rasa_alone(bot: Bot, token: str | None) -> No
         assert refused.status_code == 401, action
         assert reference not in refused.text and "broken wall" not in refused.text
     assert grievance(bot, reference).status is Status.RESOLVED
-    assert httpx.get(f"http://127.0.0.1:{bot.ports.actions}/actions", timeout=30).status_code == 401
+    assert httpx.get(f"http://127.0.0.1:{bot.network.actions_port}/actions", timeout=30).status_code == 401
 
 
 def test_a_slot_proves_nothing_the_conversation_did_not_prove(bot: Bot) -> None:

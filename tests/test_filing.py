@@ -18,7 +18,7 @@ from ticketing.cases.attachments import attach_file, attachment_path
 from ticketing.cases.filing import file_grievance
 from ticketing.cases.records import CITIZEN
 from ticketing.citizen import heard_on_whatsapp
-from ticketing.config import PROJECT_ROOT
+from ticketing.config import PROJECT_ROOT, FileShelf
 from ticketing.errors import InvalidInput, NotFound
 from ticketing.store.case_models import Attachment, AuditLog, Complainant, Grievance, StatusChange
 from ticketing.store.db import Store
@@ -221,18 +221,18 @@ def test_attachments_are_kept_by_hash(demo: Store, clock: FakeClock, tmp_path: P
     tmp_path = tmp_path / "attachments"
     photo = b"\xff\xd8\xff\xe0 pretend jpeg"
     with demo.sessions.begin() as session:
-        kept = attach_file(session, clock, tmp_path, grievance.id, CITIZEN, "../../field.jpg", photo)
-        again = attach_file(session, clock, tmp_path, grievance.id, CITIZEN, "copy.jpg", photo)
+        kept = attach_file(session, clock, FileShelf(tmp_path), grievance.id, CITIZEN, "../../field.jpg", photo)
+        again = attach_file(session, clock, FileShelf(tmp_path), grievance.id, CITIZEN, "copy.jpg", photo)
         with pytest.raises(InvalidInput):
-            attach_file(session, clock, tmp_path, grievance.id, CITIZEN, "x.jpg", b"MZ\x90\x00\x03\x00")
+            attach_file(session, clock, FileShelf(tmp_path), grievance.id, CITIZEN, "x.jpg", b"MZ\x90\x00\x03\x00")
         with pytest.raises(InvalidInput):
-            attach_file(session, clock, tmp_path, grievance.id, CITIZEN, "empty.jpg", b"")
+            attach_file(session, clock, FileShelf(tmp_path), grievance.id, CITIZEN, "empty.jpg", b"")
         with pytest.raises(NotFound):
-            attach_file(session, clock, tmp_path, 999, CITIZEN, "a.jpg", photo)
+            attach_file(session, clock, FileShelf(tmp_path), 999, CITIZEN, "a.jpg", photo)
     assert kept.filename == "field.jpg" and kept.size_bytes == len(photo) and kept.mime_type == "image/jpeg"
-    assert attachment_path(tmp_path, kept).read_bytes() == photo
+    assert attachment_path(FileShelf(tmp_path), kept).read_bytes() == photo
     assert kept.storage_key == again.storage_key
-    assert [p for p in tmp_path.rglob("*") if p.is_file()] == [attachment_path(tmp_path, kept)]
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == [attachment_path(FileShelf(tmp_path), kept)]
     assert count(demo, Attachment) == 2
     with demo.sessions() as session:
         actions = session.scalars(select(AuditLog.action).where(AuditLog.grievance_id == grievance.id)).all()

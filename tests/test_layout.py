@@ -1,10 +1,13 @@
 """The code's shape, as docs/architecture.md describes it: small modules, a short top level,
-and nothing that reads a setting from the environment merely by being imported."""
+settings read from the environment in one place, and nothing that reads one merely by
+being imported."""
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
+from pathlib import Path
 
 from ticketing.config import PROJECT_ROOT
 
@@ -72,3 +75,41 @@ def test_importing_the_code_reads_no_setting_from_the_environment() -> None:
         timeout=300,
     )
     assert done.returncode == 0 and done.stdout.strip() == "imported", done.stderr[-3000:]
+
+
+# Where the environment may be touched at all; everywhere else settings arrive as arguments.
+ENVIRONMENT_READERS = {
+    # load_settings: the one reader, called once at each process's start.
+    "ticketing/config.py",
+    # The processes the launcher starts inherit its environment (PATH, locale) under their settings.
+    "launcher/processes.py",
+    # Both write, never read: transformers and the hub client are told to stay offline.
+    "ticketing/triage/encoder.py",
+    "ticketing/triage/summary.py",
+    # Rasa's process, in Rasa's environment: it takes the API token out of its environment.
+    "bot/serve.py",
+}
+
+
+def touches_the_environment(path: Path) -> bool:
+    tree = ast.parse(path.read_text("utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "os":
+            touched = node.attr in ("environ", "environb", "getenv", "getenvb", "putenv", "unsetenv")
+        elif isinstance(node, ast.ImportFrom) and node.module == "os":
+            touched = any(alias.name.startswith(("environ", "getenv")) for alias in node.names)
+        else:
+            touched = False
+        if touched:
+            return True
+    return False
+
+
+def test_settings_are_read_from_the_environment_in_one_place() -> None:
+    readers = {
+        str(path.relative_to(PROJECT_ROOT))
+        for package in PACKAGES
+        for path in (PROJECT_ROOT / package).rglob("*.py")
+        if touches_the_environment(path)
+    }
+    assert readers == ENVIRONMENT_READERS

@@ -11,8 +11,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from launcher.processes import LOCALHOST
 from ticketing.cases.media import MediaSource, MediaUnavailable, fetch_media
+from ticketing.config import LOCALHOST
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF a cracked wall"
 

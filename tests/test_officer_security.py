@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -33,7 +34,6 @@ from tests.helpers import (
     sign_in,
 )
 from ticketing.accounts import (
-    API_TOKEN_DAYS,
     LOCK_OUT,
     MAX_FAILURES_PER_ADDRESS,
     authenticate,
@@ -42,6 +42,7 @@ from ticketing.accounts import (
     new_totp_secret,
 )
 from ticketing.clock import SystemClock
+from ticketing.config import API_TOKEN_DAYS, load_settings
 from ticketing.errors import ConfigurationError
 from ticketing.store.case_models import AuditLog
 from ticketing.store.db import Store
@@ -258,24 +259,23 @@ def test_deactivating_an_account_kills_its_tokens_and_sessions_for_good(demo: St
     assert session.get("/admin/grievance/").status_code == 302
 
 
-def test_api_tokens_expire(demo: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_api_tokens_expire(demo: Store) -> None:
     now = SystemClock().now()
     expired = bearer_for(demo, "manager.kkr@grm.example", FakeClock(now - timedelta(days=API_TOKEN_DAYS, minutes=1)))
     recent = bearer_for(demo, "manager.kkr@grm.example", FakeClock(now - timedelta(days=API_TOKEN_DAYS - 1)))
     assert (api_status(demo, expired), api_status(demo, recent)) == (401, 200)
 
     # GRM_API_TOKEN_DAYS sets the lifetime of the tokens made on My account.
-    monkeypatch.setenv("GRM_API_TOKEN_DAYS", "7")
-    client = create_app({"GRM_STORE": demo, "SECRET_KEY": "test-secret"}).test_client()
+    week = replace(demo, settings=replace(demo.settings, web=load_settings({"GRM_API_TOKEN_DAYS": "7"}).web))
+    client = create_app({"GRM_STORE": week, "SECRET_KEY": "test-secret"}).test_client()
     assert sign_in(client, "manager.kkr@grm.example") == 302
     form = {"token-csrf_token": csrf_token(client, "/admin/account/"), "token-label": "MIS", "token-password": PASSWORD}
     assert SHOWN_ONCE.search(client.post("/admin/account/", data=form).get_data(as_text=True))
     with demo.sessions() as session:
         made = session.scalars(select(ApiToken).where(ApiToken.label == "MIS")).one()
         assert made.expires_at - made.created_at == timedelta(days=7)
-    monkeypatch.setenv("GRM_API_TOKEN_DAYS", "forever")
     with pytest.raises(ConfigurationError, match="GRM_API_TOKEN_DAYS"):
-        create_app({"GRM_STORE": demo, "SECRET_KEY": "test-secret"})
+        load_settings({"GRM_API_TOKEN_DAYS": "forever"})
 
 
 def test_a_token_is_made_only_with_the_password_and_shown_once(demo: Store) -> None:

@@ -19,7 +19,6 @@ from launcher.processes import (
     EXTERNAL_CHANNELS,
     RASA_PYTHON,
     REST_CHANNEL_SECTION,
-    Ports,
     RasaApi,
     Service,
     channel_setup,
@@ -62,12 +61,12 @@ def test_one_rasa_process_locks_in_memory_several_need_redis() -> None:
 
 
 def test_rasa_gets_only_the_channels_whose_credentials_are_set(tmp_path: Path) -> None:
-    bare = channel_setup({}, tmp_path)
+    bare = channel_setup({}, False, tmp_path)
     assert bare.enabled == () and [c.webhook for c in bare.disabled] == ["whatsapp", "facebook"]
     written = yaml.safe_load(bare.path.read_text())
     # The REST channel is for development and tests: asked for, or left out.
     assert list(written) == ["bot.channels.web.WebchatInput"] and bare.environment == {} and not bare.rest
-    developing = channel_setup({"GRM_REST_CHANNEL": "on"}, tmp_path / "dev")
+    developing = channel_setup({}, True, tmp_path / "dev")
     assert list(yaml.safe_load(developing.path.read_text())) == [
         "bot.channels.web.RestApiInput",
         "bot.channels.web.WebchatInput",
@@ -82,7 +81,7 @@ def test_rasa_gets_only_the_channels_whose_credentials_are_set(tmp_path: Path) -
     ]
 
     whatsapp = {"TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "token", "GRM_TWILIO_WHATSAPP_FROM": "+14155238886"}
-    setup = channel_setup(whatsapp | {"GRM_FACEBOOK_APP_SECRET": "only one of three"}, tmp_path)
+    setup = channel_setup(whatsapp | {"GRM_FACEBOOK_APP_SECRET": "only one of three"}, False, tmp_path)
     assert [c.webhook for c in setup.enabled] == ["whatsapp"]
     assert channel_lines(setup, "http://localhost:5005")[0] == (
         "WhatsApp (Twilio): webhook http://localhost:5005/webhooks/whatsapp/webhook"
@@ -125,7 +124,7 @@ def test_stopping_a_service_stops_the_workers_it_started(tmp_path: Path) -> None
 
 def test_secrets_come_from_the_environment_or_an_owner_only_file_never_the_command_line(tmp_path: Path) -> None:
     settings = settings_for(f"sqlite:///{tmp_path / 'grm.sqlite3'}", tmp_path / "var")
-    started = services(settings, Ports(1, 2, 3), rasa_api=RasaApi("an-api-token-of-at-least-32-characters", ()))
+    started = services(settings, rasa_api=RasaApi("an-api-token-of-at-least-32-characters", ()))
     made = ACTIONS_TOKEN.value(settings.var_dir, {})
     assert stat.S_IMODE((settings.var_dir / ACTIONS_TOKEN.filename).stat().st_mode) == 0o600
     assert stat.S_IMODE(settings.var_dir.stat().st_mode) == 0o700
@@ -137,7 +136,7 @@ def test_secrets_come_from_the_environment_or_an_owner_only_file_never_the_comma
     assert by_name["Rasa"].environment["GRM_RASA_TOKEN"] == "an-api-token-of-at-least-32-characters"
     # Every process on loopback unless told otherwise; Rasa's API and CORS only when asked for.
     assert by_name["action server"].environment["GRM_ACTIONS_HOST"] == "127.0.0.1"
-    assert "--enable-api" not in services(settings, Ports(1, 2, 3))[1].command
+    assert "--enable-api" not in services(settings)[1].command
     assert "*" not in by_name["Rasa"].command
     assert ACTIONS_TOKEN.value(settings.var_dir, {"GRM_ACTIONS_TOKEN": "x" * 40}) == "x" * 40
     with pytest.raises(ConfigurationError, match="at least 32"):

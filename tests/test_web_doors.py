@@ -239,7 +239,7 @@ def test_files_are_saved_under_made_up_names_and_only_media_are_shown(demo: Stor
     page = b"<html><script>fetch('/admin/officer/').then(r => r.text()).then(steal)</script></html>\n"
     sent = [("<script>.png", PNG), ("report.html", page), ("letter.pdf", b"%PDF-1.4\n%%EOF\n")]
     with demo.sessions.begin() as session:
-        kept = [attach_file(session, clock, demo.settings.attachments_dir, case.id, CITIZEN, *f) for f in sent]
+        kept = [attach_file(session, clock, demo.settings.files, case.id, CITIZEN, *f) for f in sent]
         session.flush()
         ids = [attachment.id for attachment in kept]
     site = client_for(demo)

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ticketing.clock import Clock
+from ticketing.config import API_TOKEN_DAYS
 from ticketing.errors import InvalidInput
 from ticketing.store.allowances import Allowance, client_name
 from ticketing.store.case_models import AuditLog
@@ -32,7 +33,6 @@ LOCK_OUT = timedelta(minutes=15)
 # office behind one address mistyping stays below it, a guesser spraying accounts does not.
 MAX_FAILURES_PER_ADDRESS = 20
 MIN_PASSWORD_CHARS = 12
-API_TOKEN_DAYS = 90
 # The passwords most often tried first by anyone guessing; the length rule stops the rest.
 COMMON_PASSWORDS = frozenset(
     {

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import signal
 import sys
 from collections.abc import Callable, Mapping
@@ -36,14 +35,14 @@ from ticketing.cases.attachments import purge_expired_uploads
 from ticketing.cases.sweeps import close_silent_resolutions, escalate_overdue
 from ticketing.catalog import catalog
 from ticketing.clock import Clock, SystemClock
-from ticketing.config import load_settings
+from ticketing.config import SILENT_CONVERSATION_DAYS, Settings, load_settings
 from ticketing.notify.notifications import plan_notifications, queue_deadline_warnings
 from ticketing.notify.outbox import Dispatched, WhatsAppRules, dispatch
-from ticketing.notify.senders import Sender, senders_from_environment
+from ticketing.notify.senders import Sender, senders_for
 from ticketing.reporting.report import build_report, previous_month, queue_report, write_report
 from ticketing.store.allowances import forget_spent_allowances
 from ticketing.store.case_models import Grievance, scheduler_job
-from ticketing.store.conversations import DEFAULT_SILENT_DAYS, forget_silent_conversations
+from ticketing.store.conversations import forget_silent_conversations
 from ticketing.store.db import Store, open_store
 from ticketing.store.vocabulary import NotificationChannel
 from ticketing.values.dates import NEPAL
@@ -68,18 +67,18 @@ class SchedulerSettings:
     # Rows a transaction takes at most: short transactions keep row locks brief.
     batch: int = 500
     # A conversation silent this long is deleted from Rasa's store (ticketing.store.conversations).
-    conversation_days: int = DEFAULT_SILENT_DAYS
+    conversation_days: int = SILENT_CONVERSATION_DAYS
 
     @classmethod
-    def from_environment(cls, env: Mapping[str, str]) -> SchedulerSettings:
-        tick = env.get("GRM_SCHEDULER_TICK_SECONDS")
+    def of(cls, settings: Settings) -> SchedulerSettings:
+        schedule = settings.schedule
         return cls(
-            intervals={name: int(tick) if tick else seconds for name, seconds in INTERVALS.items()},
-            warn_before=timedelta(hours=float(env.get("GRM_WARN_BEFORE_HOURS") or 24)),
-            report_addresses=[a.strip() for a in (env.get("GRM_REPORT_EMAILS") or "").split(",") if a.strip()],
-            whatsapp=WhatsAppRules(env.get("GRM_WHATSAPP_TEMPLATE_SID") or None),
-            batch=int(env.get("GRM_SCHEDULER_BATCH") or 500),
-            conversation_days=int(env.get("GRM_CONVERSATION_DAYS") or DEFAULT_SILENT_DAYS),
+            intervals={name: schedule.tick_seconds or seconds for name, seconds in INTERVALS.items()},
+            warn_before=timedelta(hours=schedule.warn_before_hours),
+            report_addresses=list(schedule.report_emails),
+            whatsapp=WhatsAppRules(settings.twilio.whatsapp_template_sid if settings.twilio else None),
+            batch=schedule.batch,
+            conversation_days=schedule.conversation_days,
         )
 
 
@@ -137,7 +136,7 @@ class Jobs:
                 return 0
             labels = labels_from_catalog(catalog(session))
             if self._triager is None or self._triager.labels != labels:
-                self._triager = build_triager(labels, officer_examples(session))
+                self._triager = build_triager(labels, officer_examples(session), self.store.settings.models)
         triager = self._triager
         return self._batches(lambda session, limit: triage_backlog(session, self.clock, triager, limit))
 
@@ -148,7 +147,7 @@ class Jobs:
             forget_spent_allowances(session, self.clock.now())
         silent_for = timedelta(days=self.settings.conversation_days)
         forget_silent_conversations(self.store.settings, self.clock.now(), silent_for)
-        directory = self.store.settings.attachments_dir
+        directory = self.store.settings.files
         return self._batches(lambda session, limit: purge_expired_uploads(session, self.clock, directory, limit))
 
     def report(self, month: date | None = None, email: bool = True) -> list[str]:
@@ -220,14 +219,8 @@ def main(argv: list[str] | None = None, clock: Clock | None = None) -> int:
     logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
     logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
 
-    store = open_store(load_settings())
-    env = os.environ
-    jobs = Jobs(
-        store,
-        clock or SystemClock(),
-        senders_from_environment(env, store.settings.var_dir, store.settings.public_url),
-        SchedulerSettings.from_environment(env),
-    )
+    settings = load_settings()
+    jobs = Jobs(open_store(settings), clock or SystemClock(), senders_for(settings), SchedulerSettings.of(settings))
     if args.command == "once":
         for name in args.names:
             print(f"{name}: {getattr(jobs, name)()}")

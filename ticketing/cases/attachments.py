@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 
 from ticketing.cases.records import CITIZEN, Actor, audit
 from ticketing.clock import Clock
-from ticketing.errors import ConfigurationError, InvalidInput, NotFound
+from ticketing.config import FileShelf
+from ticketing.errors import InvalidInput, NotFound
 from ticketing.store.allowances import Allowance, client_name
 from ticketing.store.case_models import Attachment, Grievance, Upload
 from ticketing.store.crypto import keyring
@@ -39,9 +40,6 @@ MAX_UNCLAIMED_BYTES = 2 * 1024**3
 # A citizen sends a few; phones behind one carrier's address share these, hence the room.
 FILES_PER_ADDRESS = Allowance("upload-files", 50, timedelta(days=1))
 MEBIBYTES_PER_ADDRESS = Allowance("upload-mebibytes", 250, timedelta(days=1))
-# Below this much free disk (GRM_MIN_FREE_DISK_MB) files are refused: the ticket store, its
-# logs and the files already kept need the room more.
-DEFAULT_MIN_FREE_DISK_MB = 1024
 
 
 class FileRefused(InvalidInput):
@@ -142,22 +140,13 @@ def checked_type(content: bytes) -> str:
     return mime_type
 
 
-def _min_free_bytes() -> int:
-    """The free disk to leave under var/attachments: GRM_MIN_FREE_DISK_MB, read at each file
-    (every process that stores files, the web app and the action server, follows it)."""
-    value = os.environ.get("GRM_MIN_FREE_DISK_MB") or str(DEFAULT_MIN_FREE_DISK_MB)
-    if not value.isdigit():
-        raise ConfigurationError(f"GRM_MIN_FREE_DISK_MB must be a number of megabytes, not {value!r}")
-    return int(value) * MEBIBYTE
-
-
-def _write_once(directory: Path, key: str, content: bytes) -> None:
+def _write_once(shelf: FileShelf, key: str, content: bytes) -> None:
     """Write the bytes under their hash, atomically; an identical file already there is kept."""
-    path = directory / key
+    path = shelf.directory / key
     if path.exists():
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    if shutil.disk_usage(path.parent).free < _min_free_bytes() + len(content):
+    if shutil.disk_usage(path.parent).free < shelf.min_free_mb * MEBIBYTE + len(content):
         raise _busy()
     partial = path.with_name(f".{path.name}.{os.getpid()}.part")
     partial.write_bytes(content)
@@ -167,7 +156,7 @@ def _write_once(directory: Path, key: str, content: bytes) -> None:
 def attach_file(
     session: Session,
     clock: Clock,
-    directory: Path,
+    shelf: FileShelf,
     grievance_id: int,
     actor: Actor,
     filename: str,
@@ -177,7 +166,7 @@ def attach_file(
     grievance = session.get(Grievance, grievance_id)
     if grievance is None:
         raise NotFound("grievance", grievance_id)
-    stored = _store_bytes(session, directory, filename, content)
+    stored = _store_bytes(session, shelf, filename, content)
     return _attach(session, clock.now(), grievance, actor, stored)
 
 
@@ -196,12 +185,12 @@ def _file_lock(session: Session, key: str) -> None:
     hold_lock(session, f"stored-file:{key}")
 
 
-def _store_bytes(session: Session, directory: Path, filename: str, content: bytes) -> _StoredFile:
+def _store_bytes(session: Session, shelf: FileShelf, filename: str, content: bytes) -> _StoredFile:
     mime_type = checked_type(content)
     digest = hashlib.sha256(content).hexdigest()
     key = f"{digest[:2]}/{digest}"
     _file_lock(session, key)
-    _write_once(directory, key, content)
+    _write_once(shelf, key, content)
     # Only the last part of a name: "../../x.jpg" from a browser must not name a path.
     name = Path(filename.replace("\\", "/")).name[:255] or "attachment"
     return _StoredFile(name, key, digest, len(content), mime_type)
@@ -235,7 +224,7 @@ def _owner(conversation: str) -> str:
 def stage_upload(
     session: Session,
     clock: Clock,
-    directory: Path,
+    shelf: FileShelf,
     conversation: str,
     filename: str,
     content: bytes,
@@ -266,7 +255,7 @@ def stage_upload(
     unclaimed = session.scalar(select(func.coalesce(func.sum(uploads.c.size_bytes), 0)).where(unexpired))
     if int(unclaimed or 0) + len(content) > MAX_UNCLAIMED_BYTES:
         raise _busy()
-    stored = _store_bytes(session, directory, filename, content)
+    stored = _store_bytes(session, shelf, filename, content)
     for allowance, name, weight in counted:
         allowance.spend(session, name, now, weight)
     upload = Upload(token=secrets.token_urlsafe(18), owner_digest=owner, created_at=now, **asdict(stored))
@@ -275,7 +264,7 @@ def stage_upload(
     return upload
 
 
-def purge_expired_uploads(session: Session, clock: Clock, directory: Path, limit: int = 500) -> int:
+def purge_expired_uploads(session: Session, clock: Clock, shelf: FileShelf, limit: int = 500) -> int:
     """Delete up to `limit` chat files left unclaimed past UPLOAD_TTL, and their bytes once no
     attachment or other upload holds them (identical files are stored once)."""
     expired = session.scalars(
@@ -292,7 +281,7 @@ def purge_expired_uploads(session: Session, clock: Clock, directory: Path, limit
         _file_lock(session, key)
         held = or_(exists().where(Attachment.storage_key == key), exists().where(Upload.storage_key == key))
         if not session.scalar(select(held)):
-            (directory / key).unlink(missing_ok=True)
+            (shelf.directory / key).unlink(missing_ok=True)
     return len(expired)
 
 
@@ -328,8 +317,8 @@ def claim_uploads(
     return attached
 
 
-def attachment_path(directory: Path, attachment: Attachment) -> Path:
-    return directory / attachment.storage_key
+def attachment_path(shelf: FileShelf, attachment: Attachment) -> Path:
+    return shelf.directory / attachment.storage_key
 
 
 def download_name(reference: str, number: int, mime_type: str) -> str:

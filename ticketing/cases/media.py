@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import httpx
 
 from ticketing.cases.attachments import EXTENSIONS, MAX_BYTES, detect_type
+from ticketing.config import Settings
 from ticketing.errors import InvalidInput
 
 logger = logging.getLogger(__name__)
@@ -75,20 +75,19 @@ def _proxy(url: str | None) -> tuple[str, ...]:
     return (netloc,) if netloc else ()
 
 
-def media_sources(environ: Mapping[str, str]) -> dict[str, MediaSource]:
+def media_sources(settings: Settings) -> dict[str, MediaSource]:
     """The channels whose files can be fetched here, by Rasa's input channel name."""
     sources: dict[str, MediaSource] = {}
-    sid, token = environ.get("TWILIO_ACCOUNT_SID"), environ.get("TWILIO_AUTH_TOKEN")
-    if sid and token:
+    if twilio := settings.twilio:
         sources["whatsapp"] = MediaSource(
             (TWILIO_API_HOST,),
-            (sid, token),
-            _proxy(environ.get("GRM_TWILIO_API_URL")),
+            (twilio.account_sid, twilio.auth_token),
+            _proxy(twilio.api_url),
             TWILIO_CONTENT_HOSTS,
-            _proxy(environ.get("GRM_TWILIO_MEDIA_URL")),
+            _proxy(twilio.media_url),
         )
-    if environ.get("GRM_FACEBOOK_PAGE_ACCESS_TOKEN"):
-        facebook_proxy = _proxy(environ.get("GRM_FACEBOOK_API_URL"))
+    if settings.facebook.page_access_token:
+        facebook_proxy = _proxy(settings.facebook.api_url)
         sources["facebook"] = MediaSource(META_CONTENT_DOMAINS, None, facebook_proxy, (), facebook_proxy)
     return sources
 

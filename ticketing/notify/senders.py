@@ -22,6 +22,7 @@ from typing import Protocol
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
+from ticketing.config import Settings, Smtp, Twilio
 from ticketing.errors import ConfigurationError
 from ticketing.store.vocabulary import NotificationChannel
 
@@ -81,21 +82,13 @@ class FileSender:
 class TwilioSender:
     """SMS and WhatsApp through Twilio's Messages API, with delivery reports to our callback."""
 
-    def __init__(
-        self,
-        account_sid: str,
-        auth_token: str,
-        sms_from: str | None,
-        whatsapp_from: str | None,
-        status_callback: str | None,
-        api_url: str | None = None,
-    ) -> None:
-        self.client = Client(account_sid, auth_token)
-        if api_url:
+    def __init__(self, twilio: Twilio, status_callback: str | None) -> None:
+        self.client = Client(twilio.account_sid, twilio.auth_token)
+        if twilio.api_url:
             # A proxy, or a local stand-in in tests: the client's own requests, another host.
-            self.client.api.base_url = api_url.rstrip("/")
-        self.sms_from = sms_from
-        self.whatsapp_from = whatsapp_from
+            self.client.api.base_url = twilio.api_url
+        self.sms_from = twilio.sms_from
+        self.whatsapp_from = twilio.whatsapp_from
         self.status_callback = status_callback
 
     def send(self, message: Outgoing) -> str | None:
@@ -134,24 +127,17 @@ class SmtpSender:
     that server only.
     """
 
-    def __init__(
-        self,
-        host: str,
-        port: int,
-        sender: str,
-        user: str | None,
-        password: str | None,
-        security: str,
-        ca_file: str | None = None,
-    ) -> None:
-        if security not in ("none", "starttls", "ssl"):
-            raise ConfigurationError(f"GRM_SMTP_SECURITY must be none, starttls or ssl, not {security!r}")
-        self.host, self.port, self.sender = host, port, sender
-        self.user, self.password, self.security = user, password, security
+    def __init__(self, smtp: Smtp) -> None:
+        if smtp.security not in ("none", "starttls", "ssl"):
+            raise ConfigurationError(f"GRM_SMTP_SECURITY must be none, starttls or ssl, not {smtp.security!r}")
+        self.host, self.port, self.sender = smtp.host, smtp.port, smtp.sender
+        self.user, self.password, self.security = smtp.user, smtp.password, smtp.security
         try:
-            self.tls = ssl.create_default_context(cafile=ca_file)
+            self.tls = ssl.create_default_context(cafile=smtp.ca_file)
         except (OSError, ssl.SSLError) as error:
-            raise ConfigurationError(f"GRM_SMTP_CA_FILE {ca_file!r} is not a readable PEM file: {error}") from error
+            raise ConfigurationError(
+                f"GRM_SMTP_CA_FILE {smtp.ca_file!r} is not a readable PEM file: {error}"
+            ) from error
 
     def _connect(self) -> smtplib.SMTP:
         if self.security == "ssl":
@@ -194,32 +180,14 @@ class SmtpSender:
         return str(email["Message-ID"])
 
 
-def senders_from_environment(
-    env: Mapping[str, str], var_dir: Path, public_url: str
-) -> dict[NotificationChannel, Sender]:
+def senders_for(settings: Settings) -> dict[NotificationChannel, Sender]:
     """A sender per channel: Twilio and SMTP where configured, the notifications file elsewhere."""
-    file_sender = FileSender(var_dir / "notifications.jsonl")
+    file_sender = FileSender(settings.var_dir / "notifications.jsonl")
     senders: dict[NotificationChannel, Sender] = {channel: file_sender for channel in NotificationChannel}
-    account, token = env.get("TWILIO_ACCOUNT_SID"), env.get("TWILIO_AUTH_TOKEN")
-    if account and token:
-        twilio = TwilioSender(
-            account,
-            token,
-            env.get("GRM_TWILIO_SMS_FROM") or None,
-            env.get("GRM_TWILIO_WHATSAPP_FROM") or None,
-            status_callback=public_url + TWILIO_STATUS_PATH,
-            api_url=env.get("GRM_TWILIO_API_URL") or None,
-        )
+    if settings.twilio is not None:
+        twilio = TwilioSender(settings.twilio, status_callback=settings.public_url + TWILIO_STATUS_PATH)
         senders[NotificationChannel.SMS] = twilio
         senders[NotificationChannel.WHATSAPP] = twilio
-    if host := env.get("GRM_SMTP_HOST"):
-        senders[NotificationChannel.EMAIL] = SmtpSender(
-            host,
-            int(env.get("GRM_SMTP_PORT") or 25),
-            env.get("GRM_MAIL_FROM") or "grm@localhost",
-            env.get("GRM_SMTP_USER") or None,
-            env.get("GRM_SMTP_PASSWORD") or None,
-            env.get("GRM_SMTP_SECURITY") or "none",
-            env.get("GRM_SMTP_CA_FILE") or None,
-        )
+    if settings.smtp is not None:
+        senders[NotificationChannel.EMAIL] = SmtpSender(settings.smtp)
     return senders

@@ -17,7 +17,6 @@ from sqlalchemy import Column, Float, MetaData, String, Table, create_engine, de
 from ticketing.config import Settings
 
 CONVERSATIONS_FILE = "conversations.sqlite3"
-DEFAULT_SILENT_DAYS = 30
 # The columns of Rasa's SQL tracker store that this needs (its table is Rasa's to create).
 _EVENTS = Table("events", MetaData(), Column("sender_id", String(255)), Column("timestamp", Float))
 

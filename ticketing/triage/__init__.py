@@ -19,14 +19,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ticketing.catalog import Catalog, catalog
-from ticketing.config import load_settings
+from ticketing.config import Models, load_settings
 from ticketing.store.bootstrap import prepare
 from ticketing.store.case_models import Grievance
 from ticketing.store.db import open_store
 from ticketing.store.models import Category
 from ticketing.triage.classifier import Example, Label
 from ticketing.triage.encoder import open_embedder
-from ticketing.triage.summary import summariser_from_environment
+from ticketing.triage.summary import ModelSummariser
 from ticketing.triage.triager import Triage, Triager, load_examples
 
 __all__ = [
@@ -42,6 +42,8 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+# The shipped encoder and no generative summariser: what runs unless TRIAGE_MODEL_DIR or SUMMARY_MODEL_DIR is set.
+SHIPPED = Models()
 
 
 def labels_from_catalog(config: Catalog) -> tuple[Label, ...]:
@@ -87,11 +89,11 @@ def officer_examples(session: Session) -> list[Example]:
     return [Example(details, code) for details, code in rows]
 
 
-def build_triager(labels: Iterable[Label], extra_examples: Iterable[Example] = ()) -> Triager:
-    """Load the models (the shipped one, or TRIAGE_MODEL_DIR / SUMMARY_MODEL_DIR) and learn the examples."""
-    return Triager(
-        open_embedder(), tuple(labels), [*load_examples(), *extra_examples], summariser=summariser_from_environment()
-    )
+def build_triager(labels: Iterable[Label], extra_examples: Iterable[Example] = (), models: Models = SHIPPED) -> Triager:
+    """Load the models (the shipped one, or those `models` names) and learn the examples."""
+    summariser = ModelSummariser(models.summary_dir) if models.summary_dir else None
+    examples = [*load_examples(), *extra_examples]
+    return Triager(open_embedder(models.triage_dir), tuple(labels), examples, summariser=summariser)
 
 
 class BackgroundTriager:
@@ -109,7 +111,9 @@ class BackgroundTriager:
         self._loading: Future[Triager] | None = None
         self._ready: Triager | None = None
 
-    def start(self, labels: tuple[Label, ...], examples: Callable[[], Iterable[Example]] = tuple) -> None:
+    def start(
+        self, labels: tuple[Label, ...], examples: Callable[[], Iterable[Example]] = tuple, models: Models = SHIPPED
+    ) -> None:
         """Begin loading for this category tree, unless it is loaded or loading already.
 
         `examples` gives the extra labelled examples (officers' choices); it runs on the loading thread.
@@ -118,7 +122,7 @@ class BackgroundTriager:
             if labels == self._labels:
                 return
             self._labels = labels
-            self._loading = self._loader.submit(lambda: build_triager(labels, examples()))
+            self._loading = self._loader.submit(lambda: build_triager(labels, examples(), models))
             self._loading.add_done_callback(self._loaded)
 
     def _loaded(self, future: Future[Triager]) -> None:

@@ -59,7 +59,8 @@ def main(argv: list[str] | None = None) -> int:
         SmallE5().save_cache(texts)
         print(f"{len(texts)} texts embedded into {CACHE_FILE}", file=sys.stderr)
         return 0
-    store = open_store(load_settings())
+    settings = load_settings()
+    store = open_store(settings)
     try:
         with store.sessions() as session:
             labels = labels_from_catalog(catalog(session))
@@ -72,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     if not labels:
         print("the ticket store is not set up: using the default category tree", file=sys.stderr)
         labels = default_labels()
-    triager = build_triager(labels, examples)
+    triager = build_triager(labels, examples, settings.models)
     if args.backlog:
         with store.sessions.begin() as session:
             print(f"triaged {triage_backlog(session, SystemClock(), triager)} grievances", file=sys.stderr)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -50,16 +50,9 @@ class Embedder(Protocol):
         ...
 
 
-def open_embedder(environ: Mapping[str, str] | None = None) -> Embedder:
-    """The transformers model in TRIAGE_MODEL_DIR when set, else the default model."""
-    env = os.environ if environ is None else environ
-    configured = env.get("TRIAGE_MODEL_DIR")
-    if configured:
-        path = Path(configured)
-        if not (path / "config.json").is_file():
-            raise ConfigurationError(f"TRIAGE_MODEL_DIR={configured} holds no transformers model (no config.json)")
-        return Encoder(path)
-    return SmallE5()
+def open_embedder(folder: Path | None = None) -> Embedder:
+    """The transformers model in `folder` (TRIAGE_MODEL_DIR) when given, else the default model."""
+    return Encoder(folder) if folder is not None else SmallE5()
 
 
 def digest(text: str) -> str:

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ticketing.errors import ConfigurationError
 from ticketing.triage.encoder import OFFLINE
 
 MAX_CHARS = 200
@@ -99,17 +98,6 @@ class ModelSummariser:
         # A grievance longer than the model reads is cut to its opening, where the problem is told.
         output = self._pipeline(text, max_new_tokens=60, num_beams=1, do_sample=False, truncation=True)
         return tidy(str(output[0]["generated_text"]))
-
-
-def summariser_from_environment(environ: Mapping[str, str] | None = None) -> ModelSummariser | None:
-    env = os.environ if environ is None else environ
-    configured = env.get("SUMMARY_MODEL_DIR")
-    if not configured:
-        return None
-    path = Path(configured)
-    if not (path / "config.json").is_file():
-        raise ConfigurationError(f"SUMMARY_MODEL_DIR={configured} holds no transformers model (no config.json)")
-    return ModelSummariser(path)
 
 
 def summarise(text: str, embed: Embed, model: Callable[[str], str] | None = None) -> Summary:
