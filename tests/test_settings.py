@@ -116,3 +116,20 @@ def test_the_launcher_hands_its_network_to_the_processes_it_starts(tmp_path: Pat
     assert by_name["Rasa"].environment["GRM_ACTIONS_URL"] == "http://127.0.0.1:6055/webhook"
     assert by_name["action server"].ready_url == "http://127.0.0.1:6055/health"
     assert "127.0.0.1:6000" in by_name["web app"].command
+
+
+def test_no_secret_shows_in_the_settings_printed() -> None:
+    secrets = {
+        "GRM_ENCRYPTION_KEYS": "fernet-key-material",
+        "GRM_PHONE_HASH_KEY": "phone-hash-key-material",
+        "TWILIO_AUTH_TOKEN": "twilio-auth-token",
+        "GRM_SMTP_PASSWORD": "smtp-password",
+        "GRM_SECRET_KEY": "cookie-signing-key",
+        "GRM_FACEBOOK_PAGE_ACCESS_TOKEN": "page-access-token",
+        "GRM_ACTIONS_TOKEN": "actions-token-of-at-least-32-characters",
+    }
+    settings = load_settings(secrets | {"TWILIO_ACCOUNT_SID": "AC1", "GRM_SMTP_HOST": "smtp.example.org"})
+    assert settings.twilio is not None and settings.smtp is not None
+    shown = repr(settings)
+    assert "AC1" in shown and "smtp.example.org" in shown
+    assert [name for name, value in secrets.items() if value in shown] == []

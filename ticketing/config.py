@@ -34,7 +34,7 @@ class Twilio:
     """SMS and WhatsApp through Twilio (TWILIO_*, GRM_TWILIO_*)."""
 
     account_sid: str
-    auth_token: str
+    auth_token: str = field(repr=False)
     sms_from: str | None = None
     whatsapp_from: str | None = None
     # The approved template that reopens a WhatsApp conversation after 24 hours of silence.
@@ -52,7 +52,7 @@ class Smtp:
     port: int = 25
     sender: str = "grm@localhost"
     user: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)
     # none, starttls or tls
     security: str = "none"
     ca_file: str | None = None
@@ -65,7 +65,7 @@ class Facebook:
     # The page's user name, for m.me links on posters and project pages.
     page: str | None = None
     # Lets the action server fetch the files citizens send on Messenger.
-    page_access_token: str | None = None
+    page_access_token: str | None = field(default=None, repr=False)
     api_url: str | None = None
 
 
@@ -93,7 +93,7 @@ class Web:
     """The backoffice's sessions and tokens."""
 
     # Signs the officers' session cookies; unset, it is derived from the store's keys.
-    secret_key: str | None = None
+    secret_key: str | None = field(default=None, repr=False)
     session_minutes: int = 30
     api_token_days: int = API_TOKEN_DAYS
 
@@ -129,14 +129,15 @@ class FileShelf:
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything a process needs to know about its surroundings."""
+    """Everything a process needs to know about its surroundings. Secrets stay out of its
+    repr, so that a settings object in a log or a traceback shows none."""
 
     database_url: str
     var_dir: Path
     # Comma-separated Fernet keys: the first encrypts, all of them decrypt (key rotation).
-    encryption_keys: str | None
+    encryption_keys: str | None = field(repr=False)
     # Key of the HMAC that makes phone numbers searchable without decrypting them.
-    phone_hash_key: str | None
+    phone_hash_key: str | None = field(repr=False)
     # Where citizens and officers reach the web app, when set (GRM_PUBLIC_URL).
     given_public_url: str | None = None
     min_free_disk_mb: int = MIN_FREE_DISK_MB
