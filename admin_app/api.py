@@ -53,7 +53,16 @@ FILING_FIELDS: dict[str, type] = {
     "idempotency_key": str,
 }
 FILING_REQUIRED = ("details",)  # without project_code, the case is routed by its place
-MOVE_FIELDS: dict[str, type] = {"text": str, "officer_id": int, "duplicate_of": str, "visibility": str}
+MOVE_FIELDS: dict[str, type] = {
+    "text": str,
+    "officer_id": int,
+    "duplicate_of": str,
+    "visibility": str,
+    "category": str,
+    "priority": str,
+    "municipality_id": int,
+    "ward": int,
+}
 
 
 def _error(status: int, code: str, message: str, field: str | None = None) -> tuple[Response, int]:
@@ -195,7 +204,7 @@ def get_ticket(reference: str) -> Response:
 
 @api.post("/tickets/<reference>/<move_name>")
 def move_ticket(reference: str, move_name: str) -> Response:
-    """acknowledge, assign, escalate, resolve, close_invalid or note, with {"text": ...} as it needs."""
+    """One of MOVES, with the fields it needs ({"text": ...}, {"category": ...})."""
     move = MOVES.get(move_name)
     if move is None:
         abort(404, f"no move {move_name!r}; moves: {', '.join(MOVES)}")
@@ -339,6 +348,10 @@ OPENAPI: dict[str, Any] = {
                         "officer_id": {"type": "integer"},
                         "duplicate_of": {"type": "string"},
                         "visibility": {"enum": ["internal", "public"]},
+                        "category": {"type": "string", "description": "a category code (recategorise)"},
+                        "priority": {"enum": ["normal", "high"], "description": "raise_priority"},
+                        "municipality_id": {"type": "integer", "description": "relocate"},
+                        "ward": {"type": "integer", "description": "relocate (optional)"},
                     }
                 ),
             )

@@ -200,6 +200,11 @@ class GrievanceView(Exported, ReadOnly):
         """Every field, the timeline, and the moves this officer may make."""
         grievance = self._visible_case(case_id)
         me = viewer()
+        config = catalog(self.session)
+        # The place can be corrected to a municipality of the case's district, or its project's.
+        project = config.projects_by_id.get(grievance.project_id) if grievance.project_id else None
+        district = grievance.district_id or (project.district_id if project else None)
+        nearby = config.gazetteer.municipalities_of(district) if district else []
         officers = self.session.scalars(
             select(Officer).where(Officer.active, Officer.level.is_not(None)).order_by(Officer.level, Officer.name)
         ).all()
@@ -211,10 +216,12 @@ class GrievanceView(Exported, ReadOnly):
             moves={
                 name: move
                 for name, move in MOVES.items()
-                if me.can(move.permission) and move.allowed_from(grievance.status)
+                if me.can(move.permission) and move.offered_for(grievance) and (name != "relocate" or nearby)
             },
             officers=officers,
-            catalog=catalog(self.session),
+            catalog=config,
+            place=config.place_names(grievance.municipality_id, grievance.district_id, grievance.province_id),
+            nearby=nearby,
             due=sla_state(grievance, current_clock().now()),
             can_attach=me.can(Permission.COMMENT),
         )

@@ -1,6 +1,6 @@
-"""The officers' moves on a case (acknowledge, assign, escalate, resolve, close, note): who may
-make each, what it calls and what it says; the backoffice's buttons and the API's endpoint
-both take them from here."""
+"""The officers' moves on a case (acknowledge, assign, escalate, resolve, close, note, and the
+corrections of category, priority and place): who may make each, what it calls and what it
+says; the backoffice's buttons and the API's endpoint both take them from here."""
 
 from __future__ import annotations
 
@@ -9,14 +9,15 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from ticketing.cases.corrections import raise_priority, set_category, set_place
 from ticketing.cases.moves import acknowledge, add_note, assign, close_invalid, escalate, resolve
 from ticketing.cases.records import Actor
 from ticketing.clock import Clock
 from ticketing.errors import InvalidInput
-from ticketing.lifecycle import TRANSITIONS, Action, Status
+from ticketing.lifecycle import TRANSITIONS, Action
 from ticketing.permissions import Permission
 from ticketing.store.case_models import Grievance
-from ticketing.store.vocabulary import NoteVisibility
+from ticketing.store.vocabulary import NoteVisibility, Priority
 
 
 @dataclass(frozen=True)
@@ -29,18 +30,28 @@ class Move:
     apply: Callable[[Session, Clock, int, Actor, Mapping[str, str]], object]
     # The text field the move needs (a note, a reason, the resolution), if any.
     text: str | None = None
-    # The lifecycle action it performs; None for notes, which any open or closed case takes.
+    # The lifecycle action it performs; None for notes and corrections, which any case takes.
     action: Action | None = None
+    # Whether the case as it stands can take the move at all (beyond the lifecycle's table).
+    fits: Callable[[Grievance], bool] = lambda case: True
 
-    def allowed_from(self, status: Status) -> bool:
-        return self.action is None or (status, self.action) in TRANSITIONS
+    def offered_for(self, case: Grievance) -> bool:
+        return (self.action is None or (case.status, self.action) in TRANSITIONS) and self.fits(case)
+
+
+def _number(form: Mapping[str, str], field: str, asking: str) -> int:
+    value = str(form.get(field, "")).strip()
+    if not value.isdigit():
+        raise InvalidInput(field, asking)
+    return int(value)
 
 
 def _officer_id(form: Mapping[str, str]) -> int:
-    value = form.get("officer_id", "")
-    if not value.isdigit():
-        raise InvalidInput("officer_id", "choose an officer")
-    return int(value)
+    return _number(form, "officer_id", "choose an officer")
+
+
+def _ward(form: Mapping[str, str]) -> int | None:
+    return _number(form, "ward", "the ward is a number") if str(form.get("ward", "")).strip() else None
 
 
 def _current_level(db: Session, case_id: int) -> int:
@@ -105,5 +116,26 @@ MOVES: dict[str, Move] = {
             NoteVisibility.PUBLIC if form.get("visibility") == "public" else NoteVisibility.INTERNAL,
         ),
         "Note",
+    ),
+    "recategorise": Move(
+        Permission.CORRECT,
+        "Change the category",
+        "Category changed: triage learns from it.",
+        lambda db, clock, case_id, actor, form: set_category(db, clock, case_id, actor, form.get("category", "")),
+    ),
+    "raise_priority": Move(
+        Permission.CORRECT,
+        "Raise the priority",
+        "Priority raised.",
+        lambda db, clock, case_id, actor, form: raise_priority(db, clock, case_id, actor, form.get("priority", "")),
+        fits=lambda case: case.priority is Priority.NORMAL,
+    ),
+    "relocate": Move(
+        Permission.CORRECT,
+        "Correct the place",
+        "Place corrected.",
+        lambda db, clock, case_id, actor, form: set_place(
+            db, clock, case_id, actor, _number(form, "municipality_id", "choose a municipality"), _ward(form)
+        ),
     ),
 }

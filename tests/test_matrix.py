@@ -48,6 +48,9 @@ MOVES = {
     "resolve": Permission.UPDATE_STATUS,
     "close_invalid": Permission.UPDATE_STATUS,
     "note": Permission.COMMENT,
+    "recategorise": Permission.CORRECT,
+    "raise_priority": Permission.CORRECT,
+    "relocate": Permission.CORRECT,
 }
 
 

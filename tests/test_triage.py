@@ -26,7 +26,7 @@ from transformers import (
 )
 
 from tests.helpers import FakeClock, file
-from ticketing.cases.moves import set_category
+from ticketing.cases.corrections import set_category
 from ticketing.cases.records import Actor
 from ticketing.catalog import catalog
 from ticketing.config import PROJECT_ROOT, load_settings

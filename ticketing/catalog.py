@@ -135,6 +135,22 @@ class Catalog:
             raise InvalidInput("category_code", "unknown category")
         return self.categories[category_id]
 
+    def fileable(self) -> list[CategoryInfo]:
+        """The categories a grievance can be filed under: the active ones without active children, by code."""
+        parents = {c.parent_id for c in self.categories.values() if c.active and c.parent_id is not None}
+        return sorted((c for c in self.categories.values() if c.active and c.id not in parents), key=lambda c: c.code)
+
+    def place_names(self, municipality_id: int | None, district_id: int | None, province_id: int | None) -> list[str]:
+        """The names of a case's place, finest first (municipality, district, province), as far as it is known."""
+        names = []
+        if municipality_id is not None:
+            names.append(self.gazetteer.municipality(municipality_id).name_en)
+        if district_id is not None:
+            names.append(self.gazetteer.district(district_id).name_en)
+        if province_id is not None:
+            names.append(self.gazetteer.province(province_id).name_en)
+        return names
+
     def lineage(self, category_id: int | None) -> list[CategoryInfo]:
         """The category followed by its ancestors up to the root; empty for no category."""
         chain: list[CategoryInfo] = []

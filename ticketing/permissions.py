@@ -26,6 +26,7 @@ class Permission(StrEnum):
     ASSIGN = "assign"  # hand a case to another officer
     UPDATE_STATUS = "update_status"  # acknowledge, escalate, resolve, close as invalid
     COMMENT = "comment"  # internal and public notes, attachments
+    CORRECT = "correct"  # a case's category, priority and place
     REPORT = "report"  # dashboard, reports and exports
     MANAGE_USERS = "manage_users"
     CONFIGURE = "configure"  # projects, categories, SLAs, routing, the outbox
@@ -33,13 +34,21 @@ class Permission(StrEnum):
 
 
 _HANDLING = frozenset(
-    {Permission.CREATE, Permission.VIEW, Permission.ASSIGN, Permission.UPDATE_STATUS, Permission.COMMENT}
+    {
+        Permission.CREATE,
+        Permission.VIEW,
+        Permission.ASSIGN,
+        Permission.UPDATE_STATUS,
+        Permission.COMMENT,
+        Permission.CORRECT,
+    }
 )
 
 # Seed 000 section 2.2, with the roles it lists in 2.1 but leaves out of the table: the
 # project admin manages its project's users and reads its cases; the bank (ADB) views all
 # and reports; the focal persons who handle cases at a level act like project managers
-# on their own queue.
+# on their own queue. A contractor does not correct a case's category, priority or place:
+# the complaints are often about its own works.
 MATRIX: dict[Role, frozenset[Permission]] = {
     Role.SUPER_ADMIN: frozenset(Permission),
     Role.PROJECT_ADMIN: frozenset({Permission.VIEW, Permission.MANAGE_USERS}),

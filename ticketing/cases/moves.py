@@ -14,13 +14,13 @@ from ticketing.cases.records import SYSTEM, Actor, History, audit, optional_text
 from ticketing.catalog import Catalog, catalog
 from ticketing.clock import Clock
 from ticketing.errors import ConcurrentChange, IllegalTransition, InvalidInput, NotFound
-from ticketing.lifecycle import OPEN_STATUSES, Action, Status, next_level, next_status
+from ticketing.lifecycle import Action, Status, next_level, next_status
 from ticketing.notify.notifications import queue_public_note
 from ticketing.places.locations import Place
 from ticketing.routing import route
 from ticketing.sla import due_at
 from ticketing.store.case_models import Grievance, Note
-from ticketing.store.vocabulary import ActorKind, CloseReason, NoteVisibility, Priority
+from ticketing.store.vocabulary import CloseReason, NoteVisibility, Priority
 from ticketing.values.references import normalise_reference
 
 
@@ -47,13 +47,13 @@ def move(
     grievance.notify_pending = True
     if grievance.level != from_level:
         grievance.level_entered_at = now
-        _route_again(session, config, grievance)
-    _reset_deadline(config, grievance)
+        route_again(session, config, grievance)
+    reset_deadline(config, grievance)
     record(session, now, grievance, action, actor, from_status, from_level, note, history)
     return now
 
 
-def _route_again(session: Session, config: Catalog, grievance: Grievance) -> None:
+def route_again(session: Session, config: Catalog, grievance: Grievance) -> None:
     """Give the case to whoever the routing rules name for it as it now stands."""
     grievance.assignee_id = route(
         session,
@@ -66,7 +66,7 @@ def _route_again(session: Session, config: Catalog, grievance: Grievance) -> Non
     )
 
 
-def _reset_deadline(config: Catalog, grievance: Grievance) -> None:
+def reset_deadline(config: Catalog, grievance: Grievance) -> None:
     """The next deadline for the case as it now stands (status, level, category)."""
     grievance.due_at = due_at(
         grievance.status,
@@ -78,7 +78,7 @@ def _reset_deadline(config: Catalog, grievance: Grievance) -> None:
     )
 
 
-def _lock(session: Session, grievance_id: int) -> Grievance:
+def lock(session: Session, grievance_id: int) -> Grievance:
     """Load a case and hold its row until the unit of work ends (FOR UPDATE on PostgreSQL)."""
     grievance = session.scalar(
         select(Grievance)
@@ -93,7 +93,7 @@ def _lock(session: Session, grievance_id: int) -> Grievance:
 
 def acknowledge(session: Session, clock: Clock, grievance_id: int, actor: Actor, note: str | None = None) -> Grievance:
     """The officer in charge of the current level takes the case up (new/escalated -> in progress)."""
-    grievance = _lock(session, grievance_id)
+    grievance = lock(session, grievance_id)
     first_time = grievance.acknowledged_at is None
     now = move(session, clock, grievance, Action.ACKNOWLEDGE, actor, optional_text(note))
     if first_time:
@@ -105,7 +105,7 @@ def assign(
     session: Session, clock: Clock, grievance_id: int, actor: Actor, officer_id: int, note: str | None = None
 ) -> Grievance:
     """Hand the case to a named officer within its level; the status does not change."""
-    grievance = _lock(session, grievance_id)
+    grievance = lock(session, grievance_id)
     officer = catalog(session).officers.get(officer_id)
     if officer is None or not officer.active:
         raise InvalidInput("officer_id", "no such active officer")
@@ -135,7 +135,7 @@ def escalate(
     so that one request never climbs two levels.
     """
     reason = required_text(reason, "reason")
-    grievance = _lock(session, grievance_id)
+    grievance = lock(session, grievance_id)
     if grievance.level != from_level:
         raise ConcurrentChange(grievance.reference, f"it is now at level {grievance.level}")
     move(session, clock, grievance, Action.ESCALATE, actor, reason)
@@ -145,7 +145,7 @@ def escalate(
 def resolve(session: Session, clock: Clock, grievance_id: int, actor: Actor, resolution: str) -> Grievance:
     """Record the resolution; the citizen is then asked whether it satisfies them."""
     resolution = required_text(resolution, "resolution")
-    grievance = _lock(session, grievance_id)
+    grievance = lock(session, grievance_id)
     grievance.resolved_at = move(session, clock, grievance, Action.RESOLVE, actor, resolution)
     grievance.resolution = resolution
     return grievance
@@ -161,7 +161,7 @@ def record_citizen_answer(
 ) -> Grievance:
     """The citizen's answer to a resolution, from any channel: accepted closes the case,
     refused sends it to the next level with the citizen's reason."""
-    grievance = _lock(session, grievance_id)
+    grievance = lock(session, grievance_id)
     if accepted:
         grievance.closed_at = move(session, clock, grievance, Action.ACCEPT, actor, optional_text(reason))
         grievance.close_reason = CloseReason.ACCEPTED
@@ -186,7 +186,7 @@ def close_if_silent(session: Session, clock: Clock, grievance: Grievance, histor
 
 def close_unanswered(session: Session, clock: Clock, grievance_id: int) -> Grievance:
     """Close one resolved case whose citizen stayed silent for the project's auto-close period."""
-    grievance = _lock(session, grievance_id)
+    grievance = lock(session, grievance_id)
     if not close_if_silent(session, clock, grievance):
         raise IllegalTransition(grievance.status.value, Action.AUTO_CLOSE.value)
     return grievance
@@ -202,7 +202,7 @@ def close_invalid(
 ) -> Grievance:
     """Close an open case as invalid, or as a duplicate of another reference."""
     reason = required_text(reason, "reason")
-    grievance = _lock(session, grievance_id)
+    grievance = lock(session, grievance_id)
     if duplicate_of is not None:
         original = session.scalar(select(Grievance).where(Grievance.reference == normalise_reference(duplicate_of)))
         if original is None or original.id == grievance.id:
@@ -241,34 +241,3 @@ def add_note(
         session.flush()
         queue_public_note(session, now, grievance, note.id)
     return note
-
-
-CATEGORY_SOURCES = frozenset({"ai", "citizen", "officer"})
-
-
-def set_category(
-    session: Session, clock: Clock, grievance_id: int, actor: Actor, code: str, source: str | None = None
-) -> Grievance:
-    """File the case under another category: its priority and deadline follow. The case keeps
-    its officer unless it has none or becomes a gender case its officer is not cleared for;
-    then it is routed again at its level. An officer's choice makes the case a labelled
-    example for triage.
-    """
-    source = source or ("officer" if actor.kind is ActorKind.OFFICER else "ai")
-    if source not in CATEGORY_SOURCES:
-        raise InvalidInput("category_source", "unknown source")
-    grievance = _lock(session, grievance_id)
-    config = catalog(session)
-    category = config.category(code)
-    before = grievance.category_id
-    grievance.category_id = category.id
-    grievance.category_source = source
-    grievance.priority = config.priority(category.id)
-    grievance.updated_at = clock.now()
-    if grievance.status in OPEN_STATUSES:
-        holder = config.officers.get(grievance.assignee_id) if grievance.assignee_id else None
-        if holder is None or (grievance.priority is Priority.GENDER and not holder.gender_cleared):
-            _route_again(session, config, grievance)
-        _reset_deadline(config, grievance)
-    audit(session, grievance.updated_at, actor, "set_category", grievance, {"from": before, "to": category.id})
-    return grievance

@@ -1,22 +1,25 @@
 """Everything that happened to a case, in one list: status changes, notes, notifications
-(with their delivery state) and attachments, oldest first."""
+(with their delivery state), attachments and corrections, oldest first."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ticketing.store.case_models import Attachment, Note, Notification, StatusChange
+from ticketing.cases.corrections import CORRECTIONS
+from ticketing.catalog import Catalog, catalog
+from ticketing.store.case_models import Attachment, AuditLog, Note, Notification, StatusChange
 from ticketing.store.models import Officer
 
 
 @dataclass(frozen=True)
 class Entry:
     at: datetime
-    kind: str  # status, note, notification or attachment
+    kind: str  # status, note, notification, attachment or correction
     title: str
     text: str | None = None
     who: str | None = None
@@ -72,4 +75,27 @@ def timeline(session: Session, grievance_id: int) -> list[Entry]:
         )
         for file in session.scalars(select(Attachment).where(Attachment.grievance_id == grievance_id))
     ]
+    config = catalog(session)
+    entries += [
+        Entry(
+            row.at,
+            "correction",
+            f"{CORRECTIONS[row.action]}: {_shown(config, detail.get('from'))} → {_shown(config, detail.get('to'))}",
+            None,
+            who(row.actor_kind.value, row.actor_officer_id),
+        )
+        for row in session.scalars(
+            select(AuditLog).where(AuditLog.grievance_id == grievance_id, AuditLog.action.in_(CORRECTIONS))
+        )
+        for detail in [row.detail or {}]
+    ]
     return sorted(entries, key=lambda entry: entry.at)
+
+
+def _shown(config: Catalog, value: Any) -> str:
+    """A corrected value as an officer reads it: a category's code, a priority, or a place's names."""
+    if isinstance(value, dict):
+        names = config.place_names(value.get("municipality_id"), None, None)
+        ward = [f"ward {value['ward']}"] if value.get("ward") else []
+        return ", ".join(ward + names) or "not set"
+    return str(value) if value is not None else "not set"

@@ -47,8 +47,7 @@ SHIPPED = Models()
 
 
 def labels_from_catalog(config: Catalog) -> tuple[Label, ...]:
-    """The configured categories a grievance can be filed under: the active ones without active children."""
-    parents = {c.parent_id for c in config.categories.values() if c.active and c.parent_id is not None}
+    """The configured categories a grievance can be filed under (Catalog.fileable)."""
     return tuple(
         Label(
             c.code,
@@ -57,8 +56,7 @@ def labels_from_catalog(config: Catalog) -> tuple[Label, ...]:
             c.description or _parent_description(config, c.parent_id),
             config.priority(c.id),
         )
-        for c in sorted(config.categories.values(), key=lambda c: c.code)
-        if c.active and c.id not in parents
+        for c in config.fileable()
     )
 
 

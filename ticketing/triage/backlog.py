@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ticketing.cases.moves import set_category
+from ticketing.cases.corrections import set_category
 from ticketing.cases.records import SYSTEM, audit
 from ticketing.clock import Clock
 from ticketing.store.case_models import Grievance
