@@ -35,6 +35,7 @@ from admin_app.configuration import add_configuration_views
 from admin_app.moves import MOVES
 from admin_app.reports import HomeView, ReportsView, download, made_by
 from ticketing.cases.attachments import MAX_BYTES, attach_file, attachment_path, download_name
+from ticketing.cases.moves import why_not_holder
 from ticketing.cases.records import Actor
 from ticketing.cases.search import matching
 from ticketing.cases.timeline import timeline
@@ -42,6 +43,7 @@ from ticketing.catalog import NO_PROJECT, catalog
 from ticketing.errors import GrmError
 from ticketing.notify.outbox import retry_failed
 from ticketing.permissions import Permission, visible
+from ticketing.places.locations import district_names
 from ticketing.reporting.tables import Document, Format, Table
 from ticketing.store.case_models import Attachment, AuditLog, Grievance, Notification
 from ticketing.store.db import Store
@@ -94,7 +96,20 @@ class Exported(ModelView):  # type: ignore[misc]
         return download(document, Format(export_type), self.endpoint)
 
 
-CASE_COLUMNS = ("reference", "project", "status", "level", "priority", "category", "assignee", "due_at", "created_at")
+CASE_COLUMNS = (
+    "reference",
+    "project",
+    "status",
+    "level",
+    "priority",
+    "category",
+    "summary",
+    "assignee",
+    "due_at",
+    "created_at",
+)
+# The list shows the opening of each summary; the case page and exports the whole of it.
+SUMMARY_CHARS = 90
 
 
 class GrievanceView(Exported, ReadOnly):
@@ -115,10 +130,11 @@ class GrievanceView(Exported, ReadOnly):
         "assignee": lambda view, context, case, name: case.assignee.name if case.assignee else "nobody",
         "status": lambda view, context, case, name: case.status.value.replace("_", " "),
         "priority": lambda view, context, case, name: case.priority.value,
+        "summary": lambda view, context, case, name: _opening(case.summary or ""),
     }
     # Exports carry the same readable values, the bare reference instead of its link.
     column_formatters_export: ClassVar[dict[str, Callable[..., object]]] = {
-        name: format for name, format in column_formatters.items() if name != "reference"
+        name: format for name, format in column_formatters.items() if name not in ("reference", "summary")
     }
     # Words of the summary or the citizen's own words, or a reference (ticketing.cases.search).
     column_searchable_list = ("reference", "summary", "details")
@@ -129,7 +145,7 @@ class GrievanceView(Exported, ReadOnly):
         FilterEqual("project.code", "Project"),
         FilterLike("category.name_en", "Category"),
         FilterLike("assignee.name", "Held by"),
-        FilterEqual(Grievance.district_id, "District (id)"),
+        FilterEqual(Grievance.district_id, "District", options=lambda: _district_options()),
         Overdue(Grievance.due_at, "Overdue", options=(("yes", "yes"), ("no", "no"))),
         DateTimeBetweenFilter(Grievance.created_at, "Filed between"),
     )
@@ -205,9 +221,14 @@ class GrievanceView(Exported, ReadOnly):
         project = config.projects_by_id.get(grievance.project_id) if grievance.project_id else None
         district = grievance.district_id or (project.district_id if project else None)
         nearby = config.gazetteer.municipalities_of(district) if district else []
-        officers = self.session.scalars(
-            select(Officer).where(Officer.active, Officer.level.is_not(None)).order_by(Officer.level, Officer.name)
-        ).all()
+        # Only those who may hold the case as it stands are offered for it.
+        officers = [
+            officer
+            for officer in self.session.scalars(
+                select(Officer).where(Officer.active, Officer.level.is_not(None)).order_by(Officer.level, Officer.name)
+            )
+            if why_not_holder(config.officers.get(officer.id), grievance) is None
+        ]
         page: str = self.render(
             "backoffice/case.html",
             case=grievance,
@@ -313,6 +334,15 @@ class GrievanceView(Exported, ReadOnly):
             select(Grievance).where(Grievance.id == int(id), visible(viewer()))
         )
         return found
+
+
+def _opening(text: str) -> str:
+    return text if len(text) <= SUMMARY_CHARS else text[: SUMMARY_CHARS - 1].rstrip() + "…"
+
+
+def _district_options() -> list[tuple[str, str]]:
+    """The districts by name, for the list's filter (the filter keeps the id in its URL)."""
+    return [(str(district_id), name) for district_id, name in district_names()]
 
 
 def _in_sight(db: Session, case_id: int) -> bool:

@@ -4,12 +4,15 @@ Who may (not the contractor) is checked with every other move in tests/test_matr
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 
 from tests.helpers import MAKWANPUR, FakeClock, client_for, csrf_token, file, officer_by_email, sign_in
 from ticketing.accounts import issue_api_token
 from ticketing.cases.corrections import raise_priority, set_category, set_place
+from ticketing.cases.moves import assign
 from ticketing.cases.records import Actor
 from ticketing.cases.timeline import timeline
 from ticketing.clock import SystemClock
@@ -127,3 +130,30 @@ def test_the_api_corrects_with_the_same_moves(demo: Store, clock: FakeClock) -> 
         f"/api/v1/tickets/{case.reference}/relocate", json={"municipality_id": BHIMPHEDI, "ward": "7"}, headers=bearer
     )
     assert ward.status_code == 422 and ward.get_json()["error"]["field"] == "ward"
+
+
+def test_the_case_list_shows_summaries_filters_by_district_name_and_assign_offers_the_eligible(
+    demo: Store, clock: FakeClock
+) -> None:
+    case = file(demo, clock)
+    with demo.sessions.begin() as session:
+        session.get_one(Grievance, case.id).summary = "Dust from the trucks covers the maize field. " * 4
+    client = client_for(demo)
+    assert sign_in(client, "director@grm.example") == 302
+    listed = client.get("/admin/grievance/").get_data(as_text=True)
+    assert "Dust from the trucks covers the maize field. Dust" in listed and "…" in listed
+    assert '["30", "Makwanpur"]' in listed  # the filter's choices, by name
+    assert case.reference in client.get("/admin/grievance/?flt0_district_equals=30").get_data(as_text=True)
+    assert case.reference not in client.get("/admin/grievance/?flt0_district_equals=24").get_data(as_text=True)
+
+    page = client.get(f"/admin/grievance/case/{case.id}").get_data(as_text=True)
+    offered = re.findall(r'<option value="\d+">([^<]+) \(level (\d)\)</option>', page)
+    # Level 1 of KKR-01, not cleared for gender cases or cleared alike; nobody of NBR-02 or of level 2.
+    assert offered and all(level == "1" for _name, level in offered)
+    assert not [name for name, _level in offered if "NBR-02" in name]
+    with demo.sessions() as session:
+        nbr_site = session.scalars(select(Officer).where(Officer.email == "site.nbr@grm.example")).one()
+    with pytest.raises(InvalidInput, match="project"), demo.sessions.begin() as session:
+        assign(session, clock, case.id, officer(demo), nbr_site.id)
+    with pytest.raises(InvalidInput, match="level 2"), demo.sessions.begin() as session:
+        assign(session, clock, case.id, officer(demo), officer_by_email(demo, "piu.kkr@grm.example"))

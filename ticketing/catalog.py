@@ -89,6 +89,8 @@ class OfficerInfo:
     gender_cleared: bool
     all_projects: bool
     project_ids: frozenset[int]
+    # The level whose cases the officer handles; None for those who oversee (managers, admins).
+    level: int | None = None
 
 
 @dataclass(frozen=True)
@@ -234,9 +236,9 @@ def load_catalog(session: Session, token: str) -> Catalog:
     for officer_id, project_id in session.execute(select(officer_project.c.officer_id, officer_project.c.project_id)):
         memberships.setdefault(officer_id, set()).add(project_id)
     officers = {
-        id_: OfficerInfo(id_, active, cleared, all_projects, frozenset(memberships.get(id_, ())))
-        for id_, active, cleared, all_projects in session.execute(
-            select(Officer.id, Officer.active, Officer.gender_cleared, Officer.all_projects)
+        id_: OfficerInfo(id_, active, cleared, all_projects, frozenset(memberships.get(id_, ())), level)
+        for id_, active, cleared, all_projects, level in session.execute(
+            select(Officer.id, Officer.active, Officer.gender_cleared, Officer.all_projects, Officer.level)
         )
     }
     rules = tuple(

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ticketing.cases.records import SYSTEM, Actor, History, audit, optional_text, record, required_text
-from ticketing.catalog import Catalog, catalog
+from ticketing.catalog import Catalog, OfficerInfo, catalog
 from ticketing.clock import Clock
 from ticketing.errors import ConcurrentChange, IllegalTransition, InvalidInput, NotFound
 from ticketing.lifecycle import Action, Status, next_level, next_status
@@ -101,20 +101,31 @@ def acknowledge(session: Session, clock: Clock, grievance_id: int, actor: Actor,
     return grievance
 
 
+def why_not_holder(officer: OfficerInfo | None, grievance: Grievance) -> str | None:
+    """Why `officer` may not hold the case as it stands, or None when they may: the one rule
+    behind assignments and the officers the backoffice offers for them."""
+    if officer is None or not officer.active:
+        return "no such active officer"
+    if grievance.priority is Priority.GENDER and not officer.gender_cleared:
+        return "this officer is not cleared for gender cases"
+    # A case filed without a project may go to anyone: whoever assigns it knows the place.
+    bound = grievance.project_id is not None and not officer.all_projects
+    if bound and grievance.project_id not in officer.project_ids:
+        return "this officer does not work on the case's project"
+    if officer.level is not None and officer.level != grievance.level:
+        return f"this officer handles level {officer.level} cases"
+    return None
+
+
 def assign(
     session: Session, clock: Clock, grievance_id: int, actor: Actor, officer_id: int, note: str | None = None
 ) -> Grievance:
     """Hand the case to a named officer within its level; the status does not change."""
     grievance = lock(session, grievance_id)
     officer = catalog(session).officers.get(officer_id)
-    if officer is None or not officer.active:
-        raise InvalidInput("officer_id", "no such active officer")
-    if grievance.priority is Priority.GENDER and not officer.gender_cleared:
-        raise InvalidInput("officer_id", "this officer is not cleared for gender cases")
-    # A case filed without a project may go to anyone: whoever assigns it knows the place.
-    bound = grievance.project_id is not None and not officer.all_projects
-    if bound and grievance.project_id not in officer.project_ids:
-        raise InvalidInput("officer_id", "this officer does not work on the case's project")
+    refused = why_not_holder(officer, grievance)
+    if officer is None or refused is not None:
+        raise InvalidInput("officer_id", refused or "no such active officer")
     grievance.assignee_id = officer.id
     move(session, clock, grievance, Action.ASSIGN, actor, optional_text(note))
     return grievance

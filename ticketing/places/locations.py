@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import unicodedata
 from dataclasses import dataclass
@@ -40,6 +41,15 @@ def _read_pair(directory: Path, table: str) -> list[tuple[dict[str, Any], dict[s
     english = json.loads((directory / table / "en.json").read_text(encoding="utf-8"))
     nepali = {row["id"]: row for row in json.loads((directory / table / "np.json").read_text(encoding="utf-8"))}
     return [(row, nepali[row["id"]]) for row in english]
+
+
+@functools.cache
+def district_names(directory: Path = LOCATIONS_DIR) -> tuple[tuple[int, str], ...]:
+    """Every district's id and English name, in name order, from the reference data (which
+    the store holds too): for pick lists that must not wait on the store."""
+    return tuple(
+        sorted(((row["id"], row["name"]) for row, _ne in _read_pair(directory, "districts")), key=lambda d: d[1])
+    )
 
 
 def _nepali(text: str) -> str:
