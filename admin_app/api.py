@@ -152,7 +152,19 @@ def _ticket(db: Session, grievance: Grievance, full: bool) -> dict[str, Any]:
         "summary": grievance.summary,
     }
     if full:
-        ticket |= {"details": grievance.details, "resolution": grievance.resolution, "channel": grievance.channel.value}
+        ticket |= {
+            "details": grievance.details,
+            "resolution": grievance.resolution,
+            "channel": grievance.channel.value,
+            "place": {
+                "ward": grievance.ward,
+                "municipality_id": grievance.municipality_id,
+                "district_id": grievance.district_id,
+                "province_id": grievance.province_id,
+                # Finest first: municipality, district, province.
+                "names": config.place_names(grievance.municipality_id, grievance.district_id, grievance.province_id),
+            },
+        }
     return ticket
 
 

@@ -7,9 +7,12 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import Browser
 from sqlalchemy import select
 
-from tests.helpers import MAKWANPUR, FakeClock, client_for, csrf_token, file, officer_by_email, sign_in
+from admin_app import create_app
+from tests.browser import Screenshot, live_server
+from tests.helpers import MAKWANPUR, PASSWORD, FakeClock, client_for, csrf_token, file, officer_by_email, sign_in
 from ticketing.accounts import issue_api_token
 from ticketing.cases.corrections import raise_priority, set_category, set_place
 from ticketing.cases.moves import assign
@@ -130,6 +133,18 @@ def test_the_api_corrects_with_the_same_moves(demo: Store, clock: FakeClock) -> 
         f"/api/v1/tickets/{case.reference}/relocate", json={"municipality_id": BHIMPHEDI, "ward": "7"}, headers=bearer
     )
     assert ward.status_code == 422 and ward.get_json()["error"]["field"] == "ward"
+    placed = client.post(
+        f"/api/v1/tickets/{case.reference}/relocate", json={"municipality_id": BHIMPHEDI, "ward": 7}, headers=bearer
+    )
+    assert placed.status_code == 200
+    place = client.get(f"/api/v1/tickets/{case.reference}", headers=bearer).get_json()["place"]
+    assert place == {
+        "ward": 7,
+        "municipality_id": BHIMPHEDI,
+        "district_id": MAKWANPUR,
+        "province_id": 3,
+        "names": ["Bhimphedi", "Makwanpur", "Bagmati Province"],
+    }
 
 
 def test_the_case_list_shows_summaries_filters_by_district_name_and_assign_offers_the_eligible(
@@ -157,3 +172,30 @@ def test_the_case_list_shows_summaries_filters_by_district_name_and_assign_offer
         assign(session, clock, case.id, officer(demo), nbr_site.id)
     with pytest.raises(InvalidInput, match="level 2"), demo.sessions.begin() as session:
         assign(session, clock, case.id, officer(demo), officer_by_email(demo, "piu.kkr@grm.example"))
+
+
+def test_the_list_and_the_case_page_fit_a_360_pixel_phone(
+    demo: Store, clock: FakeClock, chromium: Browser, screenshot: Screenshot
+) -> None:
+    case = file(demo, clock)
+    app = create_app({"GRM_STORE": demo, "SECRET_KEY": "test-secret"})
+    context = chromium.new_context(viewport={"width": 360, "height": 740}, device_scale_factor=2, is_mobile=True)
+    page = context.new_page()
+    sideways = "() => [document.documentElement.scrollWidth, ...[...document.querySelectorAll('.table-responsive')].map(t => t.scrollWidth - t.clientWidth)]"
+    with live_server(app) as base_url:
+        page.goto(f"{base_url}/admin/grievance/")
+        page.fill("#email", "site.kkr@grm.example")
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url("**/admin/grievance/**")
+        assert page.locator(f"text={case.reference}").count() == 1
+        assert page.evaluate(sideways) in ([360, 0], [360])
+        # Each value is labelled in the stacked rows of a narrow screen.
+        label = "el => getComputedStyle(el, '::before').content"
+        assert page.locator("td.col-status").first.evaluate(label) == '"Status: "'
+        screenshot(page, "backoffice-list-360px")
+        page.click(f"text={case.reference}")
+        page.wait_for_selector("[data-testid=case-place]")
+        assert page.evaluate(sideways) == [360]
+        screenshot(page, "backoffice-case-360px")
+    context.close()
