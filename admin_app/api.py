@@ -62,6 +62,8 @@ MOVE_FIELDS: dict[str, type] = {
     "priority": str,
     "municipality_id": int,
     "ward": int,
+    "answer": str,
+    "way": str,
 }
 
 
@@ -364,6 +366,8 @@ OPENAPI: dict[str, Any] = {
                         "priority": {"enum": ["normal", "high"], "description": "raise_priority"},
                         "municipality_id": {"type": "integer", "description": "relocate"},
                         "ward": {"type": "integer", "description": "relocate (optional)"},
+                        "answer": {"enum": ["accepted", "refused"], "description": "citizen_answer"},
+                        "way": {"enum": ["in person", "by phone", "by letter"], "description": "citizen_answer"},
                     }
                 ),
             )

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from ticketing.cases.corrections import raise_priority, set_category, set_place
-from ticketing.cases.moves import acknowledge, add_note, assign, close_invalid, escalate, resolve
+from ticketing.cases.moves import acknowledge, add_note, assign, close_invalid, escalate, record_answer_heard, resolve
 from ticketing.cases.records import Actor
 from ticketing.clock import Clock
 from ticketing.errors import InvalidInput
@@ -116,6 +116,16 @@ MOVES: dict[str, Move] = {
             NoteVisibility.PUBLIC if form.get("visibility") == "public" else NoteVisibility.INTERNAL,
         ),
         "Note",
+    ),
+    "citizen_answer": Move(
+        Permission.RECORD_ANSWER,
+        "Record the citizen's answer",
+        "The citizen's answer is recorded.",
+        lambda db, clock, case_id, actor, form: record_answer_heard(
+            db, clock, case_id, actor, form.get("answer") == "accepted", form.get("way", ""), form.get("text")
+        ),
+        "What the citizen said (needed for a refusal)",
+        Action.ACCEPT,
     ),
     "recategorise": Move(
         Permission.CORRECT,

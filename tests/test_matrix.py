@@ -51,6 +51,7 @@ MOVES = {
     "recategorise": Permission.CORRECT,
     "raise_priority": Permission.CORRECT,
     "relocate": Permission.CORRECT,
+    "citizen_answer": Permission.RECORD_ANSWER,
 }
 
 

@@ -27,6 +27,7 @@ class Permission(StrEnum):
     UPDATE_STATUS = "update_status"  # acknowledge, escalate, resolve, close as invalid
     COMMENT = "comment"  # internal and public notes, attachments
     CORRECT = "correct"  # a case's category, priority and place
+    RECORD_ANSWER = "record_answer"  # a citizen's answer to a resolution, given in person or by phone
     REPORT = "report"  # dashboard, reports and exports
     MANAGE_USERS = "manage_users"
     CONFIGURE = "configure"  # projects, categories, SLAs, routing, the outbox
@@ -41,14 +42,15 @@ _HANDLING = frozenset(
         Permission.UPDATE_STATUS,
         Permission.COMMENT,
         Permission.CORRECT,
+        Permission.RECORD_ANSWER,
     }
 )
 
 # Seed 000 section 2.2, with the roles it lists in 2.1 but leaves out of the table: the
 # project admin manages its project's users and reads its cases; the bank (ADB) views all
 # and reports; the focal persons who handle cases at a level act like project managers
-# on their own queue. A contractor does not correct a case's category, priority or place:
-# the complaints are often about its own works.
+# on their own queue. A contractor neither corrects a case's category, priority or place nor
+# records a citizen's acceptance: the complaints are often about its own works.
 MATRIX: dict[Role, frozenset[Permission]] = {
     Role.SUPER_ADMIN: frozenset(Permission),
     Role.PROJECT_ADMIN: frozenset({Permission.VIEW, Permission.MANAGE_USERS}),

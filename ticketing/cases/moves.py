@@ -182,6 +182,26 @@ def record_citizen_answer(
     return grievance
 
 
+# How a citizen may give an officer their answer to a resolution, outside the chat.
+ANSWER_WAYS = ("in person", "by phone", "by letter")
+
+
+def record_answer_heard(
+    session: Session, clock: Clock, grievance_id: int, actor: Actor, accepted: bool, way: str, said: str | None
+) -> Grievance:
+    """A citizen's answer to a resolution that an officer heard in person, by phone or by
+    letter (seed 000 section 1.2): the history keeps which officer recorded it, when and how
+    it was given, and what the citizen said; a refusal escalates as in the chat."""
+    if way not in ANSWER_WAYS:
+        raise InvalidInput("way", "say how the citizen answered: " + ", ".join(ANSWER_WAYS))
+    said = optional_text(said)
+    if not accepted and said is None:
+        raise InvalidInput("text", "a refusal needs the citizen's reason")
+    answer = "accepted" if accepted else "refused"
+    note = f"the citizen {answer} the resolution {way}" + (f": {said}" if said else "")
+    return record_citizen_answer(session, clock, grievance_id, actor, accepted, note)
+
+
 def close_if_silent(session: Session, clock: Clock, grievance: Grievance, history: History | None = None) -> bool:
     """Close a resolved case whose citizen stayed silent for the project's auto-close period."""
     waited = timedelta(days=catalog(session).deadlines(grievance.project_id).auto_close_days)

@@ -1,0 +1,101 @@
+"""A citizen's answer to a resolution given to an officer in person, by phone or by letter
+(issue 18, point 7; seed 000 section 1.2): recorded in the backoffice or the API, kept in the
+history with who recorded it and how it was given; a refusal escalates as in the chat."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from tests.helpers import FakeClock, client_for, csrf_token, file, history, make_jobs, officer_by_email, sign_in
+from ticketing.accounts import issue_api_token
+from ticketing.cases.moves import acknowledge, record_answer_heard, resolve
+from ticketing.cases.records import Actor
+from ticketing.clock import SystemClock
+from ticketing.errors import InvalidInput
+from ticketing.lifecycle import Action, Status
+from ticketing.store.case_models import Grievance, Notification
+from ticketing.store.db import Store
+from ticketing.store.models import Officer
+from ticketing.store.vocabulary import ActorKind, Audience, CloseReason
+
+SITE = "site.kkr@grm.example"
+
+
+def resolved(store: Store, clock: FakeClock) -> Grievance:
+    case = file(store, clock)
+    site = Actor.officer(officer_by_email(store, SITE))
+    with store.sessions.begin() as session:
+        acknowledge(session, clock, case.id, site)
+        resolve(session, clock, case.id, site, "The road is watered twice a day.")
+    return case
+
+
+def test_an_acceptance_in_person_closes_the_case_with_who_and_how(demo: Store, clock: FakeClock) -> None:
+    case = resolved(demo, clock)
+    site = Actor.officer(officer_by_email(demo, SITE))
+    with demo.sessions.begin() as session:
+        closed = record_answer_heard(session, clock, case.id, site, True, "in person", "Happy with the watering.")
+        assert (closed.status, closed.close_reason) == (Status.CLOSED, CloseReason.ACCEPTED)
+    last = history(demo, case.id)[-1]
+    assert (last.action, last.actor_kind, last.actor_officer_id) == (Action.ACCEPT, ActorKind.OFFICER, site.officer_id)
+    assert last.note == "the citizen accepted the resolution in person: Happy with the watering."
+
+
+def test_a_refusal_by_phone_needs_its_reason_and_escalates_telling_the_citizen(demo: Store, clock: FakeClock) -> None:
+    case = resolved(demo, clock)
+    site = Actor.officer(officer_by_email(demo, SITE))
+    with pytest.raises(InvalidInput, match="reason"), demo.sessions.begin() as session:
+        record_answer_heard(session, clock, case.id, site, False, "by phone", "  ")
+    with pytest.raises(InvalidInput, match="in person, by phone, by letter"), demo.sessions.begin() as session:
+        record_answer_heard(session, clock, case.id, site, False, "by pigeon", "Still dusty.")
+    with demo.sessions.begin() as session:
+        refused = record_answer_heard(session, clock, case.id, site, False, "by phone", "Still dusty at night.")
+        assert (refused.status, refused.level, refused.resolved_at) == (Status.ESCALATED, 2, None)
+    assert history(demo, case.id)[-1].note == "the citizen refused the resolution by phone: Still dusty at night."
+    make_jobs(demo, clock).plan()
+    with demo.sessions() as session:
+        told = session.scalars(
+            select(Notification.template).where(
+                Notification.grievance_id == case.id, Notification.audience == Audience.CITIZEN
+            )
+        ).all()
+    assert "escalated" in told  # it was an officer who heard the refusal, so the citizen is told
+
+
+def test_the_backoffice_and_the_api_record_the_answer_of_a_resolved_case_only(demo: Store, clock: FakeClock) -> None:
+    waiting, resolved_case = file(demo, clock), resolved(demo, clock)
+    client = client_for(demo)
+    assert sign_in(client, SITE) == 302
+    assert 'data-testid="move-citizen_answer"' not in client.get(f"/admin/grievance/case/{waiting.id}").get_data(
+        as_text=True
+    )
+    assert 'data-testid="move-citizen_answer"' in client.get(f"/admin/grievance/case/{resolved_case.id}").get_data(
+        as_text=True
+    )
+    form = {
+        "csrf_token": csrf_token(client, f"/admin/grievance/case/{resolved_case.id}"),
+        "answer": "refused",
+        "way": "by letter",
+        "text": "The dust is back.",
+    }
+    assert client.post(f"/admin/grievance/case/{resolved_case.id}/citizen_answer", data=form).status_code == 302
+    # Now at level 2, the case has left the site officer's sight; its history says why.
+    assert history(demo, resolved_case.id)[-1].note == "the citizen refused the resolution by letter: The dust is back."
+
+    again = resolved(demo, clock)
+    with demo.sessions.begin() as session:
+        manager = session.scalars(select(Officer).where(Officer.email == "manager.kkr@grm.example")).one()
+        bearer = {"Authorization": f"Bearer {issue_api_token(session, SystemClock(), manager, 'answers')}"}
+    answered = client.post(
+        f"/api/v1/tickets/{again.reference}/citizen_answer",
+        json={"answer": "accepted", "way": "in person"},
+        headers=bearer,
+    )
+    assert answered.status_code == 200 and answered.get_json()["status"] == "closed"
+    late = client.post(
+        f"/api/v1/tickets/{again.reference}/citizen_answer",
+        json={"answer": "refused", "way": "in person", "text": "x"},
+        headers=bearer,
+    )
+    assert late.status_code == 409  # a closed case takes no answer
