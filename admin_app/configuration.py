@@ -181,7 +181,15 @@ class CategoryView(Configured):
 class SlaPolicyView(Configured):
     """Each project's deadlines (hours per level) and how long a silent resolution waits."""
 
-    column_list = ("project", "response_hours", "level_1_hours", "level_2_hours", "level_3_hours", "auto_close_days")
+    column_list = (
+        "project",
+        "response_hours",
+        "level_1_hours",
+        "level_2_hours",
+        "level_3_hours",
+        "auto_close_days",
+        "reopen_days",
+    )
     form_columns = column_list
     form_args: ClassVar[dict[str, Any]] = {
         name: {"validators": [NumberRange(min=1)]} for name in column_list if name != "project"

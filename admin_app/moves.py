@@ -10,7 +10,16 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from ticketing.cases.corrections import raise_priority, set_category, set_place
-from ticketing.cases.moves import acknowledge, add_note, assign, close_invalid, escalate, record_answer_heard, resolve
+from ticketing.cases.moves import (
+    acknowledge,
+    add_note,
+    assign,
+    close_invalid,
+    escalate,
+    record_answer_heard,
+    reopen,
+    resolve,
+)
 from ticketing.cases.records import Actor
 from ticketing.clock import Clock
 from ticketing.errors import InvalidInput
@@ -116,6 +125,14 @@ MOVES: dict[str, Move] = {
             NoteVisibility.PUBLIC if form.get("visibility") == "public" else NoteVisibility.INTERNAL,
         ),
         "Note",
+    ),
+    "reopen": Move(
+        Permission.UPDATE_STATUS,
+        "Reopen",
+        "Reopened: the case is in progress again at its level.",
+        lambda db, clock, case_id, actor, form: reopen(db, clock, case_id, actor, form.get("text", "")),
+        "Why it is reopened",
+        Action.REOPEN,
     ),
     "citizen_answer": Move(
         Permission.RECORD_ANSWER,

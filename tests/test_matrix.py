@@ -52,6 +52,7 @@ MOVES = {
     "raise_priority": Permission.CORRECT,
     "relocate": Permission.CORRECT,
     "citizen_answer": Permission.RECORD_ANSWER,
+    "reopen": Permission.UPDATE_STATUS,
 }
 
 

@@ -53,6 +53,7 @@ class Action(StrEnum):
     REFUSE = "refuse"
     AUTO_CLOSE = "auto_close"
     CLOSE_INVALID = "close_invalid"
+    REOPEN = "reopen"
 
 
 OPEN_STATUSES = frozenset({Status.NEW, Status.IN_PROGRESS, Status.ESCALATED})
@@ -77,6 +78,8 @@ TRANSITIONS: dict[tuple[Status, Action], Status] = {
     (Status.RESOLVED, Action.AUTO_CLOSE): Status.CLOSED,
     # A refusal reopens the case one level up (it stays at the top level, the legal route).
     (Status.RESOLVED, Action.REFUSE): Status.ESCALATED,
+    # Within the project's window after closing, at the level it closed at, its clock restarted.
+    (Status.CLOSED, Action.REOPEN): Status.IN_PROGRESS,
 }
 
 

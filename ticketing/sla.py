@@ -24,6 +24,8 @@ class Deadlines:
     # Levels 1 to 3 (the top has no timeline), as the ladder sets them by default.
     level_hours: tuple[int, ...] = tuple(level.hours for level in LADDER if level.hours is not None)
     auto_close_days: int = 7
+    # How long after closing a case may be reopened (by an officer, with a reason).
+    reopen_days: int = 30
 
     @classmethod
     def of(cls, policy: SlaPolicy | None) -> Deadlines:
@@ -33,6 +35,7 @@ class Deadlines:
             response_hours=policy.response_hours,
             level_hours=(policy.level_1_hours, policy.level_2_hours, policy.level_3_hours),
             auto_close_days=policy.auto_close_days,
+            reopen_days=policy.reopen_days,
         )
 
 

@@ -202,6 +202,20 @@ def record_answer_heard(
     return record_citizen_answer(session, clock, grievance_id, actor, accepted, note)
 
 
+def reopen(session: Session, clock: Clock, grievance_id: int, actor: Actor, reason: str) -> Grievance:
+    """Take a closed case up again, with the reason, within the project's window after its
+    closing: at the level it closed at, held by its officer, with that level's time anew."""
+    reason = required_text(reason, "reason")
+    grievance = lock(session, grievance_id)
+    window = timedelta(days=catalog(session).deadlines(grievance.project_id).reopen_days)
+    if grievance.closed_at is not None and clock.now() > grievance.closed_at + window:
+        raise InvalidInput("reason", f"closed more than {window.days} days ago: a new grievance is filed instead")
+    grievance.level_entered_at = clock.now()
+    move(session, clock, grievance, Action.REOPEN, actor, reason)
+    grievance.closed_at = grievance.close_reason = grievance.resolved_at = grievance.resolution = None
+    return grievance
+
+
 def close_if_silent(session: Session, clock: Clock, grievance: Grievance, history: History | None = None) -> bool:
     """Close a resolved case whose citizen stayed silent for the project's auto-close period."""
     waited = timedelta(days=catalog(session).deadlines(grievance.project_id).auto_close_days)

@@ -45,6 +45,11 @@ OFFICER: dict[str, Template] = {
         "[GRM] {purpose}: grievance {reference} closed",
         "{purpose}. Grievance {reference} is closed: {close_reason}.",
     ),
+    "reopened": Template(
+        "[GRM] {purpose}: grievance {reference} reopened",
+        "{purpose}. Grievance {reference} ({project}, level {level}) was closed and is open again; it is to"
+        " be resolved by {due}.{info}",
+    ),
     "handover": Template(
         "[GRM] {purpose}: grievance {reference} assigned to you",
         "{purpose}. Grievance {reference} ({project}, level {level}) is now yours. Due: {due}.{info}",
@@ -84,6 +89,10 @@ CITIZEN: dict[str, dict[str, Template]] = {
             "Your grievance {reference} is now closed ({close_reason}). Thank you.",
         ),
         "note": Template("Update on grievance {reference}", "About your grievance {reference}: {note}"),
+        "reopened": Template(
+            "Grievance {reference} reopened",
+            "Your grievance {reference} is open again and is being handled by the {level_name}.",
+        ),
     },
     "ne": {
         "assigned": Template(
@@ -105,6 +114,10 @@ CITIZEN: dict[str, dict[str, Template]] = {
             "तपाईंको गुनासो {reference} अब बन्द भएको छ ({close_reason})। धन्यवाद।",
         ),
         "note": Template("गुनासो {reference} बारे जानकारी", "तपाईंको गुनासो {reference} बारे: {note}"),
+        "reopened": Template(
+            "गुनासो {reference} फेरि खोलियो",
+            "तपाईंको गुनासो {reference} फेरि खोलिएको छ र {level_name}ले हेर्दै हुनुहुन्छ।",
+        ),
     },
 }
 

@@ -57,6 +57,7 @@ def event_of(action: Action, from_status: Status | None, actor: ActorKind) -> st
         Action.ESCALATE: "escalated",
         Action.RESOLVE: "resolved",
         Action.ACCEPT: "accepted",
+        Action.REOPEN: "reopened",
     }.get(action)
 
 
@@ -78,6 +79,8 @@ def told(event: str, level: int, actor: ActorKind) -> Told:
         return Told(none, here, citizen=False)
     if event == "closed":
         return Told(none, here, citizen=True)
+    if event == "reopened":
+        return Told(here, frozenset({level + 1}) & ALL_LEVELS, citizen=actor is not ActorKind.CITIZEN)
     if event in ("handover", "deadline"):
         return Told(here, none, citizen=False)
     raise ValueError(f"unknown notification event {event!r}")

@@ -105,6 +105,7 @@ class SlaPolicy(Base):
     level_2_hours: Mapped[int] = mapped_column(default=LADDER[1].hours)
     level_3_hours: Mapped[int] = mapped_column(default=LADDER[2].hours)
     auto_close_days: Mapped[int] = mapped_column(default=7)
+    reopen_days: Mapped[int] = mapped_column(default=30, server_default="30")
 
     project: Mapped[Project] = relationship(back_populates="sla_policy", lazy="raise")
 

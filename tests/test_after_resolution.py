@@ -1,6 +1,7 @@
-"""A citizen's answer to a resolution given to an officer in person, by phone or by letter
-(issue 18, point 7; seed 000 section 1.2): recorded in the backoffice or the API, kept in the
-history with who recorded it and how it was given; a refusal escalates as in the chat."""
+"""After a resolution (issue 18, point 7): a citizen's answer given to an officer in person,
+by phone or by letter (seed 000 section 1.2), recorded in the backoffice or the API and kept
+in the history with who recorded it and how it was given, a refusal escalating as in the
+chat; and a closed case reopened with a reason within the project's window."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from sqlalchemy import select
 
 from tests.helpers import FakeClock, client_for, csrf_token, file, history, make_jobs, officer_by_email, sign_in
 from ticketing.accounts import issue_api_token
-from ticketing.cases.moves import acknowledge, record_answer_heard, resolve
+from ticketing.cases.moves import acknowledge, record_answer_heard, reopen, resolve
 from ticketing.cases.records import Actor
 from ticketing.clock import SystemClock
 from ticketing.errors import InvalidInput
@@ -99,3 +100,50 @@ def test_the_backoffice_and_the_api_record_the_answer_of_a_resolved_case_only(de
         headers=bearer,
     )
     assert late.status_code == 409  # a closed case takes no answer
+
+
+def closed(store: Store, clock: FakeClock) -> Grievance:
+    case = resolved(store, clock)
+    with store.sessions.begin() as session:
+        record_answer_heard(
+            session, clock, case.id, Actor.officer(officer_by_email(store, SITE)), True, "by phone", None
+        )
+    return case
+
+
+def test_a_closed_case_is_reopened_with_a_reason_within_the_window(demo: Store, clock: FakeClock) -> None:
+    case = closed(demo, clock)
+    manager = Actor.officer(officer_by_email(demo, "manager.kkr@grm.example"))
+    clock.advance(days=29)
+    with pytest.raises(InvalidInput, match="reason"), demo.sessions.begin() as session:
+        reopen(session, clock, case.id, manager, " ")
+    with demo.sessions.begin() as session:
+        again = reopen(session, clock, case.id, manager, "The trucks are back and so is the dust.")
+        assert (again.status, again.level, again.closed_at, again.close_reason) == (Status.IN_PROGRESS, 1, None, None)
+        assert (again.resolved_at, again.resolution, again.level_entered_at) == (None, None, clock.now())
+        assert again.due_at is not None and again.due_at > clock.now()  # its level's time anew
+    last = history(demo, case.id)[-1]
+    assert (last.action, last.note) == (Action.REOPEN, "The trucks are back and so is the dust.")
+    make_jobs(demo, clock).plan()
+    with demo.sessions() as session:
+        told = session.execute(
+            select(Notification.audience, Notification.template).where(Notification.template == "reopened")
+        ).all()
+    # The holder for action, the next level for information, and the citizen, who did not ask.
+    assert {audience for audience, _template in told} == {Audience.OFFICER, Audience.CITIZEN}
+
+    late = closed(demo, clock)
+    clock.advance(days=31)
+    with pytest.raises(InvalidInput, match="more than 30 days"), demo.sessions.begin() as session:
+        reopen(session, clock, late.id, manager, "Too late?")
+
+
+def test_the_backoffice_reopens_a_closed_case(demo: Store, clock: FakeClock) -> None:
+    case = closed(demo, clock)
+    client = client_for(demo)
+    assert sign_in(client, SITE) == 302
+    page = f"/admin/grievance/case/{case.id}"
+    assert 'data-testid="move-reopen"' in client.get(page).get_data(as_text=True)
+    form = {"csrf_token": csrf_token(client, page), "text": "Asked for by the ward chair."}
+    assert client.post(f"{page}/reopen", data=form).status_code == 302
+    assert "in progress" in client.get(page).get_data(as_text=True)
