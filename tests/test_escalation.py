@@ -134,6 +134,27 @@ def test_verification_tells_the_officers_and_the_citizen(demo: Store, clock: Fak
     assert queued(demo, "assigned") == {("assigned", PIU, "email", False), ("assigned", "citizen", "sms", False)}
 
 
+def test_a_citizen_who_gave_an_email_gets_the_updates_by_email_too(demo: Store, clock: FakeClock) -> None:
+    jobs = make_jobs(demo, clock)
+    both = file(demo, clock, email="sunita@example.org")
+    with demo.sessions.begin() as session:
+        acknowledge(session, clock, both.id, SYSTEM)
+    jobs.plan()
+    with demo.sessions() as session:
+        told = session.execute(
+            select(Notification.grievance_id, Notification.channel).where(
+                Notification.template == "assigned", Notification.audience == Audience.CITIZEN
+            )
+        ).all()
+    assert sorted((case_id, channel.value) for case_id, channel in told) == [(both.id, "email"), (both.id, "sms")]
+    jobs.dispatch()
+    sent = [json.loads(line) for line in outbox_file(demo).read_text().splitlines()]
+    assert {(m["channel"], m["to"]) for m in sent if "sunita@example.org" in m["to"] or m["channel"] == "sms"} == {
+        ("email", "sunita@example.org"),
+        ("sms", "+9779841234567"),
+    }
+
+
 def test_a_deadline_is_announced_once_before_it_passes(demo: Store, clock: FakeClock) -> None:
     jobs = make_jobs(demo, clock, warn_hours=24)
     grievance = file(demo, clock)

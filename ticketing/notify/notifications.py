@@ -160,16 +160,16 @@ class Contacts:
         )
 
 
-def citizen_channel(case: Case, contacts: Contacts) -> NotificationChannel | None:
-    """The citizen's channel: WhatsApp if they wrote from it, else SMS, else email, else none."""
+def citizen_channels(case: Case, contacts: Contacts) -> list[NotificationChannel]:
+    """The citizen's channels: WhatsApp if they wrote from it, else SMS; and e-mail too when
+    they gave an address, as the chat promises. None for an anonymous case without contact."""
     has_phone, has_email = contacts.citizens.get(case.complainant_id, (False, False))
-    if case.channel is Channel.WHATSAPP and has_phone:
-        return NotificationChannel.WHATSAPP
+    channels = []
     if has_phone:
-        return NotificationChannel.SMS
+        channels.append(NotificationChannel.WHATSAPP if case.channel is Channel.WHATSAPP else NotificationChannel.SMS)
     if has_email:
-        return NotificationChannel.EMAIL
-    return None  # an anonymous gender case with no contact: nobody to tell
+        channels.append(NotificationChannel.EMAIL)
+    return channels
 
 
 def level_officer(
@@ -217,7 +217,7 @@ def rows_for(
         add(Audience.OFFICER, officer_id, NotificationChannel.EMAIL, for_action)
         if for_action and officer_id in contacts.officers_with_phone:
             add(Audience.OFFICER, officer_id, NotificationChannel.SMS, for_action)
-    if told_.citizen and (channel := citizen_channel(case, contacts)) is not None:
+    for channel in citizen_channels(case, contacts) if told_.citizen else []:
         add(Audience.CITIZEN, None, channel, False)
     return rows
 
