@@ -18,7 +18,13 @@ from flask import Flask, abort, flash, redirect, request, send_file, url_for
 from flask_admin import Admin, expose
 from flask_admin.actions import action
 from flask_admin.contrib.sqla import ModelView
-from flask_admin.contrib.sqla.filters import BaseSQLAFilter, DateTimeBetweenFilter, FilterEqual, FilterLike
+from flask_admin.contrib.sqla.filters import (
+    BaseSQLAFilter,
+    DateTimeBetweenFilter,
+    FilterEqual,
+    FilterLike,
+    IntEqualFilter,
+)
 from flask_admin.theme import Bootstrap4Theme
 from markupsafe import Markup, escape
 from sqlalchemy import and_, func, select
@@ -145,7 +151,7 @@ class GrievanceView(Exported, ReadOnly):
         FilterEqual("project.code", "Project"),
         FilterLike("category.name_en", "Category"),
         FilterLike("assignee.name", "Held by"),
-        FilterEqual(Grievance.district_id, "District", options=lambda: _district_options()),
+        IntEqualFilter(Grievance.district_id, "District", options=lambda: _district_options()),
         Overdue(Grievance.due_at, "Overdue", options=(("yes", "yes"), ("no", "no"))),
         DateTimeBetweenFilter(Grievance.created_at, "Filed between"),
     )
@@ -237,7 +243,7 @@ class GrievanceView(Exported, ReadOnly):
             moves={
                 name: move
                 for name, move in MOVES.items()
-                if me.can(move.permission) and move.offered_for(grievance) and (name != "relocate" or nearby)
+                if me.can(move.permission) and move.offered(grievance, me.role) and (name != "relocate" or nearby)
             },
             officers=officers,
             catalog=config,

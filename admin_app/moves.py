@@ -21,12 +21,13 @@ from ticketing.cases.moves import (
     resolve,
 )
 from ticketing.cases.records import Actor
+from ticketing.cases.reviews import decide_invalid, propose_invalid
 from ticketing.clock import Clock
 from ticketing.errors import InvalidInput
 from ticketing.lifecycle import TRANSITIONS, Action
-from ticketing.permissions import Permission
+from ticketing.permissions import CLOSE_INVALID_WITH_APPROVAL, Permission
 from ticketing.store.case_models import Grievance
-from ticketing.store.vocabulary import NoteVisibility, Priority
+from ticketing.store.vocabulary import NoteVisibility, Priority, Role
 
 
 @dataclass(frozen=True)
@@ -43,9 +44,14 @@ class Move:
     action: Action | None = None
     # Whether the case as it stands can take the move at all (beyond the lifecycle's table).
     fits: Callable[[Grievance], bool] = lambda case: True
+    # Whether the move is offered to an officer of this role (a contractor proposes what
+    # others do outright).
+    suits: Callable[[Role], bool] = lambda role: True
 
-    def offered_for(self, case: Grievance) -> bool:
-        return (self.action is None or (case.status, self.action) in TRANSITIONS) and self.fits(case)
+    def offered(self, case: Grievance, role: Role) -> bool:
+        return (
+            (self.action is None or (case.status, self.action) in TRANSITIONS) and self.fits(case) and self.suits(role)
+        )
 
 
 def _number(form: Mapping[str, str], field: str, asking: str) -> int:
@@ -109,8 +115,41 @@ MOVES: dict[str, Move] = {
         lambda db, clock, case_id, actor, form: close_invalid(
             db, clock, case_id, actor, form.get("text", ""), form.get("duplicate_of") or None
         ),
-        "Reason",
+        "Reason (the citizen reads it)",
         Action.CLOSE_INVALID,
+        suits=lambda role: role not in CLOSE_INVALID_WITH_APPROVAL,
+    ),
+    "propose_invalid": Move(
+        Permission.UPDATE_STATUS,
+        "Propose closing as invalid",
+        "Proposed: a level-2 officer approves or rejects it; the case stays open until then.",
+        lambda db, clock, case_id, actor, form: propose_invalid(
+            db, clock, case_id, actor, form.get("text", ""), form.get("duplicate_of") or None
+        ),
+        "Reason (the citizen reads it if approved)",
+        Action.CLOSE_INVALID,
+        fits=lambda case: case.invalid_proposal is None,
+        suits=lambda role: role in CLOSE_INVALID_WITH_APPROVAL,
+    ),
+    "approve_invalid": Move(
+        Permission.UPDATE_STATUS,
+        "Approve closing as invalid",
+        "Approved: the case is closed as invalid.",
+        lambda db, clock, case_id, actor, form: decide_invalid(db, clock, case_id, actor, True),
+        None,
+        Action.CLOSE_INVALID,
+        fits=lambda case: case.invalid_proposal is not None,
+        suits=lambda role: role not in CLOSE_INVALID_WITH_APPROVAL,
+    ),
+    "reject_invalid": Move(
+        Permission.UPDATE_STATUS,
+        "Reject closing as invalid",
+        "Rejected: the case goes on.",
+        lambda db, clock, case_id, actor, form: decide_invalid(db, clock, case_id, actor, False, form.get("text")),
+        "Why the case goes on",
+        Action.CLOSE_INVALID,
+        fits=lambda case: case.invalid_proposal is not None,
+        suits=lambda role: role not in CLOSE_INVALID_WITH_APPROVAL,
     ),
     "note": Move(
         Permission.COMMENT,

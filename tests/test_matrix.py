@@ -53,6 +53,9 @@ MOVES = {
     "relocate": Permission.CORRECT,
     "citizen_answer": Permission.RECORD_ANSWER,
     "reopen": Permission.UPDATE_STATUS,
+    "propose_invalid": Permission.UPDATE_STATUS,
+    "approve_invalid": Permission.UPDATE_STATUS,
+    "reject_invalid": Permission.UPDATE_STATUS,
 }
 
 

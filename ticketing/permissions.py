@@ -61,6 +61,10 @@ MATRIX: dict[Role, frozenset[Permission]] = {
     Role.FOCAL_PERSON: _HANDLING,
 }
 
+# Roles whose "close as invalid" is a proposal that a level-2 officer approves or rejects:
+# a contractor must not close complaints about its own works alone.
+CLOSE_INVALID_WITH_APPROVAL = frozenset({Role.CONTRACTOR})
+
 # Roles that see every project's cases ("View All" of the matrix).
 SEES_ALL = frozenset({Role.SUPER_ADMIN, Role.BANK_VIEWER, Role.PROJECT_DIRECTOR})
 

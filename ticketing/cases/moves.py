@@ -16,10 +16,12 @@ from ticketing.clock import Clock
 from ticketing.errors import ConcurrentChange, IllegalTransition, InvalidInput, NotFound
 from ticketing.lifecycle import Action, Status, next_level, next_status
 from ticketing.notify.notifications import queue_public_note
+from ticketing.permissions import CLOSE_INVALID_WITH_APPROVAL
 from ticketing.places.locations import Place
 from ticketing.routing import route
 from ticketing.sla import due_at
 from ticketing.store.case_models import Grievance, Note
+from ticketing.store.models import Officer
 from ticketing.store.vocabulary import CloseReason, NoteVisibility, Priority
 from ticketing.values.references import normalise_reference
 
@@ -245,8 +247,12 @@ def close_invalid(
     reason: str,
     duplicate_of: str | None = None,
 ) -> Grievance:
-    """Close an open case as invalid, or as a duplicate of another reference."""
+    """Close an open case as invalid, or as a duplicate of another reference. A contractor
+    only proposes it (ticketing.cases.reviews)."""
     reason = required_text(reason, "reason")
+    officer = session.get(Officer, actor.officer_id) if actor.officer_id else None
+    if officer is not None and officer.role in CLOSE_INVALID_WITH_APPROVAL:
+        raise InvalidInput("reason", "a contractor proposes closing a case as invalid; a level-2 officer decides")
     grievance = lock(session, grievance_id)
     if duplicate_of is not None:
         original = session.scalar(select(Grievance).where(Grievance.reference == normalise_reference(duplicate_of)))

@@ -50,6 +50,11 @@ OFFICER: dict[str, Template] = {
         "{purpose}. Grievance {reference} ({project}, level {level}) was closed and is open again; it is to"
         " be resolved by {due}.{info}",
     ),
+    "invalid_proposed": Template(
+        "[GRM] {purpose}: close grievance {reference} as invalid?",
+        "{purpose}. The contractor proposes to close grievance {reference} ({project}) as invalid: {proposal}"
+        " Approve or reject it on the case's page; the case stays open until then.{info}",
+    ),
     "handover": Template(
         "[GRM] {purpose}: grievance {reference} assigned to you",
         "{purpose}. Grievance {reference} ({project}, level {level}) is now yours. Due: {due}.{info}",
@@ -86,7 +91,7 @@ CITIZEN: dict[str, dict[str, Template]] = {
         ),
         "closed": Template(
             "Grievance {reference} closed",
-            "Your grievance {reference} is now closed ({close_reason}). Thank you.",
+            "Your grievance {reference} is now closed ({close_reason}).{reopen_hint} Thank you.",
         ),
         "note": Template("Update on grievance {reference}", "About your grievance {reference}: {note}"),
         "reopened": Template(
@@ -111,7 +116,7 @@ CITIZEN: dict[str, dict[str, Template]] = {
         ),
         "closed": Template(
             "गुनासो {reference} बन्द भयो",
-            "तपाईंको गुनासो {reference} अब बन्द भएको छ ({close_reason})। धन्यवाद।",
+            "तपाईंको गुनासो {reference} अब बन्द भएको छ ({close_reason})।{reopen_hint} धन्यवाद।",
         ),
         "note": Template("गुनासो {reference} बारे जानकारी", "तपाईंको गुनासो {reference} बारे: {note}"),
         "reopened": Template(
@@ -140,6 +145,12 @@ CLOSE_REASONS = {
         "invalid": "यो संयन्त्रले हेर्न नमिल्ने गुनासो",
         "duplicate": "अर्को गुनासोको दोहोरो",
     },
+}
+
+# Told with a case closed as invalid or duplicate: the citizen may have it looked at again.
+REOPEN_HINT = {
+    "en": " If you disagree, ask the project's grievance desk within {days} days to reopen it.",
+    "ne": " तपाईं असहमत हुनुहुन्छ भने {days} दिनभित्र आयोजनाको गुनासो डेस्कलाई फेरि खोल्न अनुरोध गर्नुहोस्।",
 }
 
 # A gender case's resolution is read behind the link, never in an SMS others may see.

@@ -364,6 +364,25 @@ def queue_deadline_warnings(session: Session, clock: Clock, lead: timedelta, lim
     return len(cases)
 
 
+def queue_proposal(session: Session, now: datetime, grievance: Grievance, level: int) -> None:
+    """Tell the officers of `level`, for action, that closing the case as invalid is proposed."""
+    proposal = grievance.invalid_proposal or {}
+    for_review = Told(frozenset({level}), frozenset(), citizen=False)
+    rows = rows_for(
+        session,
+        catalog(session),
+        Contacts.load(session, [grievance.complainant_id]),
+        now,
+        Case.of(grievance),
+        "invalid_proposed",
+        f"p{proposal.get('at', now.isoformat())}",
+        for_review,
+        {"level": grievance.level},
+        grievance.assignee_id,
+    )
+    queue(session, rows)
+
+
 def queue_public_note(session: Session, now: datetime, grievance: Grievance, note_id: int) -> None:
     """Queue a public note to the citizen, in the same unit of work as the note (flushed)."""
     case = Case.of(grievance)

@@ -24,7 +24,7 @@ from ticketing.catalog import catalog
 from ticketing.citizen import answer_link_token
 from ticketing.clock import Clock
 from ticketing.config import Settings
-from ticketing.lifecycle import handler_name
+from ticketing.lifecycle import Action, handler_name
 from ticketing.notify.messages import (
     CITIZEN,
     CLOSE_REASONS,
@@ -33,14 +33,15 @@ from ticketing.notify.messages import (
     PRIVATE_NOTE,
     PRIVATE_RESOLUTION,
     PURPOSE,
+    REOPEN_HINT,
     citizen_language,
     render,
 )
 from ticketing.notify.senders import DeliveryError, Outgoing, Sender
-from ticketing.store.case_models import Complainant, Grievance, Note, Notification, NotificationAttempt
+from ticketing.store.case_models import Complainant, Grievance, Note, Notification, NotificationAttempt, StatusChange
 from ticketing.store.db import Store
 from ticketing.store.models import Officer, table
-from ticketing.store.vocabulary import Audience, NotificationChannel, NotificationStatus, Priority
+from ticketing.store.vocabulary import Audience, CloseReason, NotificationChannel, NotificationStatus, Priority
 from ticketing.values.dates import citizen_time
 
 logger = logging.getLogger(__name__)
@@ -144,7 +145,15 @@ def _case_values(
         "close_reason": CLOSE_REASONS[language].get(grievance.close_reason or "", ""),
         "auto_close_days": config.deadlines(grievance.project_id).auto_close_days,
         "purpose": PURPOSE[row.for_action],
+        "reopen_hint": "",
     }
+    closed_invalid = grievance.close_reason in (CloseReason.INVALID, CloseReason.DUPLICATE)
+    if row.audience is Audience.CITIZEN and closed_invalid:
+        # Why it was closed, and that it can be reopened: a gender case's reason stays inside.
+        why = None if gender else _reason_closed(session, grievance)
+        values["close_reason"] += f": {why}" if why else ""
+        days = config.deadlines(grievance.project_id).reopen_days
+        values["reopen_hint"] = REOPEN_HINT[language].format(days=days)
     if row.audience is Audience.CITIZEN:
         link = f"{settings.public_url}/chat?resume={answer_link_token(grievance, now)}"
         values["how_to_answer"] = HOW_TO_ANSWER[language].format(link=link)
@@ -154,12 +163,23 @@ def _case_values(
             values["note"] = PRIVATE_NOTE[language] if gender or note is None else note.body
     elif gender:
         values["info"] = "\nGender priority: the details are in the backoffice only."
-        values["resolution"] = "see the backoffice"
+        values["resolution"] = values["proposal"] = "see the backoffice"
     else:
         category = config.categories[grievance.category_id].name_en if grievance.category_id else "not yet set"
         values["info"] = f"\nCategory: {category}. Summary: {grievance.summary or grievance.details[:SUMMARY_CHARS]}"
         values["resolution"] = grievance.resolution or ""
+        values["proposal"] = (grievance.invalid_proposal or {}).get("reason", "")
     return values
+
+
+def _reason_closed(session: Session, grievance: Grievance) -> str | None:
+    """The reason the officer gave for closing the case as invalid."""
+    return session.scalar(
+        select(StatusChange.note)
+        .where(StatusChange.grievance_id == grievance.id, StatusChange.action == Action.CLOSE_INVALID)
+        .order_by(StatusChange.id.desc())
+        .limit(1)
+    )
 
 
 def _outside_whatsapp_window(session: Session, grievance: Grievance, now: datetime) -> bool:

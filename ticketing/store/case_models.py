@@ -101,6 +101,9 @@ class Grievance(LocatedMixin, Base):
     satisfaction: Mapped[int | None]
     close_reason: Mapped[CloseReason | None] = mapped_column(text_enum(CloseReason))
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("grievance.id"))
+    # A contractor's proposal to close the case as invalid, waiting for a level-2 officer:
+    # {"by": officer id, "at": ISO time, "reason": ..., "duplicate_of": reference or None}.
+    invalid_proposal: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # Set by every lifecycle move, in its own transaction; the scheduler then turns the status
     # changes after `notified_change_id` into notifications and clears it (ticketing.notify.notifications).
     notify_pending: Mapped[bool] = mapped_column(default=True)
