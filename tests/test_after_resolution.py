@@ -5,22 +5,28 @@ chat; and a closed case reopened with a reason within the project's window."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, true
 
 from tests.helpers import FakeClock, client_for, csrf_token, file, history, make_jobs, officer_by_email, sign_in
 from ticketing.accounts import issue_api_token
 from ticketing.cases.moves import acknowledge, record_answer_heard, reopen, resolve
 from ticketing.cases.records import Actor
+from ticketing.citizen import answer_resolution
 from ticketing.clock import SystemClock
 from ticketing.errors import InvalidInput
 from ticketing.lifecycle import Action, Status
+from ticketing.reporting.analytics import Period, build_dashboard
+from ticketing.reporting.satisfaction import satisfaction_table
 from ticketing.store.case_models import Grievance, Notification
 from ticketing.store.db import Store
 from ticketing.store.models import Officer
 from ticketing.store.vocabulary import ActorKind, Audience, CloseReason
 
 SITE = "site.kkr@grm.example"
+MANAGER = "manager.kkr@grm.example"
 
 
 def resolved(store: Store, clock: FakeClock) -> Grievance:
@@ -147,3 +153,28 @@ def test_the_backoffice_reopens_a_closed_case(demo: Store, clock: FakeClock) -> 
     form = {"csrf_token": csrf_token(client, page), "text": "Asked for by the ward chair."}
     assert client.post(f"{page}/reopen", data=form).status_code == 302
     assert "in progress" in client.get(page).get_data(as_text=True)
+
+
+def test_satisfaction_per_project_category_and_resolving_officer(demo: Store, clock: FakeClock) -> None:
+    manager = Actor.officer(officer_by_email(demo, MANAGER))
+    pleased, displeased, _silent = (resolved(demo, clock) for _ in range(3))
+    land = file(demo, clock, category_code="land.compensation", details="My land was taken without payment.")
+    with demo.sessions.begin() as session:
+        answer_resolution(session, clock, pleased.id, True, rating=4)
+        answer_resolution(session, clock, displeased.id, False, "Still dusty.")
+        acknowledge(session, clock, land.id, manager)
+        resolve(session, clock, land.id, manager, "Paid in full.")
+        answer_resolution(session, clock, land.id, True, rating=2)
+    clock.advance(days=8)
+    make_jobs(demo, clock).close()  # the silent one closes unanswered
+    period = Period(true(), clock.now() - timedelta(days=30), clock.now() + timedelta(days=1), clock.now())
+    with demo.sessions() as session:
+        rows = {(row[0], row[1]): row[2:] for row in satisfaction_table(session, period.cases).rows}
+        figures = build_dashboard(session, period)
+    # Answers, accepted, refused, unanswered, accepted %, mean rating, ratings.
+    assert rows[("project", "KKR-01")] == (4, 2, 1, 1, 67, 3.0, 2)
+    assert rows[("category", "Dust and air pollution")] == (3, 1, 1, 1, 50, 4.0, 1)
+    assert rows[("category", "Compensation not paid or disputed")] == (1, 1, 0, 0, 100, 2.0, 1)
+    assert rows[("officer", "Ram Thapa (site safeguards, KKR-01)")] == (3, 1, 1, 1, 50, 4.0, 1)
+    assert rows[("officer", "Project Manager KKR-01")] == (1, 1, 0, 0, 100, 2.0, 1)
+    assert (round(figures.accepted_share or 0, 2), figures.mean_rating) == (0.67, 3.0)

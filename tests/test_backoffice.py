@@ -289,6 +289,8 @@ def test_the_dashboard_counts_what_the_officer_may_see(demo: Store, clock: FakeC
         "Escalations": "2",  # `late` and the NBR-02 case missed their response time
         "Median response": "15.0 h",
         "Median resolution": "0.8 d",
+        "Resolutions accepted": "–",  # nobody has answered yet
+        "Mean rating (1-5)": "–",
     }
     chart = admin.get("/admin/").get_data(as_text=True)
     assert 'data-testid="weekly-chart"' in chart
@@ -317,7 +319,7 @@ def test_standard_reports_on_screen_and_as_csv_excel_and_pdf(demo: Store, clock:
     book = load_workbook(io.BytesIO(manager.get("/admin/reports/?format=xlsx").data), read_only=True)
     assert book.sheetnames == [
         "Status", "Timely resolution", "Escalation levels", "Resolution time", "Response time",
-        "Assignment", "Projects", "Officers",
+        "Assignment", "Projects", "Officers", "Satisfaction",
     ]  # fmt: skip
     officers = [tuple(row) for row in book["Officers"].iter_rows(values_only=True)]
     assert officers[3][:4] == ("Officer", "Acknowledged", "Assigned", "Resolved")

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from ticketing.catalog import catalog
 from ticketing.lifecycle import OPEN_STATUSES, Action, Status
+from ticketing.reporting.satisfaction import acceptance, satisfaction_table
 from ticketing.reporting.tables import Table
 from ticketing.store.case_models import Grievance, StatusChange
 from ticketing.store.models import Officer
@@ -66,6 +67,9 @@ class Dashboard:
     median_resolution_hours: float | None
     # (week's Monday, filed, resolved), oldest first
     weekly: list[tuple[str, int, int]]
+    # Of the resolutions citizens answered, the share they accepted, and their mean 1-5 rating.
+    accepted_share: float | None = None
+    mean_rating: float | None = None
 
     @property
     def within_sla_share(self) -> float | None:
@@ -78,8 +82,8 @@ def _counted(session: Session, period: Period, column: Any) -> list[tuple[Any, i
 
 
 def build_dashboard(session: Session, period: Period) -> Dashboard:
-    """Three queries, whatever the volume: one grouped count over every dimension the page
-    shows (summed here), the two medians, and the resolutions per week."""
+    """Four queries, whatever the volume: one grouped count over every dimension the page
+    shows (summed here), the two medians, the resolutions per week, and the citizens' answers."""
     config = catalog(session)
     dimensions = (
         Grievance.status,
@@ -119,6 +123,7 @@ def build_dashboard(session: Session, period: Period) -> Dashboard:
         .tuples()
         .all()
     )
+    accepted_share, mean_rating = acceptance(session, period.cases)
     last = (period.end - timedelta(days=1)).date()
     mondays = [(last - timedelta(days=last.weekday(), weeks=n)).isoformat() for n in range(TREND_WEEKS - 1, -1, -1)]
     return Dashboard(
@@ -137,6 +142,8 @@ def build_dashboard(session: Session, period: Period) -> Dashboard:
         median_response_hours=response,
         median_resolution_hours=resolution,
         weekly=[(monday, by["week"][monday], resolved_weekly.get(monday, 0)) for monday in mondays],
+        accepted_share=accepted_share,
+        mean_rating=mean_rating,
     )
 
 
@@ -304,6 +311,7 @@ STANDARD_REPORTS: dict[str, tuple[str, Callable[[Session, Period], Table]]] = {
     "assignment": ("Assignment distribution", _assignment_distribution),
     "projects": ("Project-wise distribution", _project_distribution),
     "officers": ("User performance", _user_performance),
+    "satisfaction": ("Satisfaction", lambda session, period: satisfaction_table(session, period.cases)),
 }
 
 
