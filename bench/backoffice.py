@@ -237,6 +237,7 @@ class Life:
     close_reason: CloseReason | None = None
     resolution: str | None = None
     satisfaction: int | None = None
+    refusals: int = 0
     changes: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -269,6 +270,7 @@ class Life:
             self.status = Status.ESCALATED
             if step.action is Action.REFUSE:
                 self.resolved = None
+                self.refusals += 1
             else:
                 self.missed_deadline = self.missed_deadline or step.actor is ActorKind.SYSTEM
             if self.level < TOP_LEVEL:
@@ -434,6 +436,7 @@ class Filings:
             closed_at=life.closed,
             resolution=life.resolution,
             satisfaction=life.satisfaction,
+            refusals=life.refusals,
             close_reason=life.close_reason,
             category_id=category_id,
             category_source="ai" if category else None,

@@ -79,6 +79,7 @@ def grievance_row(
     closed_at: datetime | None = None,
     resolution: str | None = None,
     satisfaction: int | None = None,
+    refusals: int = 0,
     close_reason: CloseReason | None = None,
     category_id: int | None = None,
     category_source: str | None = None,
@@ -124,8 +125,10 @@ def grievance_row(
         "closed_at": closed_at,
         "resolution": resolution,
         "satisfaction": satisfaction,
+        "refusals": refusals,
         "close_reason": close_reason,
         "duplicate_of_id": None,
+        "invalid_proposal": None,
         # Seeded cases were announced long ago: the scheduler has nothing left to send.
         "notify_pending": False,
         "notified_change_id": 0,

@@ -181,6 +181,7 @@ def record_citizen_answer(
     else:
         move(session, clock, grievance, Action.REFUSE, actor, required_text(reason, "reason"))
         grievance.resolved_at = None
+        grievance.refusals += 1
     return grievance
 
 

@@ -99,6 +99,8 @@ class Grievance(LocatedMixin, Base):
     resolution: Mapped[str | None] = mapped_column(Text)
     # The citizen's 1-5 rating of the resolution they accepted, when they gave one.
     satisfaction: Mapped[int | None]
+    # How many resolutions the citizen refused: the dashboard counts answers without the history.
+    refusals: Mapped[int] = mapped_column(default=0, server_default="0")
     close_reason: Mapped[CloseReason | None] = mapped_column(text_enum(CloseReason))
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("grievance.id"))
     # A contractor's proposal to close the case as invalid, waiting for a level-2 officer:
