@@ -28,7 +28,7 @@ csrf = CSRFProtect()
 # its largest, with room for the form around it).
 MAX_BODY_BYTES = 1024 * 1024
 MAX_UPLOAD_BODY_BYTES = MAX_BYTES + 64 * 1024
-UPLOAD_ENDPOINTS = frozenset({"public.upload", "grievance.attach"})
+UPLOAD_ENDPOINTS = frozenset({"public.upload", "grievance.attach", "intake.index"})
 HSTS_SECONDS = 365 * 24 * 3600
 
 

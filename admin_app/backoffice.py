@@ -38,6 +38,7 @@ from admin_app.auth import (
     viewer,
 )
 from admin_app.configuration import add_configuration_views
+from admin_app.intake import IntakeView
 from admin_app.moves import MOVES
 from admin_app.reports import HomeView, ReportsView, download, made_by
 from ticketing.cases.attachments import MAX_BYTES, attach_file, attachment_path, download_name
@@ -426,5 +427,6 @@ def init_backoffice(app: Flask, store: Store) -> None:
         admin.add_view(OutboxView(Notification, sessions, name="Outbox", endpoint="outbox", category="Admin"))
         admin.add_view(AuditView(AuditLog, sessions, name="Audit log", endpoint="audit", category="Admin"))
         add_configuration_views(admin, sessions)
+    admin.add_view(IntakeView(name="New grievance", endpoint="intake", url="/admin/new-grievance"))
     admin.add_view(ReportsView(name="Reports", endpoint="reports", url="/admin/reports"))
     admin.add_view(AccountView(name="My account", endpoint="account", url="/admin/account"))

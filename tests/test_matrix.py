@@ -28,6 +28,7 @@ ACCOUNTS = [
 ]
 SCREENS = {
     "/admin/": Permission.VIEW,
+    "/admin/new-grievance/": Permission.CREATE,
     "/admin/reports/": Permission.REPORT,
     "/admin/reports/?format=xlsx": Permission.REPORT,
     "/admin/grievance/export/pdf/": Permission.VIEW,

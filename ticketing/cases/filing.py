@@ -67,6 +67,8 @@ class Submission:
     # The same key on a retried submission by the same caller returns the first ticket
     # instead of a second one.
     idempotency_key: str | None = None
+    # What the history says of the filing: how an officer received it, the citizen's consent.
+    note: str | None = None
 
 
 def _owned_key(submission: Submission, actor: Actor) -> str | None:
@@ -222,6 +224,6 @@ def file_grievance(session: Session, clock: Clock, submission: Submission, actor
         grievance = Grievance(id=grievance_id, **values)
         make_transient_to_detached(grievance)
         session.add(grievance)
-        record(session, now, grievance, Action.FILE, actor, None, None, None)
+        record(session, now, grievance, Action.FILE, actor, None, None, optional_text(submission.note))
         return grievance
     raise RuntimeError("could not draw an unused reference; the reference space is exhausted")

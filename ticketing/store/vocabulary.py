@@ -27,6 +27,8 @@ class Channel(StrEnum):
     BACKOFFICE = "backoffice"
     PHONE = "phone"
     IN_PERSON = "in_person"
+    LETTER = "letter"
+    EMAIL = "email"
 
 
 class Role(StrEnum):

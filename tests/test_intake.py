@@ -1,0 +1,72 @@
+"""New grievance (issue 18, point 6): an officer types in a grievance received in person, by
+phone, by letter or by e-mail, through the same filing service; the letter goes with it, the
+consent and the way it came are in its history, and triage reads it later."""
+
+from __future__ import annotations
+
+import io
+
+from sqlalchemy import select
+
+from tests.helpers import FakeClock, client_for, csrf_token, history, make_jobs, sign_in
+from tests.test_uploads import PNG
+from ticketing.lifecycle import Action
+from ticketing.store.case_models import Attachment, Grievance
+from ticketing.store.db import Store
+from ticketing.store.vocabulary import ActorKind, Channel
+
+PAGE = "/admin/new-grievance/"
+HETAUDA = 337
+
+
+def form(client_token: str, **changes: str) -> dict[str, object]:
+    return {
+        "csrf_token": client_token,
+        "channel": "letter",
+        "project_code": "KKR-01",
+        "language": "ne",
+        "details": "सडक निर्माणको धुलोले हाम्रो मकैबारी ढाकेको छ।",
+        "municipality_id": str(HETAUDA),
+        "ward": "4",
+        "name": "Sunita Tamang",
+        "phone": "९८४१२३४५६७",
+        "consent": "yes",
+        **changes,
+    }
+
+
+def test_an_officer_files_a_letter_with_its_scan_and_triage_reads_it_later(demo: Store, clock: FakeClock) -> None:
+    client = client_for(demo)
+    assert sign_in(client, "site.kkr@grm.example") == 302
+    assert 'data-testid="new-grievance"' in client.get(PAGE).get_data(as_text=True)
+    sent = form(csrf_token(client, PAGE)) | {"letter": (io.BytesIO(PNG), "letter-scan.png")}
+    filed = client.post(PAGE, data=sent, content_type="multipart/form-data")
+    assert filed.status_code == 302 and "/admin/grievance/case/" in filed.location
+    with demo.sessions() as session:
+        case = session.scalars(select(Grievance)).one()
+        assert (case.channel, case.language, case.ward, case.needs_triage) == (Channel.LETTER, "ne", 4, True)
+        scans = session.scalars(select(Attachment.filename).where(Attachment.grievance_id == case.id)).all()
+        assert scans == ["letter-scan.png"]
+        assert case.complainant.phone == "+9779841234567"  # Devanagari digits, read as the chat reads them
+    [filing] = history(demo, case.id)
+    assert (filing.action, filing.actor_kind) == (Action.FILE, ActorKind.OFFICER)
+    assert filing.note == (
+        "Received by letter; the citizen agreed that these contact details are kept and used for this grievance"
+    )
+    page = client.get(filed.location).get_data(as_text=True)
+    assert f"Filed: {case.reference}" in page
+    assert make_jobs(demo, clock).triage() == 1  # the scheduler's triage job gives it a category
+
+
+def test_nothing_typed_is_lost_when_the_form_is_refused(demo: Store) -> None:
+    client = client_for(demo)
+    assert sign_in(client, "contractor.kkr@grm.example") == 302  # contractors may file (seed 000 matrix)
+    token = csrf_token(client, PAGE)
+    refused = client.post(PAGE, data=form(token, consent="", channel="phone"))
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 200 and "Not filed: consent: note the citizen&#39;s consent" in page
+    assert "सडक निर्माणको धुलोले हाम्रो मकैबारी ढाकेको छ।" in page and 'value="phone" selected' in page
+    unknown_way = client.post(PAGE, data=form(token, channel="pigeon")).get_data(as_text=True)
+    assert "say how the grievance was received" in unknown_way
+    with demo.sessions() as session:
+        assert session.scalars(select(Grievance)).all() == []
