@@ -107,3 +107,21 @@ def test_the_case_page_offers_each_their_part(demo: Store, clock: FakeClock) -> 
     assert director.post(f"{page}/approve_invalid", data={"csrf_token": csrf_token(director, page)}).status_code == 302
     with demo.sessions() as session:
         assert session.get_one(Grievance, case.id).close_reason is CloseReason.INVALID
+
+
+def test_a_nepali_citizen_is_told_in_nepali_why_and_that_it_can_be_reopened(demo: Store, clock: FakeClock) -> None:
+    case = file(demo, clock, language="ne", details="सडकको धुलोले बाली बिग्रियो।")
+    contractor, piu = actor(demo, CONTRACTOR), actor(demo, PIU)
+    with demo.sessions.begin() as session:
+        propose_invalid(session, clock, case.id, contractor, "खानीको धुलो हो, सडकको होइन।")
+        decide_invalid(session, clock, case.id, piu, True)
+    jobs = make_jobs(demo, clock)
+    jobs.plan()
+    jobs.dispatch()
+    [told] = [
+        message
+        for message in map(json.loads, outbox_file(demo).read_text().splitlines())
+        if message["channel"] == "sms" and "बन्द" in message["body"]
+    ]
+    assert "खानीको धुलो हो, सडकको होइन।" in told["body"]
+    assert "30 दिनभित्र आयोजनाको गुनासो डेस्कलाई फेरि खोल्न अनुरोध गर्नुहोस्" in told["body"]

@@ -155,12 +155,21 @@ def test_every_part_that_speaks_to_citizens_speaks_the_languages_defined_once() 
                 "close reasons": list(messages.CLOSE_REASONS),
                 "a private resolution": list(messages.PRIVATE_RESOLUTION),
                 "a private note": list(messages.PRIVATE_NOTE),
+                "the hint to reopen": list(messages.REOPEN_HINT),
             }.items()
         },
         **{f"level {n}'s handler": list(level.handler) for n, level in enumerate(LADDER, start=1)},
     }
     assert {part: sorted(languages) for part, languages in spoken_by.items()} == dict.fromkeys(
         spoken_by, sorted(LANGUAGES)
+    )
+
+
+def test_every_message_to_citizens_is_written_in_every_language() -> None:
+    events = {language: sorted(templates) for language, templates in messages.CITIZEN.items()}
+    assert events == dict.fromkeys(LANGUAGES, sorted(messages.CITIZEN[LANGUAGES[0]]))
+    assert {language: sorted(reasons) for language, reasons in messages.CLOSE_REASONS.items()} == dict.fromkeys(
+        LANGUAGES, sorted(messages.CLOSE_REASONS[LANGUAGES[0]])
     )
 
 
