@@ -24,6 +24,16 @@ PIU = "piu.kkr@grm.example"  # level 2 of KKR-01
 SITE = "site.kkr@grm.example"  # level 1
 
 
+def sms_saying(store: Store, clock: FakeClock, word: str) -> dict[str, str]:
+    """The one SMS sent, once the outbox has run, whose body holds `word`."""
+    jobs = make_jobs(store, clock)
+    jobs.plan()
+    jobs.dispatch()
+    sent: list[dict[str, str]] = [json.loads(line) for line in outbox_file(store).read_text().splitlines()]
+    [told] = [message for message in sent if message["channel"] == "sms" and word in message["body"]]
+    return told
+
+
 def actor(store: Store, email: str) -> Actor:
     return Actor.officer(officer_by_email(store, email))
 
@@ -59,14 +69,7 @@ def test_a_contractor_proposes_and_a_level_2_officer_closes(demo: Store, clock: 
             None,
         )
 
-    jobs = make_jobs(demo, clock)
-    jobs.plan()
-    jobs.dispatch()
-    [told] = [
-        message
-        for message in map(json.loads, outbox_file(demo).read_text().splitlines())
-        if message["channel"] == "sms" and "closed" in message["body"]
-    ]
+    told = sms_saying(demo, clock, "closed")
     assert "The dust comes from the quarry, not our road." in told["body"]
     assert "within 30 days to reopen it" in told["body"]
 
@@ -115,13 +118,6 @@ def test_a_nepali_citizen_is_told_in_nepali_why_and_that_it_can_be_reopened(demo
     with demo.sessions.begin() as session:
         propose_invalid(session, clock, case.id, contractor, "खानीको धुलो हो, सडकको होइन।")
         decide_invalid(session, clock, case.id, piu, True)
-    jobs = make_jobs(demo, clock)
-    jobs.plan()
-    jobs.dispatch()
-    [told] = [
-        message
-        for message in map(json.loads, outbox_file(demo).read_text().splitlines())
-        if message["channel"] == "sms" and "बन्द" in message["body"]
-    ]
+    told = sms_saying(demo, clock, "बन्द")
     assert "खानीको धुलो हो, सडकको होइन।" in told["body"]
     assert "30 दिनभित्र आयोजनाको गुनासो डेस्कलाई फेरि खोल्न अनुरोध गर्नुहोस्" in told["body"]

@@ -17,33 +17,17 @@ from ticketing.store.models import Officer
 from ticketing.store.vocabulary import Role
 
 P = Permission
+# Who handles cases: the directors, managers and focal persons.
+HANDLING = {P.CREATE, P.VIEW, P.ASSIGN, P.UPDATE_STATUS, P.COMMENT, P.CORRECT, P.RECORD_ANSWER}
 # Seed 000 section 2.2, column by column (the citizen acts only through the channels).
 EXPECTED = {
     Role.SUPER_ADMIN: set(Permission),
-    Role.PROJECT_DIRECTOR: {
-        P.CREATE,
-        P.VIEW,
-        P.ASSIGN,
-        P.UPDATE_STATUS,
-        P.COMMENT,
-        P.CORRECT,
-        P.RECORD_ANSWER,
-        P.REPORT,
-    },
-    Role.PROJECT_MANAGER: {
-        P.CREATE,
-        P.VIEW,
-        P.ASSIGN,
-        P.UPDATE_STATUS,
-        P.COMMENT,
-        P.CORRECT,
-        P.RECORD_ANSWER,
-        P.REPORT,
-    },
+    Role.PROJECT_DIRECTOR: HANDLING | {P.REPORT},
+    Role.PROJECT_MANAGER: HANDLING | {P.REPORT},
     Role.CONTRACTOR: {P.CREATE, P.VIEW, P.UPDATE_STATUS, P.COMMENT},
     Role.BANK_VIEWER: {P.VIEW, P.REPORT},
     Role.PROJECT_ADMIN: {P.VIEW, P.MANAGE_USERS},
-    Role.FOCAL_PERSON: {P.CREATE, P.VIEW, P.ASSIGN, P.UPDATE_STATUS, P.COMMENT, P.CORRECT, P.RECORD_ANSWER},
+    Role.FOCAL_PERSON: HANDLING,
 }
 
 
