@@ -46,7 +46,7 @@ FIELD_SLOTS = {
     "details": ("details", "details_done"),
     "name": ("complainant_name", "name_withheld", "sensitive_case"),
     "phone": ("phone",),
-    "place": ("province", "district", "municipality", "ward", "place_suggestion"),
+    "place": ("province", "district", "municipality", "ward", "locality", "place_suggestion"),
     "email": ("email",),
     "category": ("category_choice",),
 }

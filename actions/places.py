@@ -11,13 +11,32 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from actions.common import MAX_PROJECT_BUTTONS, current_catalog, language, latest_intent, numeral, phrase, words_only
+from actions.common import (
+    CLOCK,
+    MAX_PROJECT_BUTTONS,
+    STORE_UNAVAILABLE,
+    current_catalog,
+    in_store,
+    language,
+    latest_intent,
+    logger,
+    numeral,
+    phrase,
+    unsealed,
+    words_only,
+)
 from actions.story import story_kept
 from ticketing.catalog import Catalog, ProjectInfo
+from ticketing.citizen import add_place
+from ticketing.errors import GrievanceNotFound
 from ticketing.places.gazetteer import Division, Gazetteer, Match, fold
 from ticketing.places.locations import on_the_map
+from ticketing.store.case_models import Grievance
 from ticketing.values.languages import in_language
+from ticketing.values.numerals import western_digits
 
 # More choices than this are not offered as buttons: the citizen types the name instead.
 MAX_PLACE_BUTTONS = 16
@@ -149,7 +168,7 @@ class PlaceChecks:
         municipality = config.gazetteer.municipality(int(tracker.get_slot("municipality")))
         digits = re.findall(r"\d+", fold(str(value)))
         if digits and 1 <= int(digits[0]) <= (municipality.wards or 0):
-            return {"ward": int(digits[0])}
+            return {"ward": int(digits[0]), "locality": locality_in(str(value))}
         name = division_name(municipality, language(tracker))
         dispatcher.utter_message(
             response="utter_ward_invalid",
@@ -159,10 +178,25 @@ class PlaceChecks:
         return {"ward": None}
 
 
+# Words of the ward's answer that are not the village or tole: "ward no. 4", "वडा नं. ४".
+WARD_WORDS = frozenset({"ward", "wada", "vada", "no", "number", "num", "nam", "nambar", "वडा", "नं", "नम्बर", "नंबर"})
+MAX_LOCALITY_CHARS = 200
+
+
+def locality_in(answer: str) -> str | None:
+    """The village or tole a citizen wrote with the ward's number ("4, Bhimphedi tole"), if any."""
+    words = [w for w in re.split(r"[\s,.;:/()।-]+", answer) if w]
+    kept = [w for w in words if not western_digits(w).isdigit() and w.lower() not in WARD_WORDS]
+    locality = " ".join(kept)[:MAX_LOCALITY_CHARS]
+    return locality if any(c.isalpha() for c in locality) else None
+
+
 def place_text(config: Catalog, tracker: Tracker, lang: str) -> str:
-    """The place slots as names: "Hetauda, Makwanpur, Bagmati Province"."""
+    """The place slots as names: "Bhimphedi, Hetauda, Makwanpur, Bagmati Province" (the
+    village or tole first, when the citizen gave one)."""
     gazetteer = config.gazetteer
     parts = [
+        *([str(tracker.get_slot("locality"))] if tracker.get_slot("locality") else []),
         division_name(gazetteer.municipality(int(tracker.get_slot("municipality"))), lang),
         division_name(gazetteer.district(int(tracker.get_slot("district"))), lang),
         division_name(gazetteer.province(int(tracker.get_slot("province"))), lang),
@@ -293,6 +327,17 @@ class ActionTakeLocation(Action):
             dispatcher.utter_message(response="utter_location_invalid")
             return []
         shown = f"{spot['latitude']:.5f}, {spot['longitude']:.5f}"
+        chosen = unsealed(tracker, "filed_reference")
+        if chosen and tracker.active_loop_name != "grievance_form":
+            # After filing (or once a case was chosen to add to), the place goes with that case.
+            try:
+                await in_store(lambda session: add_place_to(session, chosen, spot))
+            except STORE_UNAVAILABLE:
+                logger.exception("the ticket store is unreachable; the citizen is asked to share the place again")
+                dispatcher.utter_message(response="utter_lookup_unavailable")
+                return []
+            dispatcher.utter_message(response="utter_location_kept", spot=shown)
+            return []
         events: list[EventType] = [SlotSet("coordinates", spot)]
         if tracker.active_loop_name == "grievance_form" and not tracker.get_slot("municipality") and spot["label"]:
             gazetteer = (await current_catalog()).gazetteer
@@ -303,6 +348,13 @@ class ActionTakeLocation(Action):
                 return events + [SlotSet(slot, value) for slot, value in found.items()]
         dispatcher.utter_message(response="utter_location_kept", spot=shown)
         return events
+
+
+def add_place_to(session: Session, reference: str, spot: dict[str, Any]) -> None:
+    grievance_id = session.scalar(select(Grievance.id).where(Grievance.reference == reference))
+    if grievance_id is None:
+        raise GrievanceNotFound()
+    add_place(session, CLOCK, grievance_id, spot["latitude"], spot["longitude"], spot["label"])
 
 
 MAX_PLACE_LABEL_CHARS = 200

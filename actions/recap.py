@@ -25,13 +25,17 @@ from actions.common import (
     logger,
     numeral,
     phrase,
+    requester,
     seal,
     sealed,
+    sender_phone,
 )
 from actions.grievance import FIELD_SLOTS, FORM_SLOTS, TRIAGE_CHOICE
 from actions.places import place_text
+from actions.verification import tell_code_sent
 from ticketing.cases.attachments import claim_uploads
 from ticketing.cases.filing import Submission, file_grievance
+from ticketing.cases.verification import Claim, TooManyCodes, send_code
 from ticketing.catalog import Catalog, catalog
 from ticketing.errors import InvalidInput
 from ticketing.lifecycle import handler_name
@@ -112,11 +116,14 @@ def submission(tracker: Tracker) -> Submission:
         language=language(tracker),
         name=tracker.get_slot("complainant_name"),
         phone=tracker.get_slot("phone"),
+        # A WhatsApp citizen's own number is proven; any other waits for its code.
+        phone_verified=bool(tracker.get_slot("phone")) and tracker.get_slot("phone") == sender_phone(tracker),
         email=tracker.get_slot("email") or None,
         province_id=tracker.get_slot("province"),
         district_id=tracker.get_slot("district"),
         municipality_id=tracker.get_slot("municipality"),
         ward=tracker.get_slot("ward"),
+        locality=tracker.get_slot("locality"),
         latitude=spot["latitude"] if spot else None,
         longitude=spot["longitude"] if spot else None,
         category_code=code,
@@ -144,9 +151,10 @@ class ActionSubmitGrievance(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         filed = submission(tracker)
         tokens = [f["token"] for f in files(tracker)]
+        who = requester(tracker)
         try:
-            reference, level, hours, confidential = await in_store(
-                lambda session: self._file(session, filed, tracker.sender_id, tokens)
+            reference, level, hours, confidential, code_sent = await in_store(
+                lambda session: self._file(session, filed, tracker.sender_id, tokens, who)
             )
         except (InvalidInput, *STORE_UNAVAILABLE) as failure:
             if isinstance(failure, InvalidInput) and failure.field in REFUSED_FIELDS:
@@ -176,7 +184,12 @@ class ActionSubmitGrievance(Action):
                 hours=numeral(hours, language(tracker)),
                 handler=handler_name(level, language(tracker)),
             )
-        dispatcher.utter_message(response="utter_anything_else")
+        if code_sent:
+            tell_code_sent(dispatcher, str(filed.phone))
+        else:
+            if filed.phone and not filed.phone_verified:
+                dispatcher.utter_message(response="utter_code_not_sent")
+            dispatcher.utter_message(response="utter_anything_else")
         done = [
             SlotSet(slot, None)
             for slot in (*FORM_SLOTS, "attachments", "coordinates")
@@ -185,10 +198,21 @@ class ActionSubmitGrievance(Action):
         return [*done, SlotSet("filed_reference", sealed(tracker, reference))]
 
     @staticmethod
-    def _file(session: Session, filed: Submission, conversation: str, tokens: list[str]) -> tuple[str, int, int, bool]:
-        """File; returns what the citizen is told: reference, level, hours to the first response,
-        and whether the case is handled in confidence (a gender case)."""
+    def _file(
+        session: Session, filed: Submission, conversation: str, tokens: list[str], who: str
+    ) -> tuple[str, int, int, bool, bool]:
+        """File, and send a code to a number not yet proven; returns what the citizen is told:
+        reference, level, hours to the first response, whether the case is handled in
+        confidence (a gender case), and whether a code went to the number."""
         grievance = file_grievance(session, CLOCK, filed)
         claim_uploads(session, CLOCK, grievance, conversation, tokens)
         hours = catalog(session).deadlines(grievance.project_id).response_hours
-        return grievance.reference, grievance.level, hours, grievance.priority is Priority.GENDER
+        told = grievance.reference, grievance.level, hours, grievance.priority is Priority.GENDER
+        if not filed.phone or grievance.phone_verified:
+            return (*told, False)
+        claim = Claim(filed.name, filed.email)
+        try:
+            send_code(session, CLOCK, filed.phone, who, grievance.language, grievance.id, claim)
+        except TooManyCodes:  # refused before writing anything: the filing stands, unproven
+            return (*told, False)
+        return (*told, True)

@@ -11,7 +11,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.common import CLOCK, current_catalog, in_store, note_whatsapp_message, sealed, sender_phone
 from ticketing.catalog import ProjectInfo
-from ticketing.citizen import grievance_for_link
+from ticketing.citizen import grievance_for_link, grievance_for_reply
 from ticketing.errors import InvalidInput
 from ticketing.values.languages import LANGUAGES
 
@@ -69,6 +69,15 @@ class ActionWelcome(Action):
                     SlotSet("answer_token", None),
                     SlotSet("verified_grievance", sealed(tracker, str(found.id))),
                     SlotSet("lookup_outcome", "awaits_answer"),
+                ]
+            # An officer's note links here too: the citizen's reply joins that case.
+            replied = await in_store(lambda session: grievance_for_reply(session, token, CLOCK.now()))
+            if replied is not None:
+                return [
+                    SlotSet("answer_token", None),
+                    SlotSet("verified_grievance", sealed(tracker, str(replied.id))),
+                    SlotSet("filed_reference", sealed(tracker, replied.reference)),
+                    SlotSet("lookup_outcome", "add"),
                 ]
             if found is not None:
                 dispatcher.utter_message(response="utter_nothing_to_answer", reference=found.reference)

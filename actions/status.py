@@ -24,7 +24,8 @@ from actions.common import (
     sender_phone,
     words_only,
 )
-from ticketing.citizen import CitizenView, TooManyAttempts, look_up
+from actions.verification import list_cases, proven_phone
+from ticketing.citizen import CitizenView, TooManyAttempts, cases_of, look_up
 from ticketing.errors import InvalidInput
 from ticketing.lifecycle import OPEN_STATUSES, handler_name
 from ticketing.values.dates import citizen_time
@@ -43,8 +44,8 @@ class ValidateStatusForm(FormValidationAction):
     async def required_slots(
         self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[str]:
-        # On WhatsApp the number the citizen writes from stands for the phone half.
-        if sender_phone(tracker):
+        # A proven number (the WhatsApp sender's, or one a code proved) stands for the phone half.
+        if proven_phone(tracker):
             return [slot for slot in domain_slots if slot != "lookup_phone"]
         return domain_slots
 
@@ -87,6 +88,27 @@ def tell_status(dispatcher: CollectingDispatcher, domain: DomainDict, lang: str,
             dispatcher.utter_message(response="utter_no_deadline")
 
 
+class ActionAskReference(Action):
+    """Ask which grievance; a citizen whose number is proven picks it from their list."""
+
+    def name(self) -> str:
+        return "action_ask_reference"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        phone = proven_phone(tracker)
+        try:
+            cases = await in_store(lambda session: cases_of(session, phone)) if phone else []
+        except STORE_UNAVAILABLE:
+            logger.warning("the ticket store is unreachable; the reference is asked for")
+            cases = []
+        if cases:
+            list_cases(dispatcher, domain, language(tracker), cases)
+            dispatcher.utter_message(response="utter_ask_reference_listed")
+        else:
+            dispatcher.utter_message(response="utter_ask_reference")
+        return []
+
+
 class ActionCheckStatus(Action):
     """Look the case up; any wrong half gets the same "not found", and guessing is stopped."""
 
@@ -97,7 +119,7 @@ class ActionCheckStatus(Action):
         forget = [SlotSet(slot, None) for slot in LOOKUP_SLOTS]
         reference = str(tracker.get_slot("reference"))
         known = sender_phone(tracker)
-        phone = known or str(tracker.get_slot("lookup_phone"))
+        phone = proven_phone(tracker) or str(tracker.get_slot("lookup_phone"))
         who = requester(tracker)
         try:
             found = await in_store(lambda session: look_up(session, CLOCK, reference, phone, who))
@@ -114,13 +136,13 @@ class ActionCheckStatus(Action):
         if found is None:
             dispatcher.utter_message(response="utter_not_found")
             return [*forget, SlotSet("lookup_outcome", "not_found")]
+        proven = SlotSet("verified_grievance", sealed(tracker, str(found.id)))
+        if tracker.get_slot("lookup_purpose") == "add":  # found to be added to, not to be told
+            adding = SlotSet("filed_reference", sealed(tracker, found.reference))
+            return [*forget, proven, adding, SlotSet("lookup_purpose", None), SlotSet("lookup_outcome", "add")]
         outcome = "awaits_answer" if found.awaits_answer else "found"
         # A resolved case goes on to the question "are you satisfied?", which tells the resolution.
         if outcome == "found":
             tell_status(dispatcher, domain, language(tracker), found)
             dispatcher.utter_message(response="utter_anything_else")
-        return [
-            *forget,
-            SlotSet("verified_grievance", sealed(tracker, str(found.id))),
-            SlotSet("lookup_outcome", outcome),
-        ]
+        return [*forget, proven, SlotSet("lookup_outcome", outcome)]

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
 from admin_app import current_clock, current_store
+from admin_app.intake import filing_note, received_by
 from admin_app.moves import MOVES
 from ticketing.accounts import officer_for_token
 from ticketing.cases.filing import Submission, file_grievance
@@ -51,6 +52,10 @@ FILING_FIELDS: dict[str, type] = {
     "category_code": str,
     "summary": str,
     "idempotency_key": str,
+    # An officer typing in a grievance received in person, by phone, by letter or by e-mail
+    # says which (a channel's name), and that the citizen agreed to their details being kept.
+    "received": str,
+    "consent": bool,
 }
 FILING_REQUIRED = ("details",)  # without project_code, the case is routed by its place
 MOVE_FIELDS: dict[str, type] = {
@@ -127,8 +132,10 @@ def _fields(body: dict[str, Any], expected: dict[str, type]) -> dict[str, Any]:
         raise InvalidInput(min(unknown), "unknown field")
     for name, value in body.items():
         # JSON's true and false are not numbers, whatever Python's bool says.
-        if value is not None and (isinstance(value, bool) or not isinstance(value, expected[name])):
-            raise InvalidInput(name, "must be a whole number" if expected[name] is int else "must be a string")
+        if value is not None and (
+            isinstance(value, bool) is not (expected[name] is bool) or not isinstance(value, expected[name])
+        ):
+            raise InvalidInput(name, _JSON_TYPES[expected[name]])
     return {name: value for name, value in body.items() if value is not None}
 
 
@@ -158,8 +165,11 @@ def _ticket(db: Session, grievance: Grievance, full: bool) -> dict[str, Any]:
             "details": grievance.details,
             "resolution": grievance.resolution,
             "channel": grievance.channel.value,
+            # Not proven the citizen's: the number gets no SMS and may be mistyped.
+            "phone_verified": grievance.phone_verified,
             "place": {
                 "ward": grievance.ward,
+                "locality": grievance.locality,
                 "municipality_id": grievance.municipality_id,
                 "district_id": grievance.district_id,
                 "province_id": grievance.province_id,
@@ -246,10 +256,12 @@ def create_grievance() -> tuple[Response, int]:
     fields.setdefault("project_code", None)
     if "category_code" in fields:
         fields["category_source"] = "officer"
+    channel, consented = Channel.API, fields.pop("consent", False)
+    if "received" in fields:  # as the backoffice's New grievance: the way it came, the consent
+        channel = received_by(fields.pop("received"), "received")
+        fields["note"] = filing_note(channel, consented, [fields.get(n) for n in ("name", "phone", "email")])
     with current_store().sessions.begin() as db:
-        grievance = file_grievance(
-            db, current_clock(), Submission(channel=Channel.API, **fields), Actor.officer(viewer.id)
-        )
+        grievance = file_grievance(db, current_clock(), Submission(channel=channel, **fields), Actor.officer(viewer.id))
         created = _ticket(db, grievance, full=True)
     return jsonify(created), 201
 
@@ -309,8 +321,11 @@ def _json_body(properties: dict[str, Any], required: tuple[str, ...] = (), close
     return {"required": bool(required), "content": {"application/json": {"schema": schema}}}
 
 
+_JSON_TYPES = {int: "must be a whole number", str: "must be a string", bool: "must be true or false"}
+
+
 def _json_type(kind: type) -> dict[str, str]:
-    return {"type": "integer" if kind is int else "string"}
+    return {"type": {int: "integer", bool: "boolean"}.get(kind, "string")}
 
 
 REFERENCE = {"name": "reference", "in": "path", "required": True, "schema": {"type": "string"}}

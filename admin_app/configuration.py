@@ -1,5 +1,5 @@
 """The administrators' screens: projects (with their QR codes), officers, routing rules,
-categories and SLA policies.
+categories, SLA policies and the stakeholders told of each level.
 
 Rows are edited in place, never deleted: cases and their history point to them, so a
 project, category, rule or officer is switched off with its `active` box instead. Every
@@ -21,7 +21,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import Query, Session, joinedload, scoped_session
 from werkzeug.wrappers import Response as BaseResponse
-from wtforms import Form, SelectField
+from wtforms import Form, SelectField, StringField
 from wtforms.validators import NumberRange, ValidationError
 
 from admin_app import current_clock
@@ -32,9 +32,21 @@ from ticketing.errors import InvalidInput
 from ticketing.lifecycle import TOP_LEVEL
 from ticketing.permissions import Permission
 from ticketing.store.case_models import AuditLog
-from ticketing.store.models import Category, District, Municipality, Officer, Project, Province, RoutingRule, SlaPolicy
+from ticketing.store.models import (
+    Category,
+    District,
+    Municipality,
+    Officer,
+    Project,
+    Province,
+    RoutingRule,
+    SlaPolicy,
+    Stakeholder,
+)
 from ticketing.store.vocabulary import ActorKind, Role
 from ticketing.values.dates import officer_time
+from ticketing.values.emails import normalise_email
+from ticketing.values.phones import normalise_mobile
 
 # What a project admin may make of the officers of their projects (see OfficerView).
 PROJECT_ADMIN_GRANTS = frozenset({Role.PROJECT_MANAGER, Role.CONTRACTOR, Role.FOCAL_PERSON})
@@ -222,6 +234,30 @@ class RoutingRuleView(Placed):
             raise InvalidInput("officer", f"works at level {model.officer.level}, not {model.level}")
 
 
+class StakeholderView(Configured):
+    """The people outside the backoffice told of a project's cases at a level, as its officers
+    are (seed 000 section 4.2): contractor, supervision consultant, committee members,
+    affected persons' representatives. An e-mail address, a mobile number, or both."""
+
+    column_list = ("project", "level", "name", "role", "email", "phone", "active")
+    column_formatters: ClassVar[dict[str, Callable[..., object]]] = {
+        "project": lambda view, context, stakeholder, name: stakeholder.project.code,
+    }
+    form_columns = ("project", "level", "name", "role", "email", "phone", "active")
+    # The addresses are stored encrypted: typed as plain text, checked in `check`.
+    form_overrides: ClassVar[dict[str, Any]] = {"email": StringField, "phone": StringField}
+    form_args: ClassVar[dict[str, Any]] = {
+        "level": {"validators": [NumberRange(min=1, max=TOP_LEVEL)]},
+        "role": {"description": "contractor, supervision consultant (CSC), GRC member, affected persons..."},
+    }
+
+    def check(self, model: Stakeholder, is_created: bool) -> None:
+        model.email = normalise_email(model.email) if model.email else None
+        model.phone = normalise_mobile(model.phone) if model.phone else None
+        if not (model.email or model.phone):
+            raise InvalidInput("email", "give an e-mail address, a mobile number or both")
+
+
 class OfficerView(Placed):
     """Officers' accounts. Passwords are never typed here: "reset password" makes a one-time
     password to hand over, which the officer must replace when they next sign in.
@@ -361,5 +397,6 @@ def add_configuration_views(admin: Admin, sessions: scoped_session[Session]) -> 
         (RoutingRuleView, RoutingRule, "Routing rules", "routing"),
         (CategoryView, Category, "Categories", "categories"),
         (SlaPolicyView, SlaPolicy, "SLA policies", "sla"),
+        (StakeholderView, Stakeholder, "Stakeholders", "stakeholders"),
     ):
         admin.add_view(view(model, sessions, name=name, endpoint=endpoint, category="Admin"))

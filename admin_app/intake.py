@@ -5,7 +5,7 @@ history, and triage (by the scheduler) reads it unless the officer chose the cat
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from flask import flash, redirect, request, url_for
 from flask_admin import BaseView, expose
@@ -41,17 +41,29 @@ def _number(form: Mapping[str, str], name: str) -> int | None:
     return int(value)
 
 
+def received_by(value: str | None, field: str) -> Channel:
+    """The way a grievance reached the officer, by its channel's name; InvalidInput if none."""
+    channel = next((c for c in RECEIVED if c.value == value), None)
+    if channel is None:
+        raise InvalidInput(field, f"say how the grievance was received: one of {', '.join(RECEIVED)}")
+    return channel
+
+
+def filing_note(channel: Channel, consented: bool, contact: Sequence[str | None]) -> str:
+    """What the history keeps of how the grievance came, and of the citizen's consent: contact
+    details are kept only with it (InvalidInput otherwise)."""
+    given = any(contact)
+    if given and not consented:
+        raise InvalidInput("consent", "note the citizen's consent, or leave their contact details out")
+    return f"Received {RECEIVED[channel]}" + (f"; {CONSENT}" if given else "")
+
+
 def submission_from(form: Mapping[str, str]) -> Submission:
     """The grievance as the officer typed it; InvalidInput, in words an officer reads, if not."""
-    channel = next((c for c in RECEIVED if c.value == form.get("channel")), None)
-    if channel is None:
-        raise InvalidInput("channel", "say how the grievance was received")
+    channel = received_by(form.get("channel"), "channel")
     contact = [form.get(name, "").strip() for name in ("name", "phone", "email")]
-    consented = form.get("consent") == "yes"
-    if any(contact) and not consented:
-        raise InvalidInput("consent", "note the citizen's consent, or leave their contact details out")
+    how = filing_note(channel, form.get("consent") == "yes", contact)
     category = form.get("category_code") or None
-    how = f"Received {RECEIVED[channel]}" + (f"; {CONSENT}" if consented and any(contact) else "")
     return Submission(
         project_code=form.get("project_code") or None,
         details=form.get("details", ""),

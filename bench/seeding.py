@@ -112,6 +112,7 @@ def grievance_row(
         "district_id": place.district_id,
         "municipality_id": place.municipality_id,
         "ward": ward,
+        "locality": None,
         # Only a place shared from WhatsApp carries coordinates.
         "latitude": None,
         "longitude": None,
@@ -125,6 +126,7 @@ def grievance_row(
         "closed_at": closed_at,
         "resolution": resolution,
         "satisfaction": satisfaction,
+        "phone_verified": True,
         "refusals": refusals,
         "close_reason": close_reason,
         "duplicate_of_id": None,

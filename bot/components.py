@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, ClassVar
 
 import regex
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -74,23 +74,29 @@ class OneSpellingTokens(GraphComponent):
     - A grievance reference is random letters and digits ("GR-DXSJ-4214"): seen as
       characters, each pulled the classifier somewhere else, so "what about <reference>?"
       was understood for some references and not for others. Each becomes one token, the
-      same placeholder for every reference.
+      same placeholder for every reference. So does every one-time code (six random
+      digits, Latin or Devanagari): "मेरो कोड ८६४१३७ हो" reads as the training examples do.
 
     Tokens keep their place in the message, and the entity extractors take a value from
-    the message's text, so the reference itself is still found. The reference's shape is
-    the training data's regex of that name (data/nlu/status.yml), kept with the model.
+    the message's text, so the reference itself is still found. The shapes are the training
+    data's regexes of those names (data/nlu/status.yml, data/nlu/verification.yml), kept
+    with the model.
     """
 
-    REGEX = "reference"
-    PLACEHOLDER = "grreference"
+    # The training data's regex of each name, and the token that stands for what it matches.
+    PLACEHOLDERS: ClassVar[dict[str, str]] = {"reference": "grreference", "code": "grcode"}
     _FILE = "patterns.json"
 
     @classmethod
     def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
-        return f"{sorted(SPELLINGS.items())}|{cls.PLACEHOLDER}"  # see WholeWordCountVectorsFeaturizer
+        return f"{sorted(SPELLINGS.items())}|{sorted(cls.PLACEHOLDERS.items())}"  # see WholeWordCountVectorsFeaturizer
 
-    def __init__(self, patterns: list[str], model_storage: ModelStorage, resource: Resource) -> None:
-        self._patterns = [re.compile(pattern, re.IGNORECASE) for pattern in patterns]
+    def __init__(self, patterns: dict[str, list[str]], model_storage: ModelStorage, resource: Resource) -> None:
+        self._patterns = [
+            (re.compile(pattern, re.IGNORECASE), self.PLACEHOLDERS[name])
+            for name, shapes in patterns.items()
+            for pattern in shapes
+        ]
         self._model_storage = model_storage
         self._resource = resource
 
@@ -102,7 +108,7 @@ class OneSpellingTokens(GraphComponent):
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> OneSpellingTokens:
-        return cls([], model_storage, resource)
+        return cls({}, model_storage, resource)
 
     @classmethod
     def load(
@@ -118,7 +124,8 @@ class OneSpellingTokens(GraphComponent):
         return cls(patterns, model_storage, resource)
 
     def train(self, training_data: TrainingData) -> Resource:
-        patterns = [str(f["pattern"]) for f in training_data.regex_features if f["name"] == self.REGEX]
+        features = training_data.regex_features
+        patterns = {name: [str(f["pattern"]) for f in features if f["name"] == name] for name in self.PLACEHOLDERS}
         with self._model_storage.write_to(self._resource) as directory:
             (directory / self._FILE).write_text(json.dumps(patterns), encoding="utf-8")
         return self._resource
@@ -136,15 +143,21 @@ class OneSpellingTokens(GraphComponent):
         return messages
 
     def _normalised(self, text: str, tokens: list[Token]) -> list[Token]:
-        spans = [match.span() for pattern in self._patterns for match in pattern.finditer(text)]
+        spans = [
+            (match.span(), placeholder) for pattern, placeholder in self._patterns for match in pattern.finditer(text)
+        ]
         normalised: list[Token] = []
         for token in tokens:
-            span = next(((start, end) for start, end in spans if start <= token.start < end), None)
-            if span is None:
+            found = next(
+                (((start, end), placeholder) for (start, end), placeholder in spans if start <= token.start < end), None
+            )
+            if found is None:
                 spelt = one_spelling(token.text)
                 normalised.append(Token(spelt, token.start, token.end, token.data, one_spelling(token.lemma)))
-            elif not normalised or normalised[-1].start != span[0]:
-                normalised.append(Token(self.PLACEHOLDER, span[0], span[1], lemma=self.PLACEHOLDER))
+                continue
+            (start, end), placeholder = found
+            if not normalised or normalised[-1].start != start:
+                normalised.append(Token(placeholder, start, end, lemma=placeholder))
         return normalised
 
 

@@ -8,6 +8,9 @@ the whole run; every test talks as its own citizen (its own sender id).
 
 from __future__ import annotations
 
+import json
+import random
+import re
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -21,7 +24,8 @@ import pytest
 from launcher.processes import MODEL, RASA, RasaApi, Service, free_port, services, start_all, stop_all
 from tests.conftest import settings_for
 from tests.fakes import ACCOUNT_SID, AUTH_TOKEN, FakeMessenger, FakeTwilio, fake_messenger, fake_twilio
-from tests.helpers import FakeClock
+from tests.helpers import FakeClock, make_jobs, outbox_file
+from ticketing.clock import SystemClock
 from ticketing.config import Network
 from ticketing.store.bootstrap import prepare, seed_demo
 from ticketing.store.db import Store, open_store
@@ -143,3 +147,28 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bot]:
 
 def log_of(bot: Bot, name: str) -> Path:
     return next(s.log for s in bot.services if s.name == name)
+
+
+def new_phone() -> str:
+    """A mobile number of its own for one test's citizen (codes to one number are limited)."""
+    return "+977984" + "".join(random.choices("0123456789", k=7))
+
+
+def sms_to(bot: Bot, phone: str) -> list[dict[str, str]]:
+    """Every SMS the outbox sent to `phone`, once the scheduler's jobs have run."""
+    jobs = make_jobs(bot.store, FakeClock(SystemClock().now()))
+    jobs.plan()
+    jobs.dispatch()
+    path = outbox_file(bot.store)
+    return [m for m in map(json.loads, path.read_text().splitlines()) if m["to"] == phone and m["channel"] == "sms"]
+
+
+def last_code(bot: Bot, phone: str) -> str:
+    codes = [found.group(1) for m in sms_to(bot, phone) if (found := re.search(r"\b(\d{6})\b", m["body"]))]
+    assert codes, f"no code was sent to {phone}"
+    return codes[-1]
+
+
+def local(phone: str) -> str:
+    """The number as a citizen in Nepal types it."""
+    return phone.removeprefix("+977")

@@ -109,12 +109,17 @@ async def test_a_ward_must_exist_in_its_municipality(actions_store: Store) -> No
     result, dispatcher = await check("ward", "45", tracker("45", municipality=HETAUDA))
     assert result == {"ward": None} and dispatcher.messages[0]["wards"] == "19"
     result, _ = await check("ward", "ward no 4", tracker("ward no 4", municipality=HETAUDA))
-    assert result == {"ward": 4}
+    assert result == {"ward": 4, "locality": None}
+    # The village or tole may come with it.
+    result, _ = await check("ward", "4, Bhimphedi tole", tracker("4, Bhimphedi tole", municipality=HETAUDA))
+    assert result == {"ward": 4, "locality": "Bhimphedi tole"}
     # In Nepali the count is written as Nepali readers write numbers, and a Devanagari ward is read.
     result, dispatcher = await check("ward", "४५", tracker("४५", municipality=HETAUDA, language="ne"))
     assert result == {"ward": None} and dispatcher.messages[0]["wards"] == "१९"
-    result, _ = await check("ward", "वडा नं ४", tracker("वडा नं ४", municipality=HETAUDA, language="ne"))
-    assert result == {"ward": 4}
+    result, _ = await check(
+        "ward", "वडा नं. ४, बसन्तपुर", tracker("वडा नं. ४, बसन्तपुर", municipality=HETAUDA, language="ne")
+    )
+    assert result == {"ward": 4, "locality": "बसन्तपुर"}
 
 
 async def test_email_is_optional_but_checked(actions_store: Store) -> None:
@@ -228,7 +233,7 @@ async def test_a_refused_answer_is_asked_again_and_every_other_kept(
     events = await ActionSubmitGrievance().run(dispatcher, tracker(**answers), DOMAIN)
     assert said(dispatcher) == ["utter_submit_rejected"]
     cleared = {e["name"] for e in events if e["event"] == "slot"}
-    assert cleared == {"province", "district", "municipality", "ward", "place_suggestion", "confirmed"}
+    assert cleared == {"province", "district", "municipality", "ward", "locality", "place_suggestion", "confirmed"}
     assert all(e["value"] is None for e in events if e["event"] == "slot")
     assert [(e["event"], e["name"]) for e in events[-2:]] == [
         ("active_loop", "grievance_form"),

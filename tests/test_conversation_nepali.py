@@ -13,7 +13,7 @@ import pytest
 import yaml
 from sqlalchemy import delete, select
 
-from tests.bot import Bot, Citizen, buttons, reference_in
+from tests.bot import Bot, Citizen, buttons, last_code, local, new_phone, reference_in
 from tests.helpers import HETAUDA, MAKWANPUR, FakeClock, make_jobs, outbox_file
 from tests.test_conversation import QR, file_by_chat, grievance, resolve_as_officer, store_locked
 from tests.test_nepali import DEVANAGARI, language_of, other_conditions
@@ -60,6 +60,9 @@ def test_a_whole_grievance_in_devanagari_filed_checked_and_accepted(bot: Bot) ->
     recap = citizen.says("छैन")
     assert "सुनिता तामाङ" in recap and "+9779841234569" in recap and told in recap
     reference = reference_in(citizen.says("हो"))
+    # The number is proven with the code sent to it, typed in Devanagari digits.
+    code = last_code(bot, "+9779841234569").translate(str.maketrans("0123456789", "०१२३४५६७८९"))
+    assert nepali("utter_phone_confirmed") in citizen.says(code)
 
     filed = grievance(bot, reference)
     assert (filed.language, filed.details, filed.ward) == ("ne", told, 4)
@@ -179,7 +182,9 @@ def file_in_nepali(citizen: Citizen) -> str:
 )
 def test_anything_else_after_filing_is_answered_with_yes_or_no(bot: Bot, answer: str, reply: str) -> None:
     citizen = bot.citizen(**QR)
-    file_by_chat(citizen, phone="9841234573")
+    phone = new_phone()
+    file_by_chat(citizen, phone=local(phone))
+    citizen.says(last_code(bot, phone))  # the number proven, "anything else?" follows
     assert english("utter_anything_else") in citizen.heard[-1]["text"]
     answered = citizen.says(answer)
     expected = nepali(reply) if DEVANAGARI.search(answer) or answer == "hoina" else english(reply)

@@ -140,6 +140,7 @@ def test_the_api_corrects_with_the_same_moves(demo: Store, clock: FakeClock) -> 
     place = client.get(f"/api/v1/tickets/{case.reference}", headers=bearer).get_json()["place"]
     assert place == {
         "ward": 7,
+        "locality": None,
         "municipality_id": BHIMPHEDI,
         "district_id": MAKWANPUR,
         "province_id": 3,

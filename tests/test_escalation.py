@@ -46,6 +46,7 @@ def test_a_silent_case_climbs_every_level_and_the_right_people_are_told(demo: St
     assert queued(demo, "received") == {
         ("received", SITE, "email", True),
         ("received", PIU, "email", False),
+        ("received", "citizen", "sms", False),  # the receipt, with the reference
     }
 
     clock.advance(hours=24, seconds=-1)
@@ -107,7 +108,7 @@ def test_runs_repeated_or_after_a_crash_queue_nothing_twice(demo: Store, clock: 
     with demo.sessions.begin() as session:
         session.execute(update(Grievance).values(notify_pending=True, notified_change_id=0))
     assert jobs.plan() == 1
-    assert count(demo, Notification) == 2
+    assert count(demo, Notification) == 3
 
 
 def test_officers_with_a_phone_also_get_an_sms_for_action(demo: Store, clock: FakeClock) -> None:
@@ -120,6 +121,7 @@ def test_officers_with_a_phone_also_get_an_sms_for_action(demo: Store, clock: Fa
         ("received", SITE, "email", True),
         ("received", SITE, "sms", True),
         ("received", PIU, "email", False),  # information comes by email only
+        ("received", "citizen", "sms", False),
     }
 
 
@@ -198,6 +200,7 @@ def test_a_silent_resolution_closes_after_seven_days_and_the_citizen_is_told(dem
     # Several messages go out at once, in no set order.
     to_citizen = {m["subject"]: m["body"] for m in sent if m["to"] == "+9779841234567"}
     assert set(to_citizen) == {
+        f"Grievance {grievance.reference} received",
         f"Grievance {grievance.reference} is being handled",
         f"Grievance {grievance.reference} resolved - are you satisfied?",
         f"Grievance {grievance.reference} closed",
@@ -257,7 +260,7 @@ def test_an_undeliverable_row_is_kept_visible_and_blocks_nothing(demo: Store, cl
     jobs.plan()
     with demo.sessions.begin() as session:
         session.execute(update(Officer).where(Officer.email == SITE).values(active=False))
-    assert jobs.dispatch() == 1
+    assert jobs.dispatch() == 2  # the information to the PIU and the citizen's receipt
     with demo.sessions() as session:
         rows = {r.officer_id: (r.status, r.last_error) for r in session.scalars(select(Notification))}
     assert rows[officer_by_email(demo, SITE)] == (NotificationStatus.CANCELLED, "the officer is no longer active")
@@ -270,7 +273,11 @@ def test_events_planned_late_reach_the_officers_of_their_own_level(demo: Store, 
     clock.advance(hours=25)
     jobs.escalate()  # filed and escalated before any planning run
     jobs.plan()
-    assert queued(demo, "received") == {("received", SITE, "email", True), ("received", PIU, "email", False)}
+    assert queued(demo, "received") == {
+        ("received", SITE, "email", True),
+        ("received", PIU, "email", False),
+        ("received", "citizen", "sms", False),
+    }
     assert ("escalated", PIU, "email", True) in queued(demo, "escalated")
     with demo.sessions() as session:
         received_due = session.scalars(select(Notification.payload).where(Notification.template == "received")).all()
@@ -321,7 +328,9 @@ def test_citizens_are_written_to_in_their_grievances_language(demo: Store, clock
     jobs.escalate()
     jobs.plan()
     jobs.dispatch()
-    [to_citizen] = [line for line in outbox_file(demo).read_text().splitlines() if '"sms"' in line]
-    message = json.loads(to_citizen)
-    assert message["subject"] == f"गुनासो {grievance.reference} तह 2 मा पठाइयो"
+    to_citizen = [json.loads(line) for line in outbox_file(demo).read_text().splitlines() if '"sms"' in line]
+    by_subject = {m["subject"]: m for m in to_citizen}
+    assert set(by_subject) == {f"गुनासो {grievance.reference} दर्ता भयो", f"गुनासो {grievance.reference} तह 2 मा पठाइयो"}
+    assert "यो नम्बर राख्नुहोस्" in by_subject[f"गुनासो {grievance.reference} दर्ता भयो"]["body"]
+    message = by_subject[f"गुनासो {grievance.reference} तह 2 मा पठाइयो"]
     assert "आयोजना कार्यान्वयन इकाइका सम्पर्क व्यक्ति" in message["body"]

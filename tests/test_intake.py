@@ -8,7 +8,9 @@ import io
 
 from sqlalchemy import select
 
-from tests.helpers import client_for, csrf_token, history, sign_in
+from admin_app.intake import CONSENT
+from tests.helpers import FakeClock, client_for, csrf_token, history, sign_in
+from tests.test_api import error_of, token_for
 from tests.test_uploads import PNG
 from ticketing.lifecycle import Action
 from ticketing.store.case_models import Attachment, Grievance
@@ -70,3 +72,30 @@ def test_nothing_typed_is_lost_when_the_form_is_refused(demo: Store) -> None:
     assert "say how the grievance was received" in unknown_way
     with demo.sessions() as session:
         assert session.scalars(select(Grievance)).all() == []
+
+
+def test_the_api_files_a_grievance_received_by_phone_with_the_same_rules(demo: Store, clock: FakeClock) -> None:
+    client = client_for(demo)
+    manager = token_for(demo, clock, "manager.kkr@grm.example")
+    body = {
+        "project_code": "KKR-01",
+        "details": "Told by phone: the culvert floods our yard.",
+        "name": "Hari Magar",
+        "phone": "9841000123",
+        "district_id": 30,
+        "received": "phone",
+    }
+    refused = client.post("/api/v1/grievances", json=body, headers=manager)
+    assert refused.status_code == 422 and error_of(refused)["field"] == "consent"
+    wrong = client.post("/api/v1/grievances", json=body | {"received": "pigeon", "consent": True}, headers=manager)
+    assert wrong.status_code == 422 and error_of(wrong)["field"] == "received"
+    typed = client.post("/api/v1/grievances", json=body | {"consent": "yes"}, headers=manager)
+    assert typed.status_code == 422 and error_of(typed)["message"].endswith("must be true or false")
+    created = client.post("/api/v1/grievances", json=body | {"consent": True}, headers=manager)
+    assert created.status_code == 201 and created.get_json()["channel"] == "phone"
+    with demo.sessions() as session:
+        case = session.scalars(select(Grievance)).one()
+        # Taken down by the officer from the citizen: the number is theirs, the receipt goes by SMS.
+        assert case.phone_verified
+    [filing] = history(demo, case.id)
+    assert filing.note == f"Received by phone; {CONSENT}"

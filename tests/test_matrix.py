@@ -39,6 +39,8 @@ SCREENS = {
     "/admin/routing/": Permission.CONFIGURE,
     "/admin/categories/": Permission.CONFIGURE,
     "/admin/sla/": Permission.CONFIGURE,
+    "/admin/stakeholders/": Permission.CONFIGURE,
+    "/admin/stakeholders/new/": Permission.CONFIGURE,
     "/admin/officers/": Permission.MANAGE_USERS,
     "/admin/officers/new/": Permission.MANAGE_USERS,
 }

@@ -5,7 +5,6 @@ API that the real `twilio` client inside Rasa talks to."""
 
 from __future__ import annotations
 
-import random
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,7 +15,7 @@ from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
 from bot.deeplinks import prefilled_message
-from tests.bot import WHATSAPP_NUMBER, Bot, reference_in
+from tests.bot import WHATSAPP_NUMBER, Bot, new_phone, reference_in
 from tests.fakes import ACCOUNT_SID, AUTH_TOKEN
 from tests.helpers import HETAUDA, MAKWANPUR
 from tests.test_conversation_nepali import ANSWERS, in_language, story_in, understood
@@ -30,10 +29,6 @@ JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF dust on the maize leaves"
 OGG = b"OggS\x00\x02 a voice note"
 PROGRAM = b"MZ\x90\x00\x03 not a photo at all"
 WHATSAPP_TEXT_LIMIT = 1600
-
-
-def new_phone() -> str:
-    return "+977984" + "".join(random.choices("0123456789", k=7))
 
 
 @dataclass

@@ -15,8 +15,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from ticketing.cases.filing import MAX_DETAILS_CHARS
 from ticketing.cases.lookups import find_for_citizen
-from ticketing.cases.moves import record_citizen_answer
+from ticketing.cases.moves import add_note, record_citizen_answer
 from ticketing.cases.records import CITIZEN
 from ticketing.catalog import catalog
 from ticketing.clock import Clock
@@ -26,6 +27,7 @@ from ticketing.store.allowances import Allowance
 from ticketing.store.case_models import Complainant, Grievance
 from ticketing.store.crypto import keyring
 from ticketing.store.models import table
+from ticketing.store.vocabulary import NoteVisibility
 from ticketing.values.phones import normalise_phone
 from ticketing.values.references import normalise_reference
 
@@ -113,6 +115,45 @@ def look_up(session: Session, clock: Clock, reference: str, phone: str, requeste
     return view(session, grievance)
 
 
+# "My grievances" shows the latest ones; older ones are found by their reference.
+MY_CASES_SHOWN = 10
+
+
+def cases_of(session: Session, phone: str) -> list[CitizenView]:
+    """The cases filed with this number, newest first, once it was proven theirs: a filing by
+    someone who typed the number by mistake (never proven) is not shown to its owner."""
+    complainants = select(Complainant.id).where(
+        Complainant.phone_hash == keyring().phone_digest(normalise_phone(phone))
+    )
+    found = session.scalars(
+        select(Grievance)
+        .where(Grievance.complainant_id.in_(complainants), Grievance.phone_verified)
+        .order_by(Grievance.created_at.desc(), Grievance.id.desc())
+        .limit(MY_CASES_SHOWN)
+    )
+    return [view(session, grievance) for grievance in found]
+
+
+def add_to_case(session: Session, clock: Clock, grievance_id: int, text: str) -> None:
+    """The citizen's own words added to a case they proved theirs: on its timeline as their
+    message, and its holder told for action."""
+    if len(text) > MAX_DETAILS_CHARS:
+        raise InvalidInput("text", f"is longer than {MAX_DETAILS_CHARS} characters")
+    add_note(session, clock, grievance_id, CITIZEN, text, NoteVisibility.PUBLIC)
+
+
+def add_place(session: Session, clock: Clock, grievance_id: int, latitude: float, longitude: float, label: str) -> None:
+    """A place the citizen shared after filing: the case's spot if it had none, and in any
+    case their message on its timeline, its holder told."""
+    grievance = session.get(Grievance, grievance_id)
+    if grievance is None:
+        raise GrievanceNotFound()
+    if grievance.latitude is None:
+        grievance.latitude, grievance.longitude = latitude, longitude
+    shared = f"Shared a place: {latitude:.5f}, {longitude:.5f}" + (f" ({label})" if label else "")
+    add_to_case(session, clock, grievance_id, shared)
+
+
 def heard_on_whatsapp(session: Session, phone: str, now: datetime) -> None:
     """The citizen with this phone wrote on WhatsApp now: free-form replies are allowed for 24 h."""
     complainants = table(Complainant)
@@ -162,25 +203,38 @@ def _resolution_mark(resolved_at: datetime | None) -> str:
     return "0" if resolved_at is None else f"{(resolved_at - _EPOCH) // timedelta(microseconds=1):x}"
 
 
+# The mark of a link that answers an officer's note rather than a resolution.
+_REPLY_MARK = "r"
+
+
+def _link_token(grievance: Grievance, mark: str, now: datetime) -> str:
+    expires = int((now + timedelta(days=ANSWER_LINK_DAYS)).timestamp())
+    payload = f"{grievance.reference}.{mark}.{expires:x}"
+    return f"{payload}.{_signature(payload)}"
+
+
 def answer_link_token(grievance: Grievance, now: datetime) -> str:
     """A token proving its bearer received the message about the case's current resolution.
 
     It names that resolution, so once the case is refused and resolved again, only the
     newer message's link answers: an old message (a forwarded SMS, a shared phone) cannot.
     """
-    expires = int((now + timedelta(days=ANSWER_LINK_DAYS)).timestamp())
-    payload = f"{grievance.reference}.{_resolution_mark(grievance.resolved_at)}.{expires:x}"
-    return f"{payload}.{_signature(payload)}"
+    return _link_token(grievance, _resolution_mark(grievance.resolved_at), now)
 
 
-def grievance_for_link(session: Session, token: str, now: datetime) -> CitizenView | None:
-    """The case a valid, unexpired link token names, while its resolution is still the one
-    the link was sent about; None for any other token."""
+def reply_link_token(grievance: Grievance, now: datetime) -> str:
+    """A token proving its bearer received an officer's note on the case: it opens the chat
+    at "what would you like to add?", for the reply to join the case."""
+    return _link_token(grievance, _REPLY_MARK, now)
+
+
+def _linked(session: Session, token: str, now: datetime) -> tuple[Grievance, str] | None:
+    """The case a valid, unexpired link token names, and the token's mark."""
     payload, _, signature = token.strip().rpartition(".")
     parts = payload.split(".")
     if len(parts) != 3 or not hmac.compare_digest(signature, _signature(payload)):
         return None
-    reference, resolution, expires_hex = parts
+    reference, mark, expires_hex = parts
     try:
         expires = datetime.fromtimestamp(int(expires_hex, 16), UTC)
     except (ValueError, OverflowError):
@@ -188,6 +242,21 @@ def grievance_for_link(session: Session, token: str, now: datetime) -> CitizenVi
     if expires < now:
         return None
     grievance = session.scalar(select(Grievance).where(Grievance.reference == reference))
-    if grievance is None or not hmac.compare_digest(resolution, _resolution_mark(grievance.resolved_at)):
+    return None if grievance is None else (grievance, mark)
+
+
+def grievance_for_link(session: Session, token: str, now: datetime) -> CitizenView | None:
+    """The case a resolution link names, while its resolution is still the one the link was
+    sent about; None for any other token."""
+    linked = _linked(session, token, now)
+    if linked is None or not hmac.compare_digest(linked[1], _resolution_mark(linked[0].resolved_at)):
         return None
-    return view(session, grievance)
+    return view(session, linked[0])
+
+
+def grievance_for_reply(session: Session, token: str, now: datetime) -> CitizenView | None:
+    """The case a note's reply link names; None for any other token."""
+    linked = _linked(session, token, now)
+    if linked is None or linked[1] != _REPLY_MARK:
+        return None
+    return view(session, linked[0])

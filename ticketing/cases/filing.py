@@ -3,7 +3,7 @@ routes the case and sets its first deadline."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -55,6 +55,8 @@ class Submission:
     district_id: int | None = None
     municipality_id: int | None = None
     ward: int | None = None
+    # The village or tole, as the citizen wrote it.
+    locality: str | None = None
     latitude: float | None = None
     longitude: float | None = None
     category_code: str | None = None
@@ -69,6 +71,9 @@ class Submission:
     idempotency_key: str | None = None
     # What the history says of the filing: how an officer received it, the citizen's consent.
     note: str | None = None
+    # The phone is proven the citizen's (their WhatsApp number, or an officer took it down from
+    # them); otherwise it is proven later by a code, and keeps no other case's details from it.
+    phone_verified: bool = False
 
 
 def _owned_key(submission: Submission, actor: Actor) -> str | None:
@@ -103,8 +108,9 @@ def _save_complainant(session: Session, now: datetime, submission: Submission, p
         "phone": phone,
         "email": email,
         "address": address,
-        # Writing on WhatsApp opens its 24-hour window for free-form replies.
-        "whatsapp_inbound_at": now if submission.channel is Channel.WHATSAPP else None,
+        # Writing on WhatsApp opens its 24-hour window for free-form replies: the writer's own
+        # number's window, not that of another number they typed.
+        "whatsapp_inbound_at": now if submission.channel is Channel.WHATSAPP and submission.phone_verified else None,
         "created_at": now,
         "updated_at": now,
     }
@@ -114,9 +120,9 @@ def _save_complainant(session: Session, now: datetime, submission: Submission, p
         session.flush()
         return anonymous.id
     values["phone_hash"] = keyring().phone_digest(phone)
-    complainant_id: int = (
-        session.connection().execute(_UPSERT_COMPLAINANT, every_column(table(Complainant), values)).scalar_one()
-    )
+    # Anyone may type any number: an unproven one changes nothing its owner gave before.
+    upsert = _UPSERT_COMPLAINANT if submission.phone_verified else _ADD_COMPLAINANT
+    complainant_id: int = session.connection().execute(upsert, every_column(table(Complainant), values)).scalar_one()
     return complainant_id
 
 
@@ -147,6 +153,12 @@ _UPSERT_COMPLAINANT = insert_returning_id(
 )
 
 
+# A number not yet proven: a new citizen, or the number's complainant as they were.
+_ADD_COMPLAINANT = insert_returning_id(
+    table(Complainant), "ON CONFLICT (phone_hash) DO UPDATE SET updated_at = complainant.updated_at"
+)
+
+
 # Built once: made anew (and through the ORM) the check cost a filing a quarter of its time.
 _FILED_WITH_KEY = select(table(Grievance).c.id).where(table(Grievance).c.idempotency_key == bindparam("key"))
 
@@ -162,6 +174,8 @@ def file_grievance(session: Session, clock: Clock, submission: Submission, actor
     made then, and writes nothing (the complainant's details are left as they were).
     `actor` is an officer when a case told in person or by phone is typed in for the citizen.
     """
+    if actor.officer_id is not None:  # the officer took the number down from the citizen
+        submission = replace(submission, phone_verified=True)
     config = catalog(session)
     details = required_text(submission.details, "details")
     if len(details) > MAX_DETAILS_CHARS:
@@ -203,10 +217,12 @@ def file_grievance(session: Session, clock: Clock, submission: Submission, actor
             "ai_categories": submission.ai_categories,
             "category_source": submission.category_source if category_id else None,
             "needs_triage": submission.needs_triage,
+            "phone_verified": submission.phone_verified,
             "province_id": place.province_id,
             "district_id": place.district_id,
             "municipality_id": place.municipality_id,
             "ward": ward,
+            "locality": optional_text(submission.locality),
             **_spot(submission.latitude, submission.longitude),
             "created_at": now,
             "updated_at": now,

@@ -15,14 +15,14 @@ from ticketing.catalog import Catalog, OfficerInfo, catalog
 from ticketing.clock import Clock
 from ticketing.errors import ConcurrentChange, IllegalTransition, InvalidInput, NotFound
 from ticketing.lifecycle import Action, Status, next_level, next_status
-from ticketing.notify.notifications import queue_public_note
+from ticketing.notify.direct import queue_citizen_message, queue_public_note
 from ticketing.permissions import CLOSE_INVALID_WITH_APPROVAL
 from ticketing.places.locations import Place
 from ticketing.routing import route
 from ticketing.sla import due_at
 from ticketing.store.case_models import Grievance, Note
 from ticketing.store.models import Officer
-from ticketing.store.vocabulary import CloseReason, NoteVisibility, Priority
+from ticketing.store.vocabulary import ActorKind, CloseReason, NoteVisibility, Priority
 from ticketing.values.references import normalise_reference
 
 
@@ -273,7 +273,8 @@ def add_note(
     body: str,
     visibility: NoteVisibility = NoteVisibility.INTERNAL,
 ) -> Note:
-    """Comment on a case; public notes are the ones the citizen may read."""
+    """Comment on a case; public notes are the ones the citizen may read (and writes: a
+    citizen's message is a public note of theirs)."""
     body = required_text(body, "body")
     grievance = session.get(Grievance, grievance_id)
     if grievance is None:
@@ -291,5 +292,9 @@ def add_note(
     audit(session, now, actor, "add_note", grievance, {"visibility": visibility.value})
     if visibility is NoteVisibility.PUBLIC:
         session.flush()
-        queue_public_note(session, now, grievance, note.id)
+        # The citizen's own message goes to the holder; an officer's public note to the citizen.
+        if actor.kind is ActorKind.CITIZEN:
+            queue_citizen_message(session, now, grievance, note.id)
+        else:
+            queue_public_note(session, now, grievance, note.id)
     return note

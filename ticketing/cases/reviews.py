@@ -13,7 +13,7 @@ from ticketing.cases.records import Actor, audit, optional_text, required_text
 from ticketing.clock import Clock
 from ticketing.errors import InvalidInput
 from ticketing.lifecycle import OPEN_STATUSES
-from ticketing.notify.notifications import queue_proposal
+from ticketing.notify.direct import queue_proposal
 from ticketing.permissions import CLOSE_INVALID_WITH_APPROVAL
 from ticketing.store.case_models import Grievance
 from ticketing.store.models import Officer

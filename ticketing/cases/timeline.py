@@ -14,6 +14,7 @@ from ticketing.cases.corrections import CORRECTIONS
 from ticketing.catalog import Catalog, catalog
 from ticketing.store.case_models import Attachment, AuditLog, Note, Notification, StatusChange
 from ticketing.store.models import Officer
+from ticketing.store.vocabulary import ActorKind
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ def timeline(session: Session, grievance_id: int) -> list[Entry]:
         Entry(
             note.created_at,
             "note",
-            f"{note.visibility.value} note",
+            "message from the citizen" if note.author_kind is ActorKind.CITIZEN else f"{note.visibility.value} note",
             note.body,
             who(note.author_kind.value, note.author_officer_id),
         )

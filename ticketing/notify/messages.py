@@ -55,6 +55,10 @@ OFFICER: dict[str, Template] = {
         "{purpose}. The contractor proposes to close grievance {reference} ({project}) as invalid: {proposal}"
         " Approve or reject it on the case's page; the case stays open until then.{info}",
     ),
+    "citizen_message": Template(
+        "[GRM] {purpose}: the citizen wrote about grievance {reference}",
+        "{purpose}. The citizen added to grievance {reference} ({project}, level {level}): {message}",
+    ),
     "handover": Template(
         "[GRM] {purpose}: grievance {reference} assigned to you",
         "{purpose}. Grievance {reference} ({project}, level {level}) is now yours. Due: {due}.{info}",
@@ -75,6 +79,15 @@ OFFICER: dict[str, Template] = {
 # Citizens, per language. SMS costs by the segment: these stay short.
 CITIZEN: dict[str, dict[str, Template]] = {
     "en": {
+        "received": Template(
+            "Grievance {reference} received",
+            "Your grievance {reference} was received; keep this number. The {level_name} will respond by"
+            " {due}. To follow it, ask for its status at {chat}",
+        ),
+        "code": Template(
+            "Your grievance desk code",
+            "Your grievance desk code is {code}. It works for {minutes} minutes. Do not share it.",
+        ),
         "assigned": Template(
             "Grievance {reference} is being handled",
             "Your grievance {reference} has been checked and is now being handled by the {level_name}.",
@@ -93,13 +106,24 @@ CITIZEN: dict[str, dict[str, Template]] = {
             "Grievance {reference} closed",
             "Your grievance {reference} is now closed ({close_reason}).{reopen_hint} Thank you.",
         ),
-        "note": Template("Update on grievance {reference}", "About your grievance {reference}: {note}"),
+        "note": Template(
+            "Update on grievance {reference}", "About your grievance {reference}: {note}\nTo reply: {reply_link}"
+        ),
         "reopened": Template(
             "Grievance {reference} reopened",
             "Your grievance {reference} is open again and is being handled by the {level_name}.",
         ),
     },
     "ne": {
+        "received": Template(
+            "गुनासो {reference} दर्ता भयो",
+            "तपाईंको गुनासो {reference} दर्ता भयो; यो नम्बर राख्नुहोस्। {level_name}ले {due} सम्म जवाफ"
+            " दिनुहुनेछ। अवस्था जान्न {chat} मा सोध्नुहोस्।",
+        ),
+        "code": Template(
+            "गुनासो डेस्कको कोड",
+            "तपाईंको गुनासो डेस्कको कोड {code} हो। यो {minutes} मिनेट चल्छ। कसैलाई नदिनुहोस्।",
+        ),
         "assigned": Template(
             "गुनासो {reference} माथि काम हुँदैछ",
             "तपाईंको गुनासो {reference} जाँच गरिएको छ र अब {level_name}ले हेर्दै हुनुहुन्छ।",
@@ -118,7 +142,9 @@ CITIZEN: dict[str, dict[str, Template]] = {
             "गुनासो {reference} बन्द भयो",
             "तपाईंको गुनासो {reference} अब बन्द भएको छ ({close_reason})।{reopen_hint} धन्यवाद।",
         ),
-        "note": Template("गुनासो {reference} बारे जानकारी", "तपाईंको गुनासो {reference} बारे: {note}"),
+        "note": Template(
+            "गुनासो {reference} बारे जानकारी", "तपाईंको गुनासो {reference} बारे: {note}\nजवाफ दिन: {reply_link}"
+        ),
         "reopened": Template(
             "गुनासो {reference} फेरि खोलियो",
             "तपाईंको गुनासो {reference} फेरि खोलिएको छ र {level_name}ले हेर्दै हुनुहुन्छ।",

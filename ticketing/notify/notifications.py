@@ -26,10 +26,14 @@ from ticketing.lifecycle import OPEN_STATUSES, TOP_LEVEL, Action, Status
 from ticketing.places.locations import Place
 from ticketing.routing import route
 from ticketing.store.case_models import Complainant, Grievance, Notification, StatusChange
-from ticketing.store.models import Officer, table
+from ticketing.store.models import Officer, Stakeholder, table
 from ticketing.store.vocabulary import ActorKind, Audience, Channel, NotificationChannel, NotificationStatus, Priority
 
 ALL_LEVELS = frozenset(range(1, TOP_LEVEL + 1))
+# The events of the matrix (seed 000 section 5.3) that a level's stakeholders hear of; the
+# rest (a case handed to an officer, a deadline, a proposal to review, a citizen's message)
+# are the officers' work.
+STAKEHOLDER_EVENTS = frozenset({"received", "assigned", "escalated", "resolved", "accepted", "closed", "reopened"})
 
 
 @dataclass(frozen=True)
@@ -66,7 +70,8 @@ def told(event: str, level: int, actor: ActorKind) -> Told:
     none: frozenset[int] = frozenset()
     here = frozenset({level})
     if event == "received":
-        return Told(frozenset({1}), frozenset({2}), citizen=False)  # the chat gave the reference
+        # The citizen's receipt: the reference on their phone, should the chat be closed and lost.
+        return Told(frozenset({1}), frozenset({2}), citizen=True)
     if event == "assigned":
         return Told(here, frozenset({level + 1}) & ALL_LEVELS, citizen=True)
     if event == "escalated":
@@ -100,6 +105,7 @@ class Case:
     place: Place
     complainant_id: int
     due_at: datetime | None
+    phone_verified: bool
 
     @classmethod
     def of(cls, row: Row[Any] | Grievance) -> Case:
@@ -115,6 +121,7 @@ class Case:
             Place(row.province_id, row.district_id, row.municipality_id),
             row.complainant_id,
             row.due_at,
+            row.phone_verified,
         )
 
 
@@ -133,6 +140,7 @@ CASE_COLUMNS = (
     Grievance.notified_change_id,
     Grievance.due_at,
     Grievance.level_entered_at,
+    Grievance.phone_verified,
 )
 
 
@@ -144,6 +152,8 @@ class Contacts:
     active_officers: frozenset[int]
     # complainant id -> (has a phone, has an email)
     citizens: dict[int, tuple[bool, bool]]
+    # (project id, level) -> the active stakeholders there, as (id, has an email)
+    stakeholders: dict[tuple[int, int], list[tuple[int, bool]]]
 
     @classmethod
     def load(cls, session: Session, complainant_ids: Iterable[int]) -> Contacts:
@@ -153,19 +163,28 @@ class Contacts:
                 Complainant.id.in_(set(complainant_ids))
             )
         ).all()
+        stakeholders: dict[tuple[int, int], list[tuple[int, bool]]] = {}
+        for id_, project_id, level, email in session.execute(
+            select(Stakeholder.id, Stakeholder.project_id, Stakeholder.level, Stakeholder.email.is_not(None)).where(
+                Stakeholder.active
+            )
+        ):
+            stakeholders.setdefault((project_id, level), []).append((id_, email))
         return cls(
             officers_with_phone=frozenset(id_ for id_, active, phone in officers if active and phone),
             active_officers=frozenset(id_ for id_, active, _ in officers if active),
             citizens={id_: (phone, email) for id_, phone, email in citizens},
+            stakeholders=stakeholders,
         )
 
 
 def citizen_channels(case: Case, contacts: Contacts) -> list[NotificationChannel]:
-    """The citizen's channels: WhatsApp if they wrote from it, else SMS; and e-mail too when
-    they gave an address, as the chat promises. None for an anonymous case without contact."""
+    """The citizen's channels: WhatsApp if they wrote from it, else SMS, once their number is
+    proven theirs; and e-mail too when they gave an address, as the chat promises. None for an
+    anonymous case without contact."""
     has_phone, has_email = contacts.citizens.get(case.complainant_id, (False, False))
     channels = []
-    if has_phone:
+    if has_phone and case.phone_verified:
         channels.append(NotificationChannel.WHATSAPP if case.channel is Channel.WHATSAPP else NotificationChannel.SMS)
     if has_email:
         channels.append(NotificationChannel.EMAIL)
@@ -219,6 +238,29 @@ def rows_for(
             add(Audience.OFFICER, officer_id, NotificationChannel.SMS, for_action)
     for channel in citizen_channels(case, contacts) if told_.citizen else []:
         add(Audience.CITIZEN, None, channel, False)
+    # Stakeholders stand outside the GRM's confidentiality: they never hear of gender cases,
+    # and they hear of the matrix's events only, not of an officer's own work.
+    if case.project_id is None or case.priority is Priority.GENDER or event not in STAKEHOLDER_EVENTS:
+        return rows
+    for wanted in sorted(told_.action | told_.info):
+        for stakeholder_id, has_email in contacts.stakeholders.get((case.project_id, wanted), ()):
+            channel = NotificationChannel.EMAIL if has_email else NotificationChannel.SMS
+            key = f"g{case.id}:{event}:{occurrence}:l{level}:s{stakeholder_id}:{channel.value}"
+            for_action = wanted in told_.action
+            addressed = payload | {"stakeholder": stakeholder_id}
+            rows.append(
+                outbox_row(
+                    key,
+                    now,
+                    channel,
+                    Audience.STAKEHOLDER,
+                    event,
+                    addressed,
+                    case.id,
+                    level=level,
+                    for_action=for_action,
+                )
+            )
     return rows
 
 
@@ -362,34 +404,3 @@ def queue_deadline_warnings(session: Session, clock: Clock, lead: timedelta, lim
         [{"case_id": row.id, "due": row.due_at} for row in cases],
     )
     return len(cases)
-
-
-def queue_proposal(session: Session, now: datetime, grievance: Grievance, level: int) -> None:
-    """Tell the officers of `level`, for action, that closing the case as invalid is proposed."""
-    proposal = grievance.invalid_proposal or {}
-    for_review = Told(frozenset({level}), frozenset(), citizen=False)
-    rows = rows_for(
-        session,
-        catalog(session),
-        Contacts.load(session, [grievance.complainant_id]),
-        now,
-        Case.of(grievance),
-        "invalid_proposed",
-        f"p{proposal.get('at', now.isoformat())}",
-        for_review,
-        {"level": grievance.level},
-        grievance.assignee_id,
-    )
-    queue(session, rows)
-
-
-def queue_public_note(session: Session, now: datetime, grievance: Grievance, note_id: int) -> None:
-    """Queue a public note to the citizen, in the same unit of work as the note (flushed)."""
-    case = Case.of(grievance)
-    contacts = Contacts.load(session, [grievance.complainant_id])
-    citizen_only = Told(frozenset(), frozenset(), citizen=True)
-    payload = {"level": grievance.level, "note": note_id}
-    queue(
-        session,
-        rows_for(session, catalog(session), contacts, now, case, "note", f"n{note_id}", citizen_only, payload, None),
-    )

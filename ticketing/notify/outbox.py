@@ -21,7 +21,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from ticketing.catalog import catalog
-from ticketing.citizen import answer_link_token
+from ticketing.citizen import answer_link_token, reply_link_token
 from ticketing.clock import Clock
 from ticketing.config import Settings
 from ticketing.lifecycle import Action, handler_name
@@ -40,7 +40,7 @@ from ticketing.notify.messages import (
 from ticketing.notify.senders import DeliveryError, Outgoing, Sender
 from ticketing.store.case_models import Complainant, Grievance, Note, Notification, NotificationAttempt, StatusChange
 from ticketing.store.db import Store
-from ticketing.store.models import Officer, table
+from ticketing.store.models import Officer, Stakeholder, table
 from ticketing.store.vocabulary import Audience, CloseReason, NotificationChannel, NotificationStatus, Priority
 from ticketing.values.dates import citizen_time
 
@@ -106,6 +106,11 @@ def _address(session: Session, row: Notification, grievance: Grievance | None) -
         if officer is None or not officer.active:
             raise Undeliverable("the officer is no longer active")
         address = officer.email if email else officer.phone
+    elif row.audience is Audience.STAKEHOLDER:
+        stakeholder = session.get(Stakeholder, row.payload.get("stakeholder"))
+        if stakeholder is None or not stakeholder.active:
+            raise Undeliverable("the stakeholder is no longer active")
+        address = stakeholder.email if email else stakeholder.phone
     else:
         complainant = session.get(Complainant, grievance.complainant_id) if grievance else None
         address = None if complainant is None else complainant.email if email else complainant.phone
@@ -157,18 +162,22 @@ def _case_values(
     if row.audience is Audience.CITIZEN:
         link = f"{settings.public_url}/chat?resume={answer_link_token(grievance, now)}"
         values["how_to_answer"] = HOW_TO_ANSWER[language].format(link=link)
+        values["chat"] = f"{settings.public_url}/chat"
+        values["reply_link"] = f"{settings.public_url}/chat?resume={reply_link_token(grievance, now)}"
         values["resolution"] = PRIVATE_RESOLUTION[language] if gender else grievance.resolution or ""
         if "note" in row.payload:
             note = session.get(Note, row.payload["note"])
             values["note"] = PRIVATE_NOTE[language] if gender or note is None else note.body
     elif gender:
         values["info"] = "\nGender priority: the details are in the backoffice only."
-        values["resolution"] = values["proposal"] = "see the backoffice"
+        values["resolution"] = values["proposal"] = values["message"] = "see the backoffice"
     else:
         category = config.categories[grievance.category_id].name_en if grievance.category_id else "not yet set"
         values["info"] = f"\nCategory: {category}. Summary: {grievance.summary or grievance.details[:SUMMARY_CHARS]}"
         values["resolution"] = grievance.resolution or ""
         values["proposal"] = (grievance.invalid_proposal or {}).get("reason", "")
+        note = session.get(Note, row.payload["note"]) if "note" in row.payload else None
+        values["message"] = note.body if note else ""
     return values
 
 
@@ -196,7 +205,10 @@ def compose(
     to = _address(session, row, grievance)
     attachments = tuple(Path(name) for name in row.payload.get("attachments", ()))
     if grievance is None:
-        subject, body = render(OFFICER[row.template], dict(row.payload))
+        # A citizen's message about no case (a code) names its language; officers' read English.
+        language = row.payload.get("language")
+        templates = OFFICER if language is None else CITIZEN[citizen_language(language)]
+        subject, body = render(templates[row.template], dict(row.payload))
         return Outgoing(row.channel, to, subject, body, attachments)
     if row.audience is Audience.CITIZEN:
         language = citizen_language(grievance.language)

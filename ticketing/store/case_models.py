@@ -82,6 +82,8 @@ class Grievance(LocatedMixin, Base):
     # Filed while triage was unavailable or too slow: the scheduler triages it later.
     needs_triage: Mapped[bool] = mapped_column(default=False, index=True)
     ward: Mapped[int | None]
+    # The village or tole, as the citizen wrote it with the ward (free text, never matched).
+    locality: Mapped[str | None] = mapped_column(String(200))
     # The spot the citizen shared from WhatsApp, if they did (WGS 84 degrees).
     latitude: Mapped[float | None]
     longitude: Mapped[float | None]
@@ -99,6 +101,10 @@ class Grievance(LocatedMixin, Base):
     resolution: Mapped[str | None] = mapped_column(Text)
     # The citizen's 1-5 rating of the resolution they accepted, when they gave one.
     satisfaction: Mapped[int | None]
+    # The citizen's phone is proven theirs: a WhatsApp sender's own number, a one-time code
+    # typed back (ticketing.cases.verification) or an officer's filing. Until then the case gets
+    # no SMS or WhatsApp message, so that a mistyped number tells a stranger nothing.
+    phone_verified: Mapped[bool] = mapped_column(default=False, server_default=false())
     # How many resolutions the citizen refused: the dashboard counts answers without the history.
     refusals: Mapped[int] = mapped_column(default=0, server_default="0")
     close_reason: Mapped[CloseReason | None] = mapped_column(text_enum(CloseReason))
@@ -298,6 +304,28 @@ class LookupFailure(Base):
     at: Mapped[datetime]
 
     __table_args__ = (Index("ix_lookup_failure_key_digest_at", "key_digest", "at"),)
+
+
+class PhoneCode(Base):
+    """A one-time code sent by SMS to prove that a conversation holds a phone
+    (ticketing.cases.verification). Only keyed hashes of the code and the conversation are kept."""
+
+    __tablename__ = "phone_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    requester_digest: Mapped[str] = mapped_column(String(64), index=True)
+    phone: Mapped[str] = mapped_column(EncryptedText)
+    code_digest: Mapped[str] = mapped_column(String(64))
+    # The filing whose phone the code proves, and the name and e-mail it gave: they replace
+    # those kept for the number only once the number is proven.
+    grievance_id: Mapped[int | None] = mapped_column(ForeignKey("grievance.id"))
+    claimed: Mapped[str | None] = mapped_column(EncryptedText)
+    language: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    wrong_tries: Mapped[int] = mapped_column(default=0)
+    # Confirmed, or replaced by a newer code for the same conversation.
+    ended_at: Mapped[datetime | None]
 
 
 # APScheduler's job store (ticketing.scheduler), declared here so that migrations create it

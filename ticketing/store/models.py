@@ -205,6 +205,29 @@ class RoutingRule(LocatedMixin, Base):
     __table_args__ = (Index("ix_routing_rule_project_level", "project_id", "level"),)
 
 
+class Stakeholder(Base):
+    """Someone outside the backoffice told of a project's cases at one level (seed 000 section
+    4.2): the contractor's site engineer, the supervision consultant (CSC), a member of the
+    grievance redress committee, an affected persons' representative. Their addresses are
+    personal data, kept encrypted, and read when a message is sent."""
+
+    __tablename__ = "stakeholder"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id"))
+    level: Mapped[int]
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(100))
+    email: Mapped[str | None] = mapped_column(EncryptedText)
+    phone: Mapped[str | None] = mapped_column(EncryptedText)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime]
+
+    project: Mapped[Project] = relationship()
+
+    __table_args__ = (Index("ix_stakeholder_project_level", "project_id", "level"),)
+
+
 class ConfigVersion(Base):
     """A single row whose token changes with every configuration change (see ticketing.catalog)."""
 

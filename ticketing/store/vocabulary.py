@@ -72,6 +72,7 @@ class Audience(StrEnum):
     OFFICER = "officer"
     CITIZEN = "citizen"
     ADDRESS = "address"
+    STAKEHOLDER = "stakeholder"
 
 
 class NotificationChannel(StrEnum):

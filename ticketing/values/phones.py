@@ -27,3 +27,9 @@ def normalise_mobile(typed: str, region: str = DEFAULT_REGION) -> str:
     if kind not in (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE):
         raise InvalidInput("phone", "not a mobile number")
     return phone
+
+
+def masked(phone: str) -> str:
+    """The number with all but its last three digits hidden, to show whom a code went to
+    without telling a reader of the conversation the whole number."""
+    return f"{'•' * max(len(phone) - 3, 0)}{phone[-3:]}"
