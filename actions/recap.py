@@ -28,11 +28,10 @@ from actions.common import (
     requester,
     seal,
     sealed,
-    sender_phone,
 )
 from actions.grievance import FIELD_SLOTS, FORM_SLOTS, TRIAGE_CHOICE
 from actions.places import place_text
-from actions.verification import tell_code_sent
+from actions.verification import proven_phone, tell_code_sent
 from ticketing.cases.attachments import claim_uploads
 from ticketing.cases.filing import Submission, file_grievance
 from ticketing.cases.verification import Claim, TooManyCodes, send_code
@@ -116,8 +115,9 @@ def submission(tracker: Tracker) -> Submission:
         language=language(tracker),
         name=tracker.get_slot("complainant_name"),
         phone=tracker.get_slot("phone"),
-        # A WhatsApp citizen's own number is proven; any other waits for its code.
-        phone_verified=bool(tracker.get_slot("phone")) and tracker.get_slot("phone") == sender_phone(tracker),
+        # A WhatsApp citizen's own number, or one this conversation proved by a code, is
+        # proven; any other waits for its code.
+        phone_verified=bool(tracker.get_slot("phone")) and tracker.get_slot("phone") == proven_phone(tracker),
         email=tracker.get_slot("email") or None,
         province_id=tracker.get_slot("province"),
         district_id=tracker.get_slot("district"),

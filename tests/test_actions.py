@@ -12,10 +12,10 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 import actions.recap
-from actions.common import language, unsealed, use_store
+from actions.common import language, sealed, unsealed, use_store
 from actions.grievance import ActionBeginGrievance, ValidateGrievanceForm
 from actions.info import ActionContactPerson, ActionExplainProcess, ActionOutOfScope
-from actions.recap import ActionAskConfirmed, ActionSubmitGrievance, submission_key
+from actions.recap import ActionAskConfirmed, ActionSubmitGrievance, submission, submission_key
 from actions.status import ActionCheckStatus
 from tests.helpers import BAGMATI, HETAUDA, MAKWANPUR, FakeClock, file
 from ticketing.config import PROJECT_ROOT
@@ -359,3 +359,19 @@ async def test_a_language_the_bot_does_not_speak_is_taken_for_english(actions_st
     # A hand-typed '/choose_language{"language": "fr"}' puts "fr" in the slot; filing must not fail on it.
     assert language(tracker("hello", language="fr")) == "en"
     assert language(tracker("नमस्ते", language="ne")) == "ne"
+
+
+async def test_a_number_is_proven_by_whatsapp_or_by_this_conversations_code(actions_store: Store) -> None:
+    answers: dict[str, Any] = {
+        "details": "Dust on our maize.",
+        "complainant_name": "Maya",
+        "municipality": HETAUDA,
+        "ward": 4,
+    }
+    typed = tracker(phone="+9779841234567", **answers)
+    assert not submission(typed).phone_verified
+    proven = tracker(phone="+9779841234567", **answers)
+    proven.slots["verified_phone"] = sealed(proven, "+9779841234567")
+    assert submission(proven).phone_verified
+    forged = tracker(phone="+9779841234567", verified_phone="+9779841234567~not-a-seal", **answers)
+    assert not submission(forged).phone_verified

@@ -69,8 +69,8 @@ def test_two_schedulers_escalate_and_tell_each_case_once(tmp_path: Path) -> None
             )
             for n in (1, 2)
         ]
-        # Each case: received (2 officers), escalated (4 officers and the citizen).
-        expected_rows = BURST * 7
+        # Each case: received (2 officers and the citizen's receipt), escalated (4 officers and the citizen).
+        expected_rows = BURST * 8
         start_all(schedulers)
         try:
             deadline = time.monotonic() + SETTLE_SECONDS
@@ -94,7 +94,7 @@ def test_two_schedulers_escalate_and_tell_each_case_once(tmp_path: Path) -> None
         assert sorted(escalations.values()) == [1] * BURST and levels == {2}
         assert rows == {NotificationStatus.SENT: expected_rows}
         sms = Counter(message["To"] for message in twilio.messages)
-        assert len(sms) == BURST and set(sms.values()) == {1}
+        assert len(sms) == BURST and set(sms.values()) == {2}  # the receipt and the escalation
         assert {ref for ref in references if any(ref in m["Body"] for m in twilio.messages)} == set(references)
         emails = Counter((str(m["To"]), str(m["Subject"])) for m in smtp.messages)
         assert sum(emails.values()) == BURST * 6 and set(emails.values()) == {1}
@@ -140,7 +140,7 @@ def test_jobs_run_on_demand_from_the_command_line(tmp_path: Path) -> None:
         "triage: 1",
         "escalate: 1",
         "plan: 1",
-        "dispatch: 7",
+        "dispatch: 8",
     ]
     month = (clock.now() + timedelta(days=5)).strftime("%Y-%m")
     xlsx, pdf = run_scheduler_command(tmp_path, "report", "--month", month, "--no-email")
@@ -149,5 +149,5 @@ def test_jobs_run_on_demand_from_the_command_line(tmp_path: Path) -> None:
         triaged = session.get_one(Grievance, waiting.id)
         assert not triaged.needs_triage and triaged.category_source == "ai" and triaged.level == 2
     sent = (tmp_path / "notifications.jsonl").read_text().splitlines()
-    assert len(sent) == 7 and all(waiting.reference in line for line in sent)
+    assert len(sent) == 8 and all(waiting.reference in line for line in sent)
     store.engine.dispose()
