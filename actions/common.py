@@ -7,6 +7,7 @@ import base64
 import functools
 import hmac
 import logging
+import math
 import threading
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -24,7 +25,7 @@ from ticketing.catalog import Catalog, ProjectInfo, catalog
 from ticketing.citizen import heard_on_whatsapp
 from ticketing.clock import SystemClock
 from ticketing.config import PROJECT_ROOT
-from ticketing.errors import ConfigurationError, InvalidInput
+from ticketing.errors import ConfigurationError, InvalidInput, RetryLater
 from ticketing.places.gazetteer import plain_words
 from ticketing.store.crypto import keyring
 from ticketing.store.db import Store
@@ -206,6 +207,11 @@ async def note_whatsapp_message(phone: str) -> None:
         await in_store(lambda session: heard_on_whatsapp(session, phone, CLOCK.now()))
     except STORE_UNAVAILABLE:
         logger.warning("the ticket store is unreachable; a WhatsApp message was not noted")
+
+
+def minutes_to_wait(refused: RetryLater, lang: str) -> str:
+    """The whole minutes (at least one) a refused citizen waits, in their language's digits."""
+    return numeral(max(1, math.ceil(refused.retry_after.total_seconds() / 60)), lang)
 
 
 def requester(tracker: Tracker) -> str:

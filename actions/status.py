@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -16,6 +15,7 @@ from actions.common import (
     in_store,
     language,
     logger,
+    minutes_to_wait,
     note_whatsapp_message,
     numeral,
     phrase,
@@ -124,8 +124,9 @@ class ActionCheckStatus(Action):
         try:
             found = await in_store(lambda session: look_up(session, CLOCK, reference, phone, who))
         except TooManyAttempts as refused:
-            minutes = max(1, math.ceil(refused.retry_after.total_seconds() / 60))
-            dispatcher.utter_message(response="utter_lookup_locked", minutes=minutes)
+            dispatcher.utter_message(
+                response="utter_lookup_locked", minutes=minutes_to_wait(refused, language(tracker))
+            )
             return [*forget, SlotSet("lookup_outcome", "locked")]
         except STORE_UNAVAILABLE:
             logger.exception("the ticket store is unreachable for a status lookup")

@@ -6,8 +6,6 @@ SMS (ticketing.cases.verification). What a conversation proved is kept sealed to
 
 from __future__ import annotations
 
-import math
-from datetime import timedelta
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -22,6 +20,7 @@ from actions.common import (
     language,
     latest_text,
     logger,
+    minutes_to_wait,
     numeral,
     phrase,
     requester,
@@ -39,10 +38,6 @@ from ticketing.values.phones import masked, normalise_mobile
 def proven_phone(tracker: Tracker) -> str | None:
     """The number this conversation proved its citizen's: the WhatsApp sender's, or one a code proved."""
     return sender_phone(tracker) or unsealed(tracker, "verified_phone")
-
-
-def minutes(wait: timedelta) -> int:
-    return max(1, math.ceil(wait.total_seconds() / 60))
 
 
 def tell_code_sent(dispatcher: CollectingDispatcher, phone: str) -> None:
@@ -108,7 +103,7 @@ class ActionMyGrievances(Action):
             who = requester(tracker)
             await in_store(lambda session: send_code(session, CLOCK, typed, who, lang))
         except TooManyCodes as refused:
-            dispatcher.utter_message(response="utter_code_limit", minutes=numeral(minutes(refused.retry_after), lang))
+            dispatcher.utter_message(response="utter_code_limit", minutes=minutes_to_wait(refused, lang))
             return forget
         except STORE_UNAVAILABLE:
             logger.exception("the ticket store is unreachable for a citizen's list of grievances")
@@ -170,8 +165,7 @@ class ActionSendCodeAgain(Action):
             dispatcher.utter_message(response="utter_no_code")
             return []
         except TooManyCodes as refused:
-            wait = numeral(minutes(refused.retry_after), language(tracker))
-            dispatcher.utter_message(response="utter_code_limit", minutes=wait)
+            dispatcher.utter_message(response="utter_code_limit", minutes=minutes_to_wait(refused, language(tracker)))
             return []
         except STORE_UNAVAILABLE:
             logger.exception("the ticket store is unreachable to send a code again")

@@ -21,7 +21,7 @@ from ticketing.cases.moves import add_note, record_citizen_answer
 from ticketing.cases.records import CITIZEN
 from ticketing.catalog import catalog
 from ticketing.clock import Clock
-from ticketing.errors import GrievanceNotFound, GrmError, InvalidInput
+from ticketing.errors import GrievanceNotFound, InvalidInput, RetryLater
 from ticketing.lifecycle import Status
 from ticketing.store.allowances import Allowance
 from ticketing.store.case_models import Complainant, Grievance
@@ -40,14 +40,11 @@ _LINK_PURPOSE = "answer-link"
 _LOOKUP_PURPOSE = "lookup-failure"
 
 
-class TooManyAttempts(GrmError):
+class TooManyAttempts(RetryLater):
     """Too many failed lookups lately; the citizen must wait before trying again."""
 
     code = "too_many_attempts"
-
-    def __init__(self, retry_after: timedelta) -> None:
-        super().__init__(f"too many failed lookups; retry in {retry_after}")
-        self.retry_after = retry_after
+    what = "failed lookups"
 
 
 @dataclass(frozen=True)

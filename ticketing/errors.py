@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 
 class GrmError(Exception):
     """Base of every error the domain raises on purpose."""
@@ -13,6 +15,17 @@ class ConfigurationError(GrmError):
     """The process was started without something it needs (keys, database)."""
 
     code = "configuration"
+
+
+class RetryLater(GrmError):
+    """An allowance is spent (failed lookups, codes sent): the caller must wait `retry_after`."""
+
+    code = "retry_later"
+    what = "attempts"
+
+    def __init__(self, retry_after: timedelta) -> None:
+        super().__init__(f"too many {self.what}; retry in {retry_after}")
+        self.retry_after = retry_after
 
 
 class InvalidInput(GrmError):

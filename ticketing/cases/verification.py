@@ -22,7 +22,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ticketing.clock import Clock
-from ticketing.errors import GrmError
+from ticketing.errors import GrmError, RetryLater
 from ticketing.notify.direct import queue_receipt
 from ticketing.notify.notifications import outbox_row, queue
 from ticketing.store.allowances import Allowance
@@ -44,14 +44,11 @@ _CODE_PURPOSE = "phone-code"
 _REQUESTER_PURPOSE = "code-requester"
 
 
-class TooManyCodes(GrmError):
+class TooManyCodes(RetryLater):
     """Enough codes went to this number, or from this conversation, lately."""
 
     code = "too_many_codes"
-
-    def __init__(self, retry_after: timedelta) -> None:
-        super().__init__(f"too many codes sent; retry in {retry_after}")
-        self.retry_after = retry_after
+    what = "codes sent"
 
 
 class NoCode(GrmError):
