@@ -13,6 +13,8 @@ MODEL := models/grm.tar.gz
 RASA_SOURCES := config.yml domain.yml bot/components.py bot/language.py $(wildcard bot/words/*.txt) $(shell find data/nlu data/rules data/stories -name '*.yml' 2>/dev/null)
 CHROMIUM := /usr/bin/chromium
 PDFTOPPM := /usr/bin/pdftoppm
+# axe-core, from npm at its locked version: the browser tests check the webchat's accessibility with it.
+AXE := tests/a11y/node_modules/axe-core/axe.min.js
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 CODE := ticketing launcher actions admin_app bot tests bench
 
@@ -61,10 +63,15 @@ $(PDFTOPPM):
 	$(SUDO) apt-get install -y poppler-utils || \
 		{ $(SUDO) apt-get update && $(SUDO) apt-get install -y poppler-utils; }
 
+$(AXE): tests/a11y/package.json tests/a11y/package-lock.json
+	command -v npm >/dev/null || $(SUDO) apt-get install -y npm || { $(SUDO) apt-get update && $(SUDO) apt-get install -y npm; }
+	cd tests/a11y && npm ci --no-audit --no-fund
+	touch $@
+
 run: install $(MODEL)
 	$(APP) -m launcher run
 
-test: install $(MODEL) $(CHROMIUM) $(PDFTOPPM)
+test: install $(MODEL) $(CHROMIUM) $(PDFTOPPM) $(AXE)
 	$(APP_VENV)/bin/ruff check $(CODE)
 	$(APP_VENV)/bin/mypy $(CODE)
 	$(APP_VENV)/bin/lint-imports

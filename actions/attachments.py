@@ -1,4 +1,6 @@
-"""Files a citizen sends while telling a grievance or after filing it, from every channel."""
+"""Files a citizen sends while telling a grievance or after filing it, from every channel. A
+voice note or a photo (of a handwritten letter) sent when the bot asks what happened is the
+description itself, for citizens who cannot write."""
 
 from __future__ import annotations
 
@@ -45,8 +47,36 @@ def media_sources_here() -> dict[str, MediaSource]:
 
 
 def files(tracker: Tracker) -> list[dict[str, str]]:
-    """The files sent for the grievance being told, as {token, name}."""
+    """The files sent for the grievance being told, as {token, name, type}."""
     return list(tracker.get_slot("attachments") or [])
+
+
+# The kinds of file that can stand for the written description, by the label that names them.
+DESCRIBING_KINDS = {"audio/": "utter_label_voice_note", "image/": "utter_label_photo"}
+
+
+def describing_label(tracker: Tracker, sent: dict[str, str]) -> str | None:
+    """The label of a file that answers "what happened?" (a voice note or a photo sent while
+    that question waits for its answer), or None."""
+    if tracker.get_slot("requested_slot") != "details" or tracker.get_slot("details"):
+        return None
+    kind = sent.get("type", "")
+    return next((label for prefix, label in DESCRIBING_KINDS.items() if kind.startswith(prefix)), None)
+
+
+def as_description(
+    dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict, kept: list[dict[str, str]]
+) -> list[EventType]:
+    """When a voice note or photo answers "what happened?", it is the description: the form
+    goes on, and the case is filed with a line naming the file, for an officer to listen to
+    or read (no AI triage of that line)."""
+    for sent in kept:
+        label = describing_label(tracker, sent)
+        if label is not None:
+            kind = phrase(domain, label, language(tracker))
+            dispatcher.utter_message(response="utter_file_as_details", kind=kind, name=sent["name"])
+            return [SlotSet("details", f"({kind}: {sent['name']})"), SlotSet("details_by_file", True)]
+    return []
 
 
 def refusal(domain: DomainDict, problem: InvalidInput, lang: str) -> str:
@@ -78,7 +108,12 @@ class ActionTakeAttachment(Action):
         kept = before
         for token in tokens:
             kept = await self._take(dispatcher, tracker, domain, token, kept)
-        return [SlotSet("attachments", kept)] if kept != before else []
+        if kept == before:
+            return []
+        described = (
+            as_description(dispatcher, tracker, domain, kept) if tracker.active_loop_name == "grievance_form" else []
+        )
+        return [SlotSet("attachments", kept), *described]
 
     async def _receive(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict, media: list[Any]
@@ -130,7 +165,7 @@ class ActionTakeAttachment(Action):
                 return kept
             if len(kept) >= MAX_CITIZEN_FILES:
                 raise too_many_files()
-            name = await in_store(lambda session: self._name(session, conversation, token))
+            name, mime_type = await in_store(lambda session: self._name(session, conversation, token))
         except NotFound:
             dispatcher.utter_message(response="utter_attachment_missing")
             return kept
@@ -143,24 +178,27 @@ class ActionTakeAttachment(Action):
                 response="utter_attachment_refused", problem=refusal(domain, problem, language(tracker))
             )
             return kept
-        kept = [f for f in kept if f["token"] != token] + [{"token": token, "name": name}]
-        if filing:
+        sent = {"token": token, "name": name, "type": mime_type}
+        # The first voice note or photo that answers "what happened?" is told as the description.
+        describes = filing and describing_label(tracker, sent) and not any(describing_label(tracker, f) for f in kept)
+        kept = [f for f in kept if f["token"] != token] + [sent]
+        if filing and not describes:  # a description is told as such by as_description
             dispatcher.utter_message(
                 response="utter_attachment_kept",
                 name=name,
                 count=numeral(len(kept), language(tracker)),
                 limit=numeral(MAX_CITIZEN_FILES, language(tracker)),
             )
-        else:
+        elif not filing:
             dispatcher.utter_message(response="utter_attachment_held", name=name)
         return kept
 
     @staticmethod
-    def _name(session: Session, conversation: str, token: str) -> str:
+    def _name(session: Session, conversation: str, token: str) -> tuple[str, str]:
         upload = staged_upload(session, CLOCK, conversation, token)
         if upload is None:
             raise NotFound("upload", token)
-        return upload.filename
+        return upload.filename, upload.mime_type
 
     @staticmethod
     def _add(session: Session, conversation: str, token: str, reference: str) -> str:

@@ -43,7 +43,7 @@ NO_EMAIL = "none"
 
 # What a citizen may want to correct at the recap, and the answers that each clears.
 FIELD_SLOTS = {
-    "details": ("details", "details_done"),
+    "details": ("details", "details_done", "details_by_file"),
     "name": ("complainant_name", "name_withheld", "sensitive_case"),
     "phone": ("phone",),
     "place": ("province", "district", "municipality", "ward", "locality", "place_suggestion"),
@@ -191,7 +191,8 @@ class ValidateGrievanceForm(PlaceChecks, FormValidationAction):
                 response="utter_details_too_long", limit=numeral(MAX_DETAILS_CHARS, language(tracker))
             )
             return {"details_done": None}
-        return {"details": added, "details_done": None}
+        # Words written after a voice note or photo can be triaged (with the line naming the file).
+        return {"details": added, "details_done": None, "details_by_file": None}
 
     @story_kept
     @words_only

@@ -10,6 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.orm import Session
 
+from actions.addition import ADDITION_SLOTS
 from actions.common import (
     UNKNOWN_PROJECT,
     choose_project,
@@ -140,7 +141,15 @@ class ActionStop(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         dispatcher.utter_message(response="utter_stopped")
-        slots = {*FORM_SLOTS, *LOOKUP_SLOTS, *ANSWER_SLOTS, "requested_slot", "verified_grievance", "attachments"}
+        slots = {
+            *FORM_SLOTS,
+            *LOOKUP_SLOTS,
+            *ANSWER_SLOTS,
+            *ADDITION_SLOTS,
+            "requested_slot",
+            "verified_grievance",
+            "attachments",
+        }
         return [ActiveLoop(None), *(SlotSet(slot, None) for slot in sorted(slots))]
 
 

@@ -38,11 +38,12 @@ from ticketing.cases.verification import Claim, TooManyCodes, send_code
 from ticketing.catalog import Catalog, catalog
 from ticketing.errors import InvalidInput
 from ticketing.lifecycle import handler_name
-from ticketing.store.vocabulary import Priority
 from ticketing.triage.summary import trim
 from ticketing.values.languages import in_language
 
-GENDER_CATEGORY = "gender"
+# The roots of the categories handled in confidence, where a citizen who withholds their name
+# because the case is sensitive is filed; gender first, when triage heard neither.
+CONFIDENTIAL_ROOTS = ("gender", "integrity")
 
 
 # The answers to ask again when the ticket store refuses a filing (a project closed or a ward
@@ -66,7 +67,9 @@ class ActionAskConfirmed(Action):
         config = await current_catalog()
         lang = language(tracker)
         details = str(tracker.get_slot("details"))
-        judged = await asyncio.to_thread(TRIAGE.triage, details, TRIAGE_TIMEOUT_SECONDS)
+        judged = None
+        if not tracker.get_slot("details_by_file"):  # a line naming a file says nothing to triage
+            judged = await asyncio.to_thread(TRIAGE.triage, details, TRIAGE_TIMEOUT_SECONDS)
         seen = None if judged is None else {"summary": judged.summary, "categories": judged.as_record()}
         code = chosen_category(tracker, seen)
         dispatcher.utter_message(
@@ -105,9 +108,12 @@ def submission(tracker: Tracker) -> Submission:
     spot = tracker.get_slot("coordinates")
     code = chosen_category(tracker, seen)
     citizen_chose = tracker.get_slot("category_choice") not in (None, TRIAGE_CHOICE)
-    if tracker.get_slot("sensitive_case") and not (code or "").startswith(f"{GENDER_CATEGORY}."):
-        # The citizen said it is about harassment or violence: a gender case, whatever triage thought.
-        code, citizen_chose = GENDER_CATEGORY, True
+    if tracker.get_slot("sensitive_case") and (code or "").split(".")[0] not in CONFIDENTIAL_ROOTS:
+        # The citizen said it is about harassment, violence, bribery or fraud: a confidential
+        # case whatever triage ranked first (the first confidential category it saw, else gender).
+        ranked = [str(seen_category["code"]) for seen_category in (seen or {}).get("categories", [])]
+        confidential = [ranked_code for ranked_code in ranked if ranked_code.split(".")[0] in CONFIDENTIAL_ROOTS]
+        code, citizen_chose = (confidential or [CONFIDENTIAL_ROOTS[0]])[0], True
     return Submission(
         project_code=known_project(tracker),
         details=str(tracker.get_slot("details")),
@@ -130,7 +136,7 @@ def submission(tracker: Tracker) -> Submission:
         category_source="citizen" if citizen_chose else "ai",
         summary=seen["summary"] if seen else None,
         ai_categories=seen["categories"] if seen else None,
-        needs_triage=seen is None,
+        needs_triage=seen is None and not tracker.get_slot("details_by_file"),
         idempotency_key=submission_key(tracker),
     )
 
@@ -203,11 +209,11 @@ class ActionSubmitGrievance(Action):
     ) -> tuple[str, int, int, bool, bool]:
         """File, and send a code to a number not yet proven; returns what the citizen is told:
         reference, level, hours to the first response, whether the case is handled in
-        confidence (a gender case), and whether a code went to the number."""
+        confidence (a gender or integrity case), and whether a code went to the number."""
         grievance = file_grievance(session, CLOCK, filed)
         claim_uploads(session, CLOCK, grievance, conversation, tokens)
         hours = catalog(session).deadlines(grievance.project_id).response_hours
-        told = grievance.reference, grievance.level, hours, grievance.priority is Priority.GENDER
+        told = grievance.reference, grievance.level, hours, grievance.priority.confidential
         if not filed.phone or grievance.phone_verified:
             return (*told, False)
         claim = Claim(filed.name, filed.email)

@@ -9,6 +9,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.addition import begin
 from actions.common import (
     CLOCK,
     STORE_UNAVAILABLE,
@@ -138,9 +139,9 @@ class ActionCheckStatus(Action):
             dispatcher.utter_message(response="utter_not_found")
             return [*forget, SlotSet("lookup_outcome", "not_found")]
         proven = SlotSet("verified_grievance", sealed(tracker, str(found.id)))
-        if tracker.get_slot("lookup_purpose") == "add":  # found to be added to, not to be told
-            adding = SlotSet("filed_reference", sealed(tracker, found.reference))
-            return [*forget, proven, adding, SlotSet("lookup_purpose", None), SlotSet("lookup_outcome", "add")]
+        purpose = tracker.get_slot("lookup_purpose")
+        if purpose in ("add", "reopen"):  # found to be added to or reopened, not to be told
+            return [*forget, proven, *begin(dispatcher, tracker, found, purpose)]
         outcome = "awaits_answer" if found.awaits_answer else "found"
         # A resolved case goes on to the question "are you satisfied?", which tells the resolution.
         if outcome == "found":

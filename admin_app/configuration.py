@@ -265,14 +265,17 @@ class OfficerView(Placed):
     Whoever can set an account's password can act as it. So resetting passwords is for the
     administrators of everything (super admins) alone, and a project admin manages only the
     accounts they could have made themselves: a handling role (PROJECT_ADMIN_GRANTS) within
-    their own projects, never gender clearance or every project, never another admin, a
+    their own projects, never a clearance (gender, integrity) or every project, never another admin, a
     director, the bank or themselves. They may make, edit, deactivate and cut off such
     accounts, but cannot sign in as any: a new account has no password until a super admin
     resets it, so a project admin cannot lend themselves (or a sock puppet) the case handling
     their own role lacks. The same limits hold for every action, not only for the form."""
 
     permission = Permission.MANAGE_USERS
-    column_list = ("name", "email", "role", "level", "projects", "all_projects", "gender_cleared", "active", "locked")
+    column_list = (
+        *("name", "email", "role", "level", "projects", "all_projects"),
+        *("gender_cleared", "integrity_cleared", "active", "locked"),
+    )
     column_formatters: ClassVar[dict[str, Callable[..., object]]] = {
         "projects": lambda view, context, officer, name: ", ".join(sorted(p.code for p in officer.projects)),
         "locked": lambda view, context, officer, name: (
@@ -292,6 +295,7 @@ class OfficerView(Placed):
         "projects",
         "all_projects",
         "gender_cleared",
+        "integrity_cleared",
         *PLACE_FIELDS,
         "active",
     )
@@ -319,6 +323,7 @@ class OfficerView(Placed):
             Officer.role.in_(sorted(PROJECT_ADMIN_GRANTS)),
             ~Officer.all_projects,
             ~Officer.gender_cleared,
+            ~Officer.integrity_cleared,
             Officer.projects.any(),
             ~Officer.projects.any(Project.id.not_in(sorted(mine))),
         )
@@ -335,8 +340,8 @@ class OfficerView(Placed):
         chosen = {project.id for project in model.projects}
         if model.role not in PROJECT_ADMIN_GRANTS:
             raise InvalidInput("role", "a project admin may make managers, contractors and focal persons only")
-        if model.all_projects or model.gender_cleared:
-            raise InvalidInput("role", "only an administrator grants every project or gender clearance")
+        if model.all_projects or model.gender_cleared or model.integrity_cleared:
+            raise InvalidInput("role", "only an administrator grants every project or a clearance")
         if not chosen or not chosen <= mine:
             raise InvalidInput("projects", "choose among your own projects")
 

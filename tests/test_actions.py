@@ -213,6 +213,31 @@ async def test_an_anonymous_gender_case_is_filed_confidentially(actions_store: S
         assert session.query(Grievance).filter_by(idempotency_key=key).count() == 1
 
 
+async def test_an_anonymous_report_of_a_bribe_is_filed_as_an_integrity_case(actions_store: Store) -> None:
+    """Triage ranked compensation first and bribery second; the citizen said it is sensitive
+    and withheld their name: the first confidential category it saw is the one."""
+    triage = {"summary": "a bribe", "categories": [{"code": "land.compensation"}, {"code": "integrity.bribery"}]}
+    answers: dict[str, Any] = {
+        "project_code": "KKR-01",
+        "details": "The surveyor will raise my compensation if I pay him 20,000 rupees.",
+        "sensitive_case": True,
+        "triage": triage,
+        "phone": "+9779812345671",
+        "province": BAGMATI,
+        "district": MAKWANPUR,
+        "municipality": HETAUDA,
+        "ward": 2,
+        "email": "",
+        "submission_key": "chat:test-integrity",
+    }
+    dispatcher = CollectingDispatcher()
+    await ActionSubmitGrievance().run(dispatcher, tracker(**answers), DOMAIN)
+    assert said(dispatcher)[0] == "utter_filed_confidential"
+    with actions_store.sessions() as session:
+        filed = session.query(Grievance).filter_by(idempotency_key=submission_key(tracker(**answers))).one()
+        assert filed.priority is Priority.INTEGRITY and filed.complainant.name is None
+
+
 async def test_a_refused_answer_is_asked_again_and_every_other_kept(
     actions_store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -143,9 +143,10 @@ def test_a_project_admin_manages_only_their_projects_officers(demo: Store, clock
     assert "choose among your own projects" in submit(
         padmin, "officers", base | {"role": "focal_person", "projects": str(nbr)}
     )
-    assert "gender clearance" in submit(
-        padmin, "officers", base | {"role": "focal_person", "projects": str(kkr), "gender_cleared": "y"}
-    )
+    for clearance in ("gender_cleared", "integrity_cleared"):
+        assert "only an administrator grants every project or a clearance" in submit(
+            padmin, "officers", base | {"role": "focal_person", "projects": str(kkr), clearance: "y"}
+        )
     assert "Record was successfully created" in submit(
         padmin, "officers", base | {"role": "focal_person", "projects": str(kkr)}
     )

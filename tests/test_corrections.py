@@ -67,6 +67,24 @@ def test_priority_is_raised_never_lowered_and_a_gender_case_keeps_its_own(demo: 
     assert corrections_of(demo, case.id) == ["priority: normal → high"]
 
 
+def test_a_case_corrected_to_integrity_leaves_its_uncleared_officer_for_the_director(
+    demo: Store, clock: FakeClock
+) -> None:
+    """Bribery told as a land complaint: once an officer files it under integrity, the site
+    officer who held it loses it (and can no longer see it); the project director takes it."""
+    case = file(demo, clock, details="The surveyor wants 20,000 rupees to measure my land again.")
+    site = officer_by_email(demo, "site.kkr@grm.example")
+    director = officer_by_email(demo, "director@grm.example")
+    assert case.assignee_id == site
+    with demo.sessions.begin() as session:
+        corrected = set_category(session, clock, case.id, officer(demo), "integrity.bribery")
+        assert (corrected.priority, corrected.assignee_id) == (Priority.INTEGRITY, director)
+    with pytest.raises(InvalidInput, match="already integrity"), demo.sessions.begin() as session:
+        raise_priority(session, clock, case.id, officer(demo), "high")
+    with pytest.raises(InvalidInput, match="not cleared for integrity cases"), demo.sessions.begin() as session:
+        assign(session, clock, case.id, officer(demo), site)
+
+
 def test_a_corrected_place_brings_its_district_and_a_case_without_project_its_officer(
     demo: Store, clock: FakeClock
 ) -> None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from typing import Any
 
+import pytest
 from sqlalchemy import select, update
 
 from tests.helpers import FakeClock, count, file, history, make_jobs, officer_by_email, outbox_file
@@ -230,27 +232,36 @@ def test_a_refusal_escalates_and_the_next_level_acts(demo: Store, clock: FakeClo
         assert session.get_one(Grievance, grievance.id).status is Status.ESCALATED
 
 
-def test_gender_cases_never_carry_details_or_names(demo: Store, clock: FakeClock) -> None:
+@pytest.mark.parametrize(
+    ("category_code", "level_2_officer", "clearance"),
+    [
+        ("gender.harassment", PIU, Officer.gender_cleared),
+        ("integrity.bribery", "director@grm.example", Officer.integrity_cleared),
+    ],
+)
+def test_confidential_cases_never_carry_details_or_names(
+    demo: Store, clock: FakeClock, category_code: str, level_2_officer: str, clearance: Any
+) -> None:
     jobs = make_jobs(demo, clock)
     details = "Bikram the camp supervisor follows my daughter Maya home every evening."
-    grievance = file(demo, clock, details=details, category_code="gender.harassment", name="Kamala Shrestha")
+    if category_code.startswith("integrity"):
+        details = "Bikram the camp supervisor asked my daughter Maya for 5000 rupees to keep her job."
+    grievance = file(demo, clock, details=details, category_code=category_code, name="Kamala Shrestha")
     clock.advance(hours=25)
     jobs.escalate()
     with demo.sessions.begin() as session:
-        gender_officer = officer_by_email(demo, PIU)
-        acknowledge(session, clock, grievance.id, Actor.officer(gender_officer))
-        resolve(session, clock, grievance.id, Actor.officer(gender_officer), "Bikram was moved to another site.")
+        handler = officer_by_email(demo, level_2_officer)
+        acknowledge(session, clock, grievance.id, Actor.officer(handler))
+        resolve(session, clock, grievance.id, Actor.officer(handler), "Bikram was moved to another site.")
     jobs.plan()
     jobs.dispatch()
     sent = outbox_file(demo).read_text()
     assert grievance.reference in sent
-    for secret in ("Bikram", "Maya", "Kamala", "daughter", "supervisor"):
+    for secret in ("Bikram", "Maya", "Kamala", "daughter", "supervisor", "rupees"):
         assert secret not in sent
-    # Only officers cleared for gender cases are told at all.
+    # Only officers cleared for the kind of case are told at all.
     with demo.sessions() as session:
-        told = session.scalars(
-            select(Officer.gender_cleared).join(Notification, Notification.officer_id == Officer.id)
-        ).all()
+        told = session.scalars(select(clearance).join(Notification, Notification.officer_id == Officer.id)).all()
     assert told and all(told)
 
 

@@ -1,22 +1,33 @@
 """After filing, over the real Rasa and action servers: the number proven by a code typed back
-(wrong, expired and sent-again codes too), the receipt by SMS, "my grievances", adding to a
-grievance (and replying to an officer's note), the village or tole, in English, Devanagari and
-romanised Nepali, on the webchat's REST shape and on WhatsApp."""
+(wrong, expired and sent-again codes too), the receipt by SMS, "my grievances", a voice note or
+a photo of a letter as the whole description, adding to a
+grievance (and replying to an officer's note), reopening a closed one, the village or tole, in
+English, Devanagari and romanised Nepali, on the webchat's REST shape and on WhatsApp."""
 
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from sqlalchemy import select, update
 
 from tests.bot import Bot, Citizen, buttons, last_code, local, new_phone, reference_in, sms_to
-from tests.test_conversation import JPEG, QR, answer_to_the_recap, attachment_names, grievance, send_file
+from tests.test_conversation import (
+    JPEG,
+    QR,
+    answer_to_the_recap,
+    attachment_names,
+    grievance,
+    resolve_as_officer,
+    send_file,
+)
 from tests.test_conversation_nepali import english, nepali
-from tests.test_whatsapp import WhatsAppCitizen
-from ticketing.cases.moves import add_note
-from ticketing.cases.records import SYSTEM
+from tests.test_whatsapp import OGG, WhatsAppCitizen
+from ticketing.cases.moves import add_note, record_citizen_answer
+from ticketing.cases.records import CITIZEN, SYSTEM
 from ticketing.clock import SystemClock
-from ticketing.store.case_models import Note, Notification, PhoneCode
+from ticketing.lifecycle import Action, Status
+from ticketing.store.case_models import Grievance, Note, Notification, PhoneCode, StatusChange
 from ticketing.store.vocabulary import ActorKind, NoteVisibility
 
 DEVANAGARI_DIGITS = str.maketrans("0123456789", "०१२३४५६७८९")
@@ -228,3 +239,115 @@ def test_the_village_or_tole_is_written_with_the_ward(bot: Bot) -> None:
     answer_to_the_recap(nepali_citizen, name="सुनिता तामाङ", phone=local(new_phone()), ward="वडा नं. ४, बसन्तपुर")
     filed = grievance(bot, reference_in(nepali_citizen.says("/affirm")))
     assert (filed.ward, filed.locality) == (4, "बसन्तपुर")
+
+
+def close(bot: Bot, reference: str, days_ago: int = 0) -> None:
+    """Resolve the case and record the citizen's acceptance, `days_ago` days back."""
+    clock = SystemClock()
+    case_id = grievance(bot, reference).id
+    resolve_as_officer(bot, reference, "The road is watered twice a day.")
+    with bot.store.sessions.begin() as session:
+        record_citizen_answer(session, clock, case_id, CITIZEN, accepted=True)
+        closed_at = clock.now() - timedelta(days=days_ago)
+        session.execute(update(Grievance).where(Grievance.id == case_id).values(closed_at=closed_at))
+
+
+def reopenings(bot: Bot, reference: str) -> list[tuple[str, str | None]]:
+    with bot.store.sessions() as session:
+        query = select(StatusChange.actor_kind, StatusChange.note).where(
+            StatusChange.grievance_id == grievance(bot, reference).id, StatusChange.action == Action.REOPEN
+        )
+        return [(kind.value, note) for kind, note in session.execute(query)]
+
+
+def test_the_citizen_reopens_the_closed_grievance_just_filed_with_a_reason(bot: Bot) -> None:
+    phone = new_phone()
+    citizen = bot.citizen(**QR)
+    reference, _ = file_unproven(citizen, phone)
+    close(bot, reference)
+    asked = citizen.says("I want to reopen my complaint")
+    assert english("utter_ask_reopen_reason") in asked and reference in asked
+    reopened = citizen.says("The dust is back since the watering stopped last week.")
+    assert english("utter_reopened") in reopened and reference in reopened
+    case = grievance(bot, reference)
+    assert (case.status, case.closed_at) == (Status.IN_PROGRESS, None)
+    assert reopenings(bot, reference) == [("citizen", "The dust is back since the watering stopped last week.")]
+    assert not sms_to(bot, phone)[1:]  # the scheduler plans what the reopening tells (only the code went)
+    with bot.store.sessions() as session:
+        told = session.scalars(select(Notification.template).where(Notification.grievance_id == case.id))
+        assert "reopened" in told.all()
+
+
+def test_in_devanagari_a_closed_grievance_checked_is_reopened_from_its_button(bot: Bot) -> None:
+    phone = new_phone()
+    reference, _ = file_unproven(bot.citizen(**QR), phone)
+    close(bot, reference, days_ago=3)
+    citizen = bot.citizen(language="ne")
+    citizen.says("मेरो गुनासोको अवस्था के छ?")
+    citizen.says(reference)
+    status = citizen.say(local(phone).translate(DEVANAGARI_DIGITS))
+    assert nepali("utter_status_closed") in status[0]["text"]
+    assert [button["payload"] for button in status[0]["buttons"]] == ["/reopen_grievance"]
+    asked = citizen.says("/reopen_grievance")
+    assert nepali("utter_ask_reopen_reason") in asked and reference in asked
+    assert nepali("utter_reopened") in citizen.says("धुलो अझै आउँछ, पानी हाल्न छोडियो।")
+    assert reopenings(bot, reference) == [("citizen", "धुलो अझै आउँछ, पानी हाल्न छोडियो।")]
+
+
+def test_in_romanised_nepali_a_grievance_closed_too_long_ago_or_still_open_is_not_reopened(bot: Bot) -> None:
+    phone = new_phone()
+    late, _ = file_unproven(bot.citizen(**QR), phone)
+    close(bot, late, days_ago=31)
+    citizen = bot.citizen(language="ne")
+    assert nepali("utter_ask_reference") in citizen.says("mero gunaso pheri kholnus")
+    citizen.says(late)
+    refused = citizen.says(local(phone))
+    assert nepali("utter_reopen_too_late") in refused and "३०" in refused
+    assert grievance(bot, late).status is Status.CLOSED and reopenings(bot, late) == []
+    still_open, _ = file_unproven(bot.citizen(**QR), phone)
+    again = bot.citizen(language="ne")
+    again.says("pheri kholne")
+    again.says(still_open)
+    told = again.says(local(phone))
+    assert nepali("utter_reopen_still_open") in told and nepali("utter_ask_addition") in told
+    assert nepali("utter_addition_sent") in again.says("aajhai dhulo aaucha")
+    assert citizen_messages(bot, still_open) == ["aajhai dhulo aaucha"]
+
+
+def test_a_voice_note_is_the_whole_description_and_is_not_triaged(bot: Bot) -> None:
+    citizen = bot.citizen(**QR)
+    asked = citizen.says("/file_grievance")
+    assert "voice note" in asked
+    voice = send_file(bot, citizen, "what-happened.ogg", OGG)
+    taken = citizen.says("/attach", attachment=voice)
+    assert english("utter_file_as_details") in taken and "voice note" in taken and "what-happened.ogg" in taken
+    assert english("utter_ask_details_done") in taken
+    recap = answer_to_the_recap(citizen, phone=local(new_phone()))
+    assert "(voice note: what-happened.ogg)" in recap and english("utter_recap_no_category") in recap
+    filed = grievance(bot, reference_in(citizen.says("/affirm")))
+    assert filed.details == "(voice note: what-happened.ogg)"
+    assert (filed.category_id, filed.needs_triage) == (None, False)
+    assert attachment_names(bot, filed.reference) == ["what-happened.ogg"]
+
+
+def test_in_nepali_a_photo_of_a_letter_is_the_description_and_words_after_it_are_triaged(bot: Bot) -> None:
+    citizen = bot.citizen(**QR, language="ne")
+    citizen.says("गुनासो दर्ता गर्न चाहन्छु")
+    letter = send_file(bot, citizen, "chithi.jpg", JPEG)
+    taken = citizen.says("/attach", attachment=letter)
+    assert nepali("utter_file_as_details") in taken and "फोटो" in taken
+    assert nepali("utter_ask_details_done") in citizen.says("सडकको धुलोले बाली नष्ट भयो")
+    recap = answer_to_the_recap(citizen, name="सुनिता तामाङ", phone=local(new_phone()))
+    assert "(फोटो: chithi.jpg)" in recap and nepali("utter_recap_no_category") not in recap
+    filed = grievance(bot, reference_in(citizen.says("/affirm")))
+    assert filed.details == "(फोटो: chithi.jpg)\nसडकको धुलोले बाली नष्ट भयो" and filed.category_id is not None
+
+
+def test_on_whatsapp_a_voice_note_answers_what_happened(bot: Bot) -> None:
+    citizen = WhatsAppCitizen(bot)
+    citizen.says("Namaste! I am writing about project KKR-01.")
+    citizen.says("1")
+    taken = citizen.sends_media((OGG, "audio/ogg"))
+    assert "voice-note-1.ogg" in taken and "listen" in taken
+    assert "name" in citizen.says("That's all").lower()
+    assert bot.tracker(citizen.address)["slots"]["details"] == "(voice note: voice-note-1.ogg)"

@@ -71,7 +71,7 @@ def test_a_contractor_proposes_and_a_level_2_officer_closes(demo: Store, clock: 
 
     told = sms_saying(demo, clock, "closed")
     assert "The dust comes from the quarry, not our road." in told["body"]
-    assert "within 30 days to reopen it" in told["body"]
+    assert 'you can reopen it within 30 days: write "reopen" in our chat' in told["body"]
 
 
 def test_a_rejected_proposal_leaves_the_case_open_with_the_reason(demo: Store, clock: FakeClock) -> None:
@@ -120,4 +120,4 @@ def test_a_nepali_citizen_is_told_in_nepali_why_and_that_it_can_be_reopened(demo
         decide_invalid(session, clock, case.id, piu, True)
     told = sms_saying(demo, clock, "बन्द")
     assert "खानीको धुलो हो, सडकको होइन।" in told["body"]
-    assert "30 दिनभित्र आयोजनाको गुनासो डेस्कलाई फेरि खोल्न अनुरोध गर्नुहोस्" in told["body"]
+    assert '30 दिनभित्र यसलाई फेरि खोल्न सक्नुहुन्छ: हाम्रो च्याटमा "फेरि खोल्ने" लेख्नुहोस्' in told["body"]

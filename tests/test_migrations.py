@@ -92,3 +92,41 @@ def test_api_tokens_from_before_expiry_get_the_default_lifetime(empty_engine: En
         assert connection.execute(text("SELECT count(*) FROM api_token WHERE expires_at IS NULL")).scalar() == 0
         flags = connection.execute(text("SELECT password_must_change, totp_last_step FROM officer")).one()
         assert tuple(flags) == (False, None)
+
+
+def test_an_installed_category_tree_gains_the_integrity_branch_for_its_directors(empty_engine: Engine) -> None:
+    command.upgrade(alembic_config(empty_engine), "0018")
+    with empty_engine.begin() as connection:
+        connection.execute(
+            text("INSERT INTO category (code, name_en, name_ne, active) VALUES ('other', 'Other', 'अन्य', true)")
+        )
+        for number, (role, everywhere) in enumerate(
+            [("project_director", True), ("super_admin", True), ("focal_person", False)], start=1
+        ):
+            connection.execute(
+                text(
+                    "INSERT INTO officer (id, name, email, role, all_projects, gender_cleared, active, failed_logins,"
+                    " created_at) VALUES (:id, 'Officer', :email, :role, :everywhere, false, true, 0, '2026-01-01')"
+                ),
+                {"id": number, "email": f"{role}@grm.example", "role": role, "everywhere": everywhere},
+            )
+    upgrade_to_head(empty_engine)
+    with empty_engine.connect() as connection:
+        cleared = dict(connection.execute(text("SELECT role, integrity_cleared FROM officer")).tuples().all())
+        assert cleared == {"project_director": True, "super_admin": True, "focal_person": False}
+        branch = connection.execute(
+            text("SELECT code, priority FROM category WHERE code LIKE 'integrity%' ORDER BY code")
+        ).all()
+        assert [tuple(row) for row in branch] == [
+            ("integrity", "integrity"),
+            ("integrity.bribery", None),
+            ("integrity.fraud", None),
+            ("integrity.funds", None),
+        ]
+        rules = connection.execute(
+            text(
+                "SELECT r.project_id, r.level, o.role FROM routing_rule r JOIN officer o ON o.id = r.officer_id"
+                " JOIN category c ON c.id = r.category_id WHERE c.code = 'integrity' ORDER BY r.level"
+            )
+        ).all()
+        assert [tuple(row) for row in rules] == [(None, level, "project_director") for level in (1, 2, 3, 4)]

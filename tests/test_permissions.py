@@ -46,6 +46,7 @@ def viewer(store: Store, email: str) -> Viewer:
 def test_each_officer_sees_only_the_cases_their_role_allows(demo: Store, clock: FakeClock) -> None:
     kkr = file(demo, clock)
     gender = file(demo, clock, category_code="gender.harassment", details="A worker follows my daughter.")
+    integrity = file(demo, clock, category_code="integrity.bribery", details="The surveyor asked me for a bribe.")
     nbr = file(demo, clock, project_code="NBR-02", municipality_id=None, ward=None, district_id=24)
     up = file(demo, clock, details="The compensation for my land was never paid.")
     contractor = Actor.officer(officer_by_email(demo, "contractor.kkr@grm.example"))
@@ -55,12 +56,13 @@ def test_each_officer_sees_only_the_cases_their_role_allows(demo: Store, clock: 
             project_code="NBR-02", municipality_id=None, ward=None, district_id=24, phone="9841111111"
         )
         on_behalf = file_grievance(session, clock, typed_in, contractor)
-    everything = {kkr.id, gender.id, nbr.id, up.id, on_behalf.id}
-    not_gender = everything - {gender.id}
+    everything = {kkr.id, gender.id, integrity.id, nbr.id, up.id, on_behalf.id}
+    not_confidential = everything - {gender.id, integrity.id}
     expected = {
         "admin@grm.example": everything,
-        "bank@grm.example": not_gender,
-        "director@grm.example": not_gender,
+        "bank@grm.example": not_confidential,
+        # Cleared for integrity cases (which reach them), not for gender cases.
+        "director@grm.example": not_confidential | {integrity.id},
         "manager.kkr@grm.example": {kkr.id, up.id},
         "contractor.kkr@grm.example": {on_behalf.id},  # what they typed in for a citizen
         "site.kkr@grm.example": {kkr.id},  # level 1 of KKR-01, not cleared for gender cases

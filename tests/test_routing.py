@@ -153,3 +153,12 @@ def test_escalation_and_refusal_reroute_to_the_next_level(demo: Store, clock: Fa
         assert (refused.level, refused.assignee_id) == (3, by_email["grc@grm.example"])
     gender_case = file(demo, clock, category_code="gender.harassment", name=None)
     assert gender_case.assignee_id == by_email["gender.kkr@grm.example"]
+
+
+def test_integrity_cases_go_to_the_project_director_at_every_level(demo: Store, clock: FakeClock) -> None:
+    with demo.sessions() as session:
+        director = session.scalars(select(Officer.id).where(Officer.email == "director@grm.example")).one()
+    case = file(demo, clock, category_code="integrity.fraud", name=None, phone=None)
+    assert (case.assignee_id, case.priority) == (director, Priority.INTEGRITY)
+    with demo.sessions.begin() as session:
+        assert escalate(session, clock, case.id, SYSTEM, "overdue", from_level=1).assignee_id == director

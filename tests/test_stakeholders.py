@@ -1,16 +1,20 @@
 """Stakeholders of a project's levels (seed 000 section 4.2): set on their screen, told per
-the notification matrix like the officers of their level, never of a gender case."""
+the notification matrix like the officers of their level, never of a gender or integrity case."""
 
 from __future__ import annotations
 
 import json
 
-from sqlalchemy import select
+import pytest
+from playwright.sync_api import Browser
+from sqlalchemy import select, update
 
+from admin_app import create_app
+from tests.browser import Screenshot, live_server
 from tests.helpers import PASSWORD, FakeClock, client_for, file, make_jobs, outbox_file, sign_in
 from tests.test_configuration import submit
 from ticketing.citizen import add_to_case
-from ticketing.store.case_models import Notification
+from ticketing.store.case_models import Grievance, Notification
 from ticketing.store.db import Store
 from ticketing.store.models import Project, Stakeholder
 from ticketing.store.vocabulary import Audience
@@ -66,10 +70,11 @@ def test_each_levels_stakeholders_hear_what_its_officers_hear(demo: Store, clock
     assert "Dust from the trucks" in to_gita[0]["body"]
 
 
-def test_stakeholders_never_hear_of_a_gender_case_nor_once_inactive(demo: Store, clock: FakeClock) -> None:
+def test_stakeholders_never_hear_of_a_confidential_case_nor_once_inactive(demo: Store, clock: FakeClock) -> None:
     add_stakeholders(demo, clock)
     jobs = make_jobs(demo, clock)
     file(demo, clock, category_code="gender", name=None, phone=None, email=None)
+    file(demo, clock, category_code="integrity.funds", name=None, phone=None, email=None)
     jobs.plan()
     assert told(demo) == set()
     file(demo, clock)
@@ -114,3 +119,53 @@ def test_stakeholders_hear_the_matrix_events_not_the_officers_work(demo: Store, 
     jobs.plan()
     assert {event for event, *_ in told(demo)} == {"received", "escalated"}
     assert ("escalated", "Ramesh KC", "email", True) in told(demo)  # level 2 now acts
+
+
+SIDEWAYS = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+
+
+@pytest.mark.parametrize("width", [360, 1280])
+def test_the_new_screens_fit_a_phone_and_a_desktop(
+    demo: Store, clock: FakeClock, chromium: Browser, screenshot: Screenshot, width: int
+) -> None:
+    """Stakeholders (list and form), a case whose number is not verified, and an integrity
+    case as the project director sees it, without sideways scrolling."""
+    add_stakeholders(demo, clock)
+    unproven = file(demo, clock)
+    with demo.sessions.begin() as session:
+        session.execute(update(Grievance).where(Grievance.id == unproven.id).values(phone_verified=False))
+    bribery = file(demo, clock, category_code="integrity.bribery", details="The surveyor asked for 20,000 rupees.")
+    app = create_app({"GRM_STORE": demo, "SECRET_KEY": "test-secret"})
+    context = chromium.new_context(viewport={"width": width, "height": 800}, is_mobile=width < 600)
+    page = context.new_page()
+
+    def sign_in_as(base_url: str, email: str) -> None:
+        page.context.clear_cookies()
+        page.goto(f"{base_url}/admin/")
+        page.fill("#email", email)
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_load_state()
+
+    try:
+        with live_server(app) as base_url:
+            sign_in_as(base_url, ADMIN)
+            page.goto(f"{base_url}/admin/stakeholders/")
+            assert page.locator("text=Gita Rai").count() == 1
+            assert page.evaluate(SIDEWAYS) == 0
+            screenshot(page, f"backoffice-stakeholders-{width}px")
+            page.goto(f"{base_url}/admin/stakeholders/new/")
+            assert page.locator("#name").is_visible() and page.evaluate(SIDEWAYS) == 0
+            screenshot(page, f"backoffice-stakeholder-form-{width}px")
+            page.goto(f"{base_url}/admin/grievance/case/{unproven.id}")
+            assert page.locator("text=number not verified").count() == 1
+            assert page.evaluate(SIDEWAYS) == 0
+            screenshot(page, f"backoffice-case-unverified-{width}px")
+            sign_in_as(base_url, "director@grm.example")
+            page.goto(f"{base_url}/admin/grievance/case/{bribery.id}")
+            assert page.locator("text=The surveyor asked for 20,000 rupees.").count() == 1
+            assert page.locator(".badge-danger", has_text="integrity").count() == 1
+            assert page.evaluate(SIDEWAYS) == 0
+            screenshot(page, f"backoffice-case-integrity-{width}px")
+    finally:
+        context.close()

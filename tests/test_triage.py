@@ -126,6 +126,20 @@ def test_plain_grievances_land_in_their_category(triager: Triager, text: str, gr
 @pytest.mark.parametrize(
     "text",
     [
+        "The man measuring the land said my valuation goes up only if I give him 15,000 rupees.",
+        "मुआब्जाको सूचीमा नाम चढाउन कर्मचारीले पैसा माग्यो।",
+        "muabja ko suchi ma naam chadauna karmachari le paisa magyo",
+    ],
+)
+def test_a_bribe_demanded_is_an_integrity_case(triager: Triager, text: str) -> None:
+    """A frequent grievance about land valuation and compensation lists, and a confidential one."""
+    result = triager.triage(text)
+    assert result.category.startswith("integrity.") and result.priority is Priority.INTEGRITY
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
         "The dust from the crusher is terrible. My mother has asthma and she coughs all night.",
         "मेरी आमालाई दम छ, क्रसरको धुलोले उहाँ रातभर खोक्नुहुन्छ।",
         "crusher ko dhulo le mero aama lai dam cha, raati bhari khokxa",

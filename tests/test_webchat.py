@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
-from playwright.sync_api import FilePayload, Page, expect
+import pytest
+from playwright.sync_api import Browser, FilePayload, Page, ViewportSize, expect
 from sqlalchemy import select
 
 from admin_app import create_app
 from tests.bot import Bot, reference_in
-from tests.browser import Screenshot, live_server
+from tests.browser import PHONE_VIEWPORT, Screenshot, live_server
 from ticketing.store.case_models import Attachment, Grievance
 from ticketing.store.vocabulary import Channel
 
@@ -149,3 +151,73 @@ def test_the_webchat_answers_a_long_message_kindly_and_drops_an_oversized_packet
         outcome = page.evaluate(SEND_ONE_PACKET, [bot.rasa_url, "/socket.io/", session, "x" * 100_000])
         assert outcome.startswith("closed"), outcome
         assert not [e for e in bot.tracker(session)["events"] if e["event"] == "user"]
+
+
+# axe-core as `make test` installs it from npm (tests/a11y): never fetched at test time.
+AXE = Path(__file__).parent / "a11y" / "node_modules" / "axe-core" / "axe.min.js"
+# WCAG 2.1 levels A and AA (labels, roles, names, contrast, language), and axe's best practices.
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
+DESKTOP_VIEWPORT = ViewportSize(width=1280, height=800)
+
+
+def accessibility_problems(page: Page) -> list[str]:
+    """What axe-core finds wrong on the page as it stands, one line per rule broken."""
+    assert AXE.exists(), f"{AXE} is missing: `make test` installs it (npm ci in tests/a11y)"
+    page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
+    found = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", AXE_TAGS)
+    return [
+        f"{rule['id']} ({rule['impact']}): {[node['target'] for node in rule['nodes']]}" for rule in found["violations"]
+    ]
+
+
+def focused(page: Page) -> str:
+    return str(page.evaluate("document.activeElement.id || document.activeElement.textContent"))
+
+
+@pytest.mark.parametrize(
+    ("viewport", "language", "file_it", "tell"),
+    [
+        (PHONE_VIEWPORT, "en", "File a grievance", "Dust from the crusher covers our vegetables every morning."),
+        (DESKTOP_VIEWPORT, "ne", "गुनासो दर्ता गर्ने", "क्रसरको धुलोले हाम्रो तरकारी बिग्रियो।"),
+    ],
+)
+def test_the_webchat_works_with_the_keyboard_alone_and_axe_finds_nothing_wrong(
+    bot: Bot,
+    chromium: Browser,
+    screenshot: Screenshot,
+    viewport: ViewportSize,
+    language: str,
+    file_it: str,
+    tell: str,
+) -> None:
+    app = create_app({"TESTING": True, "GRM_STORE": bot.store, "GRM_RASA_URL": bot.rasa_url})
+    # The page forbids inline scripts (CSP); only this test's context may inject axe-core.
+    context = chromium.new_context(viewport=viewport, bypass_csp=True)
+    try:
+        with live_server(app) as base_url:
+            page = context.new_page()
+            page.goto(f"{base_url}/chat/KKR-01?lang={language}")
+            wait_for_reply(page, 0)
+            assert page.evaluate("document.documentElement.lang") == language
+            assert accessibility_problems(page) == []
+            # Tab alone reaches the menu's first choice, and Enter takes it.
+            for _ in range(12):
+                page.keyboard.press("Tab")
+                if focused(page) == file_it:
+                    break
+            assert focused(page) == file_it
+            before = bot_bubbles(page)
+            page.keyboard.press("Enter")
+            wait_for_reply(page, before)
+            # The answer is typed where the focus went, and sent with Enter.
+            assert focused(page) == "chat-input"
+            before = bot_bubbles(page)
+            page.keyboard.type(tell)
+            page.keyboard.press("Enter")
+            wait_for_reply(page, before)
+            expect(page.locator(".msg-user").last).to_have_text(tell)
+            assert page.locator(".quick-reply:not([disabled])").count() > 0
+            assert accessibility_problems(page) == []
+            screenshot(page, f"webchat-keyboard-{language}-{viewport['width']}px")
+    finally:
+        context.close()

@@ -80,6 +80,7 @@ class RuleInfo:
     category_id: int | None
     officer_id: int
     gender_cleared: bool
+    integrity_cleared: bool
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,7 @@ class OfficerInfo:
     id: int
     active: bool
     gender_cleared: bool
+    integrity_cleared: bool
     all_projects: bool
     project_ids: frozenset[int]
     # The level whose cases the officer handles; None for those who oversee (managers, admins).
@@ -236,9 +238,16 @@ def load_catalog(session: Session, token: str) -> Catalog:
     for officer_id, project_id in session.execute(select(officer_project.c.officer_id, officer_project.c.project_id)):
         memberships.setdefault(officer_id, set()).add(project_id)
     officers = {
-        id_: OfficerInfo(id_, active, cleared, all_projects, frozenset(memberships.get(id_, ())), level)
-        for id_, active, cleared, all_projects, level in session.execute(
-            select(Officer.id, Officer.active, Officer.gender_cleared, Officer.all_projects, Officer.level)
+        id_: OfficerInfo(id_, active, gender, integrity, all_projects, frozenset(memberships.get(id_, ())), level)
+        for id_, active, gender, integrity, all_projects, level in session.execute(
+            select(
+                Officer.id,
+                Officer.active,
+                Officer.gender_cleared,
+                Officer.integrity_cleared,
+                Officer.all_projects,
+                Officer.level,
+            )
         )
     }
     rules = tuple(
@@ -251,6 +260,7 @@ def load_catalog(session: Session, token: str) -> Catalog:
             r.category_id,
             r.officer_id,
             officers[r.officer_id].gender_cleared,
+            officers[r.officer_id].integrity_cleared,
         )
         for r in session.execute(
             select(

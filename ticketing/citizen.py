@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from ticketing.cases.filing import MAX_DETAILS_CHARS
 from ticketing.cases.lookups import find_for_citizen
-from ticketing.cases.moves import add_note, record_citizen_answer
+from ticketing.cases.moves import add_note, record_citizen_answer, reopen
 from ticketing.cases.records import CITIZEN
 from ticketing.catalog import catalog
 from ticketing.clock import Clock
@@ -61,6 +61,16 @@ class CitizenView:
     updated_at: datetime
     due_at: datetime | None
     resolution: str | None
+    reopen_days: int  # how long after its closing the citizen may reopen the case
+    closed_at: datetime | None
+
+    def reopenable(self, now: datetime) -> bool:
+        """Closed, and recently enough for the citizen to take it up again."""
+        return (
+            self.status is Status.CLOSED
+            and self.closed_at is not None
+            and now <= self.closed_at + timedelta(days=self.reopen_days)
+        )
 
     @property
     def awaits_answer(self) -> bool:
@@ -81,6 +91,8 @@ def view(session: Session, grievance: Grievance) -> CitizenView:
         updated_at=grievance.updated_at,
         due_at=grievance.due_at,
         resolution=grievance.resolution,
+        reopen_days=catalog(session).deadlines(grievance.project_id).reopen_days,
+        closed_at=grievance.closed_at,
     )
 
 
@@ -137,6 +149,14 @@ def add_to_case(session: Session, clock: Clock, grievance_id: int, text: str) ->
     if len(text) > MAX_DETAILS_CHARS:
         raise InvalidInput("text", f"is longer than {MAX_DETAILS_CHARS} characters")
     add_note(session, clock, grievance_id, CITIZEN, text, NoteVisibility.PUBLIC)
+
+
+def reopen_case(session: Session, clock: Clock, grievance_id: int, reason: str) -> None:
+    """The citizen takes up their closed case again, with the reason, within the project's
+    window (as an officer may): it returns to its level's officer, who is told."""
+    if len(reason) > MAX_DETAILS_CHARS:
+        raise InvalidInput("reason", f"is longer than {MAX_DETAILS_CHARS} characters")
+    reopen(session, clock, grievance_id, CITIZEN, reason)
 
 
 def add_place(session: Session, clock: Clock, grievance_id: int, latitude: float, longitude: float, label: str) -> None:

@@ -2,7 +2,7 @@
 
 The permission matrix says what a role may do at all; `visible` is the SQL condition that
 limits every query of cases to the rows an officer may see (their projects, their
-assignments, their level), and gender cases to officers cleared for them. The backoffice
+assignments, their level), and gender and integrity cases to officers cleared for them. The backoffice
 and the API both filter through it, so a URL typed by hand finds nothing more than a menu.
 """
 
@@ -17,7 +17,7 @@ from sqlalchemy.orm import aliased
 from ticketing.lifecycle import Action
 from ticketing.store.case_models import Grievance, StatusChange
 from ticketing.store.models import Officer
-from ticketing.store.vocabulary import Priority, Role
+from ticketing.store.vocabulary import Priority, Role, cleared_for
 
 
 class Permission(StrEnum):
@@ -79,6 +79,7 @@ class Viewer:
     all_projects: bool
     project_ids: frozenset[int]
     gender_cleared: bool
+    integrity_cleared: bool
 
     @classmethod
     def of(cls, officer: Officer) -> Viewer:
@@ -89,6 +90,7 @@ class Viewer:
             officer.all_projects,
             frozenset(project.id for project in officer.projects),
             officer.gender_cleared,
+            officer.integrity_cleared,
         )
 
     def can(self, permission: Permission) -> bool:
@@ -127,6 +129,5 @@ def visible(viewer: Viewer) -> ColumnElement[bool]:
         scope = or_(assigned, at_their_level, filed_by_them)
     else:  # contractors: what is assigned to them, and what they filed
         scope = or_(assigned, filed_by_them)
-    if viewer.gender_cleared:
-        return scope
-    return and_(scope, Grievance.priority != Priority.GENDER)
+    hidden = [priority for priority in Priority if not cleared_for(priority, viewer)]
+    return and_(scope, Grievance.priority.not_in(hidden)) if hidden else scope

@@ -1,5 +1,5 @@
 """Who takes a case: the most specific active routing rule for its project, level, place
-and category; gender cases only ever go to officers cleared for them."""
+and category; gender and integrity cases only ever go to officers cleared for them."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from ticketing.catalog import Catalog, RuleInfo
 from ticketing.lifecycle import OPEN_STATUSES
 from ticketing.places.locations import Place
 from ticketing.store.case_models import Grievance
-from ticketing.store.vocabulary import Priority
+from ticketing.store.vocabulary import Priority, cleared_for
 
 
 def _place_depth(rule: RuleInfo, place: Place) -> int | None:
@@ -70,7 +70,7 @@ def route(
     for rule in catalog.rules:
         if rule.level != level or rule.project_id not in (None, project_id):
             continue
-        if priority is Priority.GENDER and not rule.gender_cleared:
+        if not cleared_for(priority, rule):
             continue
         place_depth = _place_depth(rule, place)
         category_depth = _category_depth(rule, lineage)

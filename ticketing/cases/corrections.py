@@ -18,23 +18,23 @@ from ticketing.errors import InvalidInput
 from ticketing.lifecycle import OPEN_STATUSES
 from ticketing.places.locations import resolve_place
 from ticketing.store.case_models import Grievance
-from ticketing.store.vocabulary import ActorKind, Priority
+from ticketing.store.vocabulary import ActorKind, Priority, cleared_for
 
 CATEGORY_SOURCES = frozenset({"ai", "citizen", "officer"})
 # The audit actions the case's history shows as corrections, with what each changed.
 CORRECTIONS = {"set_category": "category", "raise_priority": "priority", "set_place": "place"}
-# Priorities an officer may choose; a gender case's priority comes with its category.
+# Priorities an officer may choose; a confidential case's priority comes with its category.
 RANKS = (Priority.NORMAL, Priority.HIGH)
 
 
 def _keep_with_a_cleared_officer(session: Session, grievance: Grievance) -> None:
-    """An open case keeps its officer unless it has none, or has become a gender case its
-    officer is not cleared for: then it is routed again at its level."""
+    """An open case keeps its officer unless it has none, or has become a gender or integrity
+    case its officer is not cleared for: then it is routed again at its level."""
     if grievance.status not in OPEN_STATUSES:
         return
     config = catalog(session)
     holder = config.officers.get(grievance.assignee_id) if grievance.assignee_id else None
-    if holder is None or (grievance.priority is Priority.GENDER and not holder.gender_cleared):
+    if holder is None or not cleared_for(grievance.priority, holder):
         route_again(session, config, grievance)
     reset_deadline(config, grievance)
 
@@ -66,13 +66,13 @@ def set_category(
 
 def raise_priority(session: Session, clock: Clock, grievance_id: int, actor: Actor, priority: str) -> Grievance:
     """Make a case more urgent than its category says (normal to high). Lowering is not a
-    correction an officer makes alone: the category decides, and a gender case stays one."""
+    correction an officer makes alone: the category decides, and a confidential case stays one."""
     chosen = next((rank for rank in RANKS if rank.value == priority), None)
     if chosen is None:
         raise InvalidInput("priority", "choose normal or high")
     grievance = lock(session, grievance_id)
     before = grievance.priority
-    if before is Priority.GENDER or RANKS.index(chosen) <= RANKS.index(before):
+    if before.confidential or RANKS.index(chosen) <= RANKS.index(before):
         raise InvalidInput("priority", f"the case is already {before.value} priority")
     grievance.priority = chosen
     _keep_with_a_cleared_officer(session, grievance)

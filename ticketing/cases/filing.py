@@ -95,8 +95,9 @@ def _save_complainant(session: Session, now: datetime, submission: Submission, p
     address = optional_text(submission.address)
     typed_phone = optional_text(submission.phone)
     phone = normalise_phone(typed_phone) if typed_phone else None
-    # Survivors of gender-based violence may stay anonymous; everyone else is reachable.
-    if priority is not Priority.GENDER:
+    # Survivors of gender-based violence and those who report bribery or fraud may stay
+    # anonymous; everyone else is reachable.
+    if not priority.confidential:
         if name is None:
             raise InvalidInput("name", "is required")
         if phone is None:

@@ -22,7 +22,7 @@ from ticketing.routing import route
 from ticketing.sla import due_at
 from ticketing.store.case_models import Grievance, Note
 from ticketing.store.models import Officer
-from ticketing.store.vocabulary import ActorKind, CloseReason, NoteVisibility, Priority
+from ticketing.store.vocabulary import ActorKind, CloseReason, NoteVisibility, cleared_for
 from ticketing.values.references import normalise_reference
 
 
@@ -108,8 +108,8 @@ def why_not_holder(officer: OfficerInfo | None, grievance: Grievance) -> str | N
     behind assignments and the officers the backoffice offers for them."""
     if officer is None or not officer.active:
         return "no such active officer"
-    if grievance.priority is Priority.GENDER and not officer.gender_cleared:
-        return "this officer is not cleared for gender cases"
+    if not cleared_for(grievance.priority, officer):
+        return f"this officer is not cleared for {grievance.priority.value} cases"
     # A case filed without a project may go to anyone: whoever assigns it knows the place.
     bound = grievance.project_id is not None and not officer.all_projects
     if bound and grievance.project_id not in officer.project_ids:

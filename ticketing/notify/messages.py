@@ -2,7 +2,7 @@
 
 Officers read English (the backoffice's language); citizens get their grievance's language.
 Times are shown in Nepal's time zone (ticketing/values/dates.py). A template never names the citizen, and the officers'
-`{info}` line is left out for gender cases, whose details stay in the backoffice.
+`{info}` line is left out for gender and integrity cases, whose details stay in the backoffice.
 """
 
 from __future__ import annotations
@@ -175,11 +175,13 @@ CLOSE_REASONS = {
 
 # Told with a case closed as invalid or duplicate: the citizen may have it looked at again.
 REOPEN_HINT = {
-    "en": " If you disagree, ask the project's grievance desk within {days} days to reopen it.",
-    "ne": " तपाईं असहमत हुनुहुन्छ भने {days} दिनभित्र आयोजनाको गुनासो डेस्कलाई फेरि खोल्न अनुरोध गर्नुहोस्।",
+    "en": " If you disagree, you can reopen it within {days} days: write \"reopen\" in our chat, or ask the"
+    " project's grievance desk.",
+    "ne": " तपाईं असहमत हुनुहुन्छ भने {days} दिनभित्र यसलाई फेरि खोल्न सक्नुहुन्छ: हाम्रो च्याटमा \"फेरि खोल्ने\""
+    " लेख्नुहोस्, वा आयोजनाको गुनासो डेस्कलाई भन्नुहोस्।",
 }
 
-# A gender case's resolution is read behind the link, never in an SMS others may see.
+# A confidential case's resolution is read behind the link, never in an SMS others may see.
 PRIVATE_RESOLUTION = {
     "en": "(open the link below to read it)",
     "ne": "(पढ्न तलको लिङ्क खोल्नुहोस्)",

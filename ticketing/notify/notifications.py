@@ -240,7 +240,7 @@ def rows_for(
         add(Audience.CITIZEN, None, channel, False)
     # Stakeholders stand outside the GRM's confidentiality: they never hear of gender cases,
     # and they hear of the matrix's events only, not of an officer's own work.
-    if case.project_id is None or case.priority is Priority.GENDER or event not in STAKEHOLDER_EVENTS:
+    if case.project_id is None or case.priority.confidential or event not in STAKEHOLDER_EVENTS:
         return rows
     for wanted in sorted(told_.action | told_.info):
         for stakeholder_id, has_email in contacts.stakeholders.get((case.project_id, wanted), ()):

@@ -41,7 +41,7 @@ from ticketing.notify.senders import DeliveryError, Outgoing, Sender
 from ticketing.store.case_models import Complainant, Grievance, Note, Notification, NotificationAttempt, StatusChange
 from ticketing.store.db import Store
 from ticketing.store.models import Officer, Stakeholder, table
-from ticketing.store.vocabulary import Audience, CloseReason, NotificationChannel, NotificationStatus, Priority
+from ticketing.store.vocabulary import Audience, CloseReason, NotificationChannel, NotificationStatus
 from ticketing.values.dates import citizen_time
 
 logger = logging.getLogger(__name__)
@@ -135,10 +135,11 @@ def _days(span: timedelta) -> str:
 def _case_values(
     session: Session, row: Notification, grievance: Grievance, language: str, settings: Settings, now: datetime
 ) -> dict[str, Any]:
-    """The template values of a message about one case, without anything a gender case hides."""
+    """The template values of a message about one case, without anything a confidential case
+    (gender, integrity) hides."""
     config = catalog(session)
     level = row.level or grievance.level
-    gender = grievance.priority is Priority.GENDER
+    confidential = grievance.priority.confidential
     values: dict[str, Any] = {
         "reference": grievance.reference,
         "project": config.project_name(grievance.project_id),
@@ -154,8 +155,8 @@ def _case_values(
     }
     closed_invalid = grievance.close_reason in (CloseReason.INVALID, CloseReason.DUPLICATE)
     if row.audience is Audience.CITIZEN and closed_invalid:
-        # Why it was closed, and that it can be reopened: a gender case's reason stays inside.
-        why = None if gender else _reason_closed(session, grievance)
+        # Why it was closed, and that it can be reopened: a confidential case's reason stays inside.
+        why = None if confidential else _reason_closed(session, grievance)
         values["close_reason"] += f": {why}" if why else ""
         days = config.deadlines(grievance.project_id).reopen_days
         values["reopen_hint"] = REOPEN_HINT[language].format(days=days)
@@ -164,12 +165,12 @@ def _case_values(
         values["how_to_answer"] = HOW_TO_ANSWER[language].format(link=link)
         values["chat"] = f"{settings.public_url}/chat"
         values["reply_link"] = f"{settings.public_url}/chat?resume={reply_link_token(grievance, now)}"
-        values["resolution"] = PRIVATE_RESOLUTION[language] if gender else grievance.resolution or ""
+        values["resolution"] = PRIVATE_RESOLUTION[language] if confidential else grievance.resolution or ""
         if "note" in row.payload:
             note = session.get(Note, row.payload["note"])
-            values["note"] = PRIVATE_NOTE[language] if gender or note is None else note.body
-    elif gender:
-        values["info"] = "\nGender priority: the details are in the backoffice only."
+            values["note"] = PRIVATE_NOTE[language] if confidential or note is None else note.body
+    elif confidential:
+        values["info"] = f"\n{grievance.priority.value.capitalize()} case: the details are in the backoffice only."
         values["resolution"] = values["proposal"] = values["message"] = "see the backoffice"
     else:
         category = config.categories[grievance.category_id].name_en if grievance.category_id else "not yet set"

@@ -15,6 +15,7 @@ from werkzeug.security import generate_password_hash
 from ticketing.accounts import check_password_policy
 from ticketing.clock import Clock
 from ticketing.config import PROJECT_ROOT
+from ticketing.lifecycle import TOP_LEVEL
 from ticketing.places.locations import load_locations
 from ticketing.store.db import Store, upgrade_to_head
 from ticketing.store.models import Category, Officer, Project, RoutingRule, SlaPolicy
@@ -120,6 +121,7 @@ def seed_demo(session: Session, clock: Clock, password: str) -> DemoLogin:
     session.add_all(projects.values())
     session.add_all(SlaPolicy(project=project) for project in projects.values())
     gender = session.scalar(select(Category).where(Category.code == "gender"))
+    integrity = session.scalar(select(Category).where(Category.code == "integrity"))
     password_hash = generate_password_hash(password)
     accounts = []
     for email, name, role, level, scope, cleared, district_id in _DEMO_OFFICERS:
@@ -131,6 +133,8 @@ def seed_demo(session: Session, clock: Clock, password: str) -> DemoLogin:
             all_projects=scope == "*",
             projects=[] if scope == "*" else [projects[scope]],
             gender_cleared=cleared,
+            # Bribery and fraud reports go to the project director (and the administrator sees them).
+            integrity_cleared=role in (Role.SUPER_ADMIN, Role.PROJECT_DIRECTOR),
             district_id=district_id,
             password_hash=password_hash,
             password_changed_at=now,
@@ -140,6 +144,10 @@ def seed_demo(session: Session, clock: Clock, password: str) -> DemoLogin:
         check_password_policy(password, officer)
         session.add(officer)
         accounts.append((email, name))
+        if role is Role.PROJECT_DIRECTOR and integrity:
+            session.add_all(
+                RoutingRule(level=at, category_id=integrity.id, officer=officer) for at in range(1, TOP_LEVEL + 1)
+            )
         if level is None:
             continue
         project = None if scope == "*" else projects[scope]

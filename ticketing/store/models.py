@@ -152,6 +152,7 @@ class Officer(LocatedMixin, Base):
     # Explicit rather than "no projects means all", so a forgotten scope never widens access.
     all_projects: Mapped[bool] = mapped_column(default=False)
     gender_cleared: Mapped[bool] = mapped_column(default=False)
+    integrity_cleared: Mapped[bool] = mapped_column(default=False)
     active: Mapped[bool] = mapped_column(default=True)
     password_hash: Mapped[str | None] = mapped_column(String(255))
     password_changed_at: Mapped[datetime | None]

@@ -4,6 +4,7 @@ closed, notification states. Plain enums, free of SQLAlchemy."""
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Protocol
 
 
 class ProjectType(StrEnum):
@@ -15,7 +16,33 @@ class ProjectType(StrEnum):
 class Priority(StrEnum):
     NORMAL = "normal"
     HIGH = "high"
-    GENDER = "gender"
+    # The confidential kinds: seen and held only by officers cleared for them, and no
+    # message outside the backoffice says what happened.
+    GENDER = "gender"  # gender-based violence and harassment
+    INTEGRITY = "integrity"  # bribery, fraud, misuse of funds (a bank's integrity office's matter)
+
+    @property
+    def confidential(self) -> bool:
+        return self in (Priority.GENDER, Priority.INTEGRITY)
+
+
+class Cleared(Protocol):
+    """An officer's clearances, as any of their views (row, catalog entry, viewer) holds them."""
+
+    @property
+    def gender_cleared(self) -> bool: ...
+
+    @property
+    def integrity_cleared(self) -> bool: ...
+
+
+def cleared_for(priority: Priority, officer: Cleared) -> bool:
+    """Whether the officer may see and hold a case of this priority."""
+    if priority is Priority.GENDER:
+        return officer.gender_cleared
+    if priority is Priority.INTEGRITY:
+        return officer.integrity_cleared
+    return True
 
 
 class Channel(StrEnum):
