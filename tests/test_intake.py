@@ -6,13 +6,17 @@ from __future__ import annotations
 
 import io
 
+import pytest
+from playwright.sync_api import Browser, Page
 from sqlalchemy import select
 
+from admin_app import create_app
 from admin_app.intake import CONSENT
-from tests.helpers import FakeClock, client_for, csrf_token, history, sign_in
+from tests.browser import Screenshot, live_server
+from tests.helpers import PASSWORD, FakeClock, client_for, csrf_token, history, sign_in
 from tests.test_api import error_of, token_for
 from tests.test_uploads import PNG
-from ticketing.lifecycle import Action
+from ticketing.lifecycle import Action, Status
 from ticketing.store.case_models import Attachment, Grievance
 from ticketing.store.db import Store
 from ticketing.store.vocabulary import ActorKind, Channel
@@ -99,3 +103,76 @@ def test_the_api_files_a_grievance_received_by_phone_with_the_same_rules(demo: S
         assert case.phone_verified
     [filing] = history(demo, case.id)
     assert filing.note == f"Received by phone; {CONSENT}"
+
+
+def act(page: Page, move: str, text: str | None = None, **choices: str) -> None:
+    """Submit one move's form on the case page, as an officer would."""
+    form = page.locator(f"[data-testid=move-{move}]")
+    for name, value in choices.items():
+        form.locator(f"select[name={name}]").select_option(value)
+    if text is not None:
+        form.locator("textarea[name=text]").fill(text)
+    form.locator("button[type=submit]").click()
+    page.wait_for_load_state()
+
+
+@pytest.mark.parametrize("width", [360, 1280])
+def test_an_officer_files_a_walk_in_corrects_records_the_answer_and_reopens_in_chromium(
+    demo: Store, chromium: Browser, screenshot: Screenshot, width: int
+) -> None:
+    """The officers' flows of the issue, in a real browser on a phone and a desktop: a walk-in
+    grievance with its scanned letter, the category corrected, the citizen's acceptance heard
+    in person, the case reopened with a reason; none needs sideways scrolling."""
+    app = create_app({"GRM_STORE": demo, "SECRET_KEY": "test-secret"})
+    context = chromium.new_context(viewport={"width": width, "height": 800}, is_mobile=width < 600)
+    page = context.new_page()
+    sideways = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    try:
+        with live_server(app) as base_url:
+            page.goto(f"{base_url}/admin/")
+            page.fill("#email", "manager.kkr@grm.example")
+            page.fill("#password", PASSWORD)
+            page.click("button[type=submit]")
+            page.wait_for_load_state()
+            page.goto(f"{base_url}{PAGE}")
+            page.select_option("#channel", "in_person")
+            page.select_option("#project_code", "KKR-01")
+            page.fill("#details", "Blasting at the quarry cracked the wall of our cowshed last night.")
+            page.select_option("#municipality_id", str(HETAUDA))
+            page.fill("#ward", "4")
+            page.fill("#name", "Sunita Tamang")
+            page.fill("#phone", "9841234567")
+            page.check("#consent")
+            page.set_input_files("#letter", files={"name": "letter.png", "mimeType": "image/png", "buffer": PNG})
+            assert page.evaluate(sideways) == 0
+            screenshot(page, f"backoffice-new-grievance-{width}px")
+            page.click("text=File the grievance")
+            page.wait_for_url("**/admin/grievance/case/**")
+            assert page.locator("text=Filed: GR-").count() == 1
+            act(page, "recategorise", category="land.property_damage")
+            act(page, "acknowledge")
+            act(page, "resolve", "The contractor rebuilt the wall on 3 Poush.")
+            act(page, "citizen_answer", answer="accepted", way="in person")
+            assert page.locator("text=the citizen accepted the resolution in person").count() == 1
+            assert page.evaluate(sideways) == 0
+            screenshot(page, f"backoffice-case-answered-{width}px")
+            act(page, "reopen", "The new wall cracked again after this week's blasting.")
+            assert page.locator("text=The new wall cracked again").count() >= 1
+            assert page.evaluate(sideways) == 0
+            screenshot(page, f"backoffice-case-reopened-{width}px")
+            for screen in ("reports", "dashboard"):
+                page.goto(f"{base_url}/admin/{'reports' if screen == 'reports' else ''}")
+                assert page.evaluate(sideways) == 0, screen
+                screenshot(page, f"backoffice-{screen}-{width}px")
+    finally:
+        context.close()
+    with demo.sessions() as session:
+        case = session.scalars(select(Grievance)).one()
+        assert (case.channel, case.status) == (Channel.IN_PERSON, Status.IN_PROGRESS)
+    assert [(step.action, step.actor_kind) for step in history(demo, case.id)] == [
+        (Action.FILE, ActorKind.OFFICER),
+        (Action.ACKNOWLEDGE, ActorKind.OFFICER),
+        (Action.RESOLVE, ActorKind.OFFICER),
+        (Action.ACCEPT, ActorKind.OFFICER),
+        (Action.REOPEN, ActorKind.OFFICER),
+    ]

@@ -175,9 +175,9 @@ CLOSE_REASONS = {
 
 # Told with a case closed as invalid or duplicate: the citizen may have it looked at again.
 REOPEN_HINT = {
-    "en": " If you disagree, you can reopen it within {days} days: write \"reopen\" in our chat, or ask the"
+    "en": ' If you disagree, you can reopen it within {days} days: write "reopen" in our chat, or ask the'
     " project's grievance desk.",
-    "ne": " तपाईं असहमत हुनुहुन्छ भने {days} दिनभित्र यसलाई फेरि खोल्न सक्नुहुन्छ: हाम्रो च्याटमा \"फेरि खोल्ने\""
+    "ne": ' तपाईं असहमत हुनुहुन्छ भने {days} दिनभित्र यसलाई फेरि खोल्न सक्नुहुन्छ: हाम्रो च्याटमा "फेरि खोल्ने"'
     " लेख्नुहोस्, वा आयोजनाको गुनासो डेस्कलाई भन्नुहोस्।",
 }
 

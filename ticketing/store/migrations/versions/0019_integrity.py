@@ -25,9 +25,11 @@ _ROOT = (
     "integrity",
     "Integrity: bribery, fraud and misuse of funds",
     "सदाचार: घूस, ठगी र रकमको दुरुपयोग",
-    "Bribes asked for compensation, valuation, jobs or permits; fraud in compensation lists or records; theft or"
-    " misuse of the project's money or materials. Visible only to cleared officers; referred to the bank's"
-    " integrity office as its policy requires.",
+    (
+        "Bribes asked for compensation, valuation, jobs or permits; fraud in compensation lists or records; theft"
+        " or misuse of the project's money or materials. Visible only to cleared officers; referred to the bank's"
+        " integrity office as its policy requires."
+    ),
 )
 _CHILDREN = (
     ("integrity.bribery", "Bribery or money demanded", "घूस वा पैसा माग"),
