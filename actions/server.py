@@ -4,7 +4,8 @@ rasa-sdk's own server (`python -m rasa_sdk`) listens on every interface and runs
 for whoever posts a tracker, and these actions read and move citizens' cases. This one
 binds GRM_ACTIONS_HOST on GRM_ACTIONS_PORT (loopback unless configured) and refuses, before reading the body,
 every call that does not carry the secret Rasa is configured to send (endpoints.yml puts
-it in the action endpoint's Authorization header). /health stays open: it tells nothing.
+it in the action endpoint's Authorization header). /health and /ready stay open: they tell
+nothing but whether to send it work (/ready answers 503 while triage is loading).
 """
 
 from __future__ import annotations
@@ -23,13 +24,13 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from sanic.worker.loader import AppLoader
 
-from actions.common import use_store, warm_up_triage
+from actions.common import triage_ready, use_store, warm_up_triage
 from ticketing.config import ACTIONS_TOKEN, Settings, load_settings
 from ticketing.store.db import open_store
 
 logger = logging.getLogger("actions.server")
 
-OPEN_PATHS = frozenset({"/health"})
+OPEN_PATHS = frozenset({"/health", "/ready"})
 # A tracker of a long conversation is a few hundred kilobytes; Sanic's default is 100 MB.
 MAX_REQUEST_BYTES = 8 * 1024 * 1024
 
@@ -50,6 +51,12 @@ def create_app(settings: Settings, token: str) -> Sanic[Any, Any]:
     warm_up_triage()
     app: Sanic[Any, Any] = create_app_for_serve(executor, cors_origins="")
     app.config.REQUEST_MAX_SIZE = MAX_REQUEST_BYTES
+
+    @app.get("/ready")
+    async def ready(request: Request) -> HTTPResponse:
+        if triage_ready():
+            return response.json({"status": "ready"})
+        return response.json({"status": "loading triage"}, status=503)
 
     @app.on_request
     async def only_rasa(request: Request) -> HTTPResponse | None:

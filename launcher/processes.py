@@ -291,9 +291,9 @@ def services(
     actions = Service(
         "action server",
         [sys.executable, "-m", "actions.server"],
-        # Triage loads (about 15 s) while Rasa starts, so the first recap finds it ready.
+        # Ready once triage has loaded (about 15 s, while Rasa starts): the first recap never waits.
         {**common, "GRM_ACTIONS_TOKEN": actions_token},
-        f"http://{LOCALHOST}:{net.actions_port}/health",
+        f"http://{LOCALHOST}:{net.actions_port}/ready",
         logs / "actions.log",
     )
     rasa_command = [str(RASA_PYTHON), "-m", "bot.serve", "run", "--model", str(model), "--endpoints", "endpoints.yml"]

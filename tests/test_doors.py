@@ -65,6 +65,9 @@ def test_the_action_server_answers_rasa_alone(bot: Bot, token: str | None) -> No
         assert reference not in refused.text and "broken wall" not in refused.text
     assert grievance(bot, reference).status is Status.RESOLVED
     assert httpx.get(f"http://127.0.0.1:{bot.network.actions_port}/actions", timeout=30).status_code == 401
+    # Whether to send it work is all the open doors tell (the launcher waited for "ready").
+    ready = httpx.get(f"http://127.0.0.1:{bot.network.actions_port}/ready", timeout=30)
+    assert (ready.status_code, ready.json()) == (200, {"status": "ready"})
 
 
 def test_a_slot_proves_nothing_the_conversation_did_not_prove(bot: Bot) -> None:

@@ -114,7 +114,7 @@ def test_the_launcher_hands_its_network_to_the_processes_it_starts(tmp_path: Pat
             "GRM_WEB_PORT": "6000",
         }
     assert by_name["Rasa"].environment["GRM_ACTIONS_URL"] == "http://127.0.0.1:6055/webhook"
-    assert by_name["action server"].ready_url == "http://127.0.0.1:6055/health"
+    assert by_name["action server"].ready_url == "http://127.0.0.1:6055/ready"
     assert "127.0.0.1:6000" in by_name["web app"].command
 
 

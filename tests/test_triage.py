@@ -294,12 +294,15 @@ def test_background_loading_never_makes_a_citizen_wait_longer_than_the_bound(tri
         return []
 
     background = BackgroundTriager()
+    assert background.ready  # nothing to wait for before anything is loading
     background.start(triager.labels, slow_examples)
     assert background.triage("dust on the road", timeout=0.2) is None
+    assert not background.ready  # what the action server's /ready tells meanwhile (503)
     release.set()
     # However long loading takes on a busy machine (fitting on the examples takes seconds alone).
     result = background.triage("dust on the road", timeout=300)
     assert result is not None and result.category.startswith("environment.")
+    assert background.ready
 
 
 def run_cli(var_dir: Path, lines: str) -> list[dict[str, object]]:

@@ -123,6 +123,13 @@ class BackgroundTriager:
             self._loading = self._loader.submit(lambda: build_triager(labels, examples(), models))
             self._loading.add_done_callback(self._loaded)
 
+    @property
+    def ready(self) -> bool:
+        """Whether a recap would be triaged without waiting for a load: loaded, or not loading
+        (never started, or failed to load: filing then goes on without triage)."""
+        with self._lock:
+            return self._ready is not None or self._loading is None or self._loading.done()
+
     def _loaded(self, future: Future[Triager]) -> None:
         if future.exception() is not None:
             logger.error("triage could not load", exc_info=future.exception())
