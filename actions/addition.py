@@ -64,9 +64,19 @@ def begin(dispatcher: CollectingDispatcher, tracker: Tracker, found: CitizenView
     return [*chosen, SlotSet("lookup_purpose", purpose), SlotSet("lookup_outcome", "add")]
 
 
+def proved_last(tracker: Tracker) -> bool:
+    """Whether the case the conversation proved (a status check, a link) came after the one it
+    filed or chose: the citizen means the case they dealt with last."""
+    kept = ("verified_grievance", "filed_reference")
+    for event in reversed(tracker.events):
+        if event.get("event") == "slot" and event.get("name") in kept and event.get("value") is not None:
+            return bool(event["name"] == "verified_grievance")
+    return False
+
+
 class ActionBeginAddition(Action):
-    """Add to (or reopen) the case the conversation knows, the one it proved last before the
-    one it filed; otherwise find it first (reference and phone)."""
+    """Add to (or reopen) the case the conversation dealt with last, filed or proved;
+    otherwise find it first (reference and phone)."""
 
     def name(self) -> str:
         return "action_begin_addition"
@@ -74,6 +84,8 @@ class ActionBeginAddition(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         purpose = "reopen" if latest_intent(tracker) == "reopen_grievance" else "add"
         proven, reference = proven_case(tracker), chosen_reference(tracker)
+        if reference is not None and not proved_last(tracker):
+            proven = None
 
         def known(session: Session) -> CitizenView | None:
             if proven is not None:

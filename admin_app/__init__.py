@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, request
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ticketing.cases.attachments import MAX_BYTES
 from ticketing.clock import Clock, SystemClock
@@ -52,6 +53,9 @@ def web_config(settings: Settings) -> dict[str, Any]:
         "PERMANENT_SESSION_LIFETIME": timedelta(minutes=settings.web.session_minutes),
         # How long an API token made on My account lasts.
         "GRM_API_TOKEN_DAYS": settings.web.api_token_days,
+        # How many proxies in front set X-Forwarded-For and -Proto (the sign-in and upload
+        # throttles count per client address, which a proxy would otherwise hide).
+        "GRM_PROXIES": settings.web.proxies,
     }
 
 
@@ -83,6 +87,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config["SECRET_KEY"] = keyring().digest("flask-session", "v1").hex()
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.config["SESSION_COOKIE_SECURE"] = str(app.config.get("GRM_PUBLIC_URL") or "").startswith("https://")
+    if proxies := int(app.config.get("GRM_PROXIES") or 0):
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
 
     # Imported here, as in the Flask tutorial: blueprint modules import current_store from
     # this package, which must be fully loaded first.

@@ -103,8 +103,8 @@ def _safe_next(target: str | None) -> str:
 def login() -> BaseResponse | str | tuple[str, int]:
     form = LoginForm()
     if form.validate_on_submit():
-        # The address the connection came from: the app is reached directly (gunicorn), and
-        # a proxy in front would need ProxyFix first, or every sign-in would share its address.
+        # The client's address: the connection's, or behind GRM_PROXIES proxies the one they
+        # forwarded (ProxyFix, admin_app/__init__.py); otherwise every sign-in would share one.
         officer = authenticate(
             current_store().sessions,
             current_clock(),

@@ -294,6 +294,21 @@ def test_in_devanagari_a_closed_grievance_checked_is_reopened_from_its_button(bo
     assert reopenings(bot, reference) == [("citizen", "धुलो अझै आउँछ, पानी हाल्न छोडियो।")]
 
 
+def test_the_grievance_reopened_is_the_one_checked_last_not_the_one_filed_before(bot: Bot) -> None:
+    phone = new_phone()
+    closed, _ = file_unproven(bot.citizen(**QR), phone)
+    close(bot, closed)
+    citizen = bot.citizen(**QR)
+    filed, _ = file_unproven(citizen, phone)
+    citizen.says("/check_status")
+    citizen.says(closed)
+    assert english("utter_status_closed") in citizen.says(local(phone))
+    asked = citizen.says("/reopen_grievance")
+    assert closed in asked and filed not in asked
+    citizen.says("The wall cracked again.")
+    assert reopenings(bot, closed) == [("citizen", "The wall cracked again.")]
+
+
 def test_in_romanised_nepali_a_grievance_closed_too_long_ago_or_still_open_is_not_reopened(bot: Bot) -> None:
     phone = new_phone()
     late, _ = file_unproven(bot.citizen(**QR), phone)

@@ -405,6 +405,27 @@ def test_sign_in_is_throttled_per_address(demo: Store, clock: FakeClock) -> None
     assert manager_from("2001:db8::ffff")
 
 
+@pytest.mark.parametrize("proxies", [0, 1])
+def test_behind_a_proxy_the_throttle_counts_the_forwarded_address_and_never_a_forged_one(
+    demo: Store, proxies: int
+) -> None:
+    """Behind nginx (GRM_PROXIES=1) every sign-in arrives from the proxy: the address it
+    forwards is the client's. Reached directly, a forged X-Forwarded-For changes nothing."""
+    client = create_app({"GRM_STORE": demo, "SECRET_KEY": "test-secret", "GRM_PROXIES": proxies}).test_client()
+
+    def sign_in_via_proxy(forwarded: str, email: str, password: str) -> int:
+        form = {"csrf_token": csrf_token(client), "email": email, "password": password}
+        headers = {"X-Forwarded-For": forwarded}
+        return client.post("/login", data=form, headers=headers, environ_base={"REMOTE_ADDR": "10.0.0.1"}).status_code
+
+    for n in range(MAX_FAILURES_PER_ADDRESS):
+        assert sign_in_via_proxy(f"203.0.113.{n}", f"officer{n}@grm.example", "guess-1234567") == 401
+    # Trusted, each forwarded address is its own client, so the spray spent nobody else's
+    # allowance; not trusted, the spray (whatever it forged) came from one address: stopped.
+    allowed = sign_in_via_proxy("198.51.100.4", "manager.kkr@grm.example", PASSWORD)
+    assert allowed == (302 if proxies else 401)
+
+
 def test_passwords_are_compared_with_no_transaction_open(demo: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     # On SQLite every transaction holds the write lock (BEGIN IMMEDIATE): a hash compared inside
     # one would stall every other writer for its duration. No connection out means no transaction.

@@ -96,6 +96,9 @@ class Web:
     secret_key: str | None = field(default=None, repr=False)
     session_minutes: int = 30
     api_token_days: int = API_TOKEN_DAYS
+    # Reverse proxies in front of the web app (nginx: 1) whose X-Forwarded-* headers are
+    # believed; 0 believes none, so a client cannot forge its address past the throttles.
+    proxies: int = 0
 
 
 @dataclass(frozen=True)
@@ -277,6 +280,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             secret_key=read.text("GRM_SECRET_KEY"),
             session_minutes=read.whole("GRM_SESSION_MINUTES", 30, least=1),
             api_token_days=read.whole("GRM_API_TOKEN_DAYS", API_TOKEN_DAYS, least=1),
+            proxies=read.whole("GRM_PROXIES", 0, least=0),
         ),
         schedule=Schedule(
             tick_seconds=tick or None,
