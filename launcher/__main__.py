@@ -1,4 +1,6 @@
-"""`make run`'s supervisor: `python -m launcher setup [--demo]` and `python -m launcher run`."""
+"""`make run`'s supervisor: `python -m launcher setup [--demo]` and `python -m launcher run`;
+`python -m launcher serve NAME` runs one service in the foreground, configured as `run` would
+(for a process manager such as systemd, one unit per service: deploy/)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import os
 import signal
 import sys
 import time
+from typing import NoReturn
 
 from launcher.processes import (
     PRIVATE_UMASK,
@@ -19,7 +22,7 @@ from launcher.processes import (
     web_origins,
 )
 from ticketing.clock import SystemClock
-from ticketing.config import LOCALHOST, RASA_API_TOKEN, Settings, load_settings
+from ticketing.config import LOCALHOST, PROJECT_ROOT, RASA_API_TOKEN, Settings, load_settings
 from ticketing.store.bootstrap import ensure_demo, prepare
 from ticketing.store.db import Store, open_store
 
@@ -89,6 +92,19 @@ def run(settings: Settings) -> int:
         stop_all(started)
 
 
+# The services `serve` runs, by the name a unit file gives.
+SERVED = {"actions": "action server", "rasa": "Rasa", "scheduler": "scheduler", "web": "web app"}
+
+
+def serve(settings: Settings, name: str) -> NoReturn:
+    """Become the one service named (never returns): its command and environment as `run`
+    starts it, its output on this process's own (a process manager's journal)."""
+    channels = channel_setup(settings.environment, settings.network.rest_channel, settings.var_dir)
+    [service] = [s for s in services(settings, channels=channels) if s.name == SERVED[name]]
+    os.chdir(PROJECT_ROOT)
+    os.execvpe(service.command[0], list(service.command), {**os.environ, **service.environment})
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m launcher")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -96,11 +112,15 @@ def main(argv: list[str] | None = None) -> int:
     setup_command.add_argument("--demo", action="store_true", help="also seed the demo projects and officers once")
     run_command = commands.add_parser("run", help="set up the demo and start every process")
     run_command.add_argument("--no-demo", action="store_true", help="do not seed the demo data")
+    serve_command = commands.add_parser("serve", help="run one service in the foreground (for systemd)")
+    serve_command.add_argument("service", choices=sorted(SERVED))
     args = parser.parse_args(argv)
 
     # Whatever the GRM writes under var/ (logs, databases, keys, files) is its owner's alone.
     os.umask(PRIVATE_UMASK)
     settings = load_settings()
+    if args.command == "serve":
+        serve(settings, args.service)
     store = open_store(settings)
     if args.command == "setup":
         setup(store, args.demo)

@@ -17,6 +17,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -198,8 +199,10 @@ class Service:
             try:
                 with urllib.request.urlopen(self.ready_url, timeout=2):
                     return
-            except urllib.error.HTTPError:
-                return  # it answers, even if not with 200
+            except urllib.error.HTTPError as answer:
+                if answer.code != HTTPStatus.SERVICE_UNAVAILABLE:
+                    return  # it answers, even if not with 200; 503 is "not yet" (the action server's /ready)
+                time.sleep(0.3)
             except OSError:
                 time.sleep(0.3)
         raise TimeoutError(f"{self.name} was not ready ({self.ready_url or self.ready_line}):\n{self.tail()}")
@@ -313,7 +316,8 @@ def services(
             **tracker_store_environment(settings),
             **lock_store_environment(net.rasa_workers, net.redis_url),
             **api_environment,
-            "GRM_ACTIONS_URL": f"http://{net.actions_host if net.actions_host != ANY_ADDRESS else LOCALHOST}:{net.actions_port}/webhook",
+            "GRM_ACTIONS_URL": net.actions_url
+            or f"http://{net.actions_host if net.actions_host != ANY_ADDRESS else LOCALHOST}:{net.actions_port}/webhook",
             "GRM_ACTIONS_TOKEN": actions_token,
             "SANIC_REQUEST_MAX_SIZE": str(RASA_REQUEST_BYTES),
             # endpoints.yml names the tracker store in bot/, which Rasa imports from here.

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import http.server
 import os
 import stat
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -22,6 +24,7 @@ from launcher.processes import (
     RasaApi,
     Service,
     channel_setup,
+    free_port,
     lock_store_environment,
     services,
     start_all,
@@ -176,3 +179,47 @@ def test_every_connector_is_known_alike_to_rasa_the_launcher_and_the_actions() -
     assert all(names[section] == webhook for section, webhook in launched.items())
     # The webchat is always on; the REST channel is for development.
     assert set(sections) == {*launched, REST_CHANNEL_SECTION, "bot.channels.web.WebchatInput"}
+
+
+def test_a_service_that_answers_503_is_not_ready_yet(tmp_path: Path) -> None:
+    """The action server's /ready answers 503 while triage loads: the launcher waits on."""
+    answers = iter([503, 503, 200])
+
+    class Ready(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(next(answers, 200))
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Ready)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/ready"
+        waiting = Service("waits", [sys.executable, "-c", "import time; time.sleep(60)"], {}, url, tmp_path / "w.log")
+        start_all([waiting])
+        assert next(answers, None) is None  # asked until it said 200
+        stop_all([waiting])
+    finally:
+        server.shutdown()
+
+
+def test_serve_becomes_the_one_service_a_unit_file_names(tmp_path: Path) -> None:
+    """`python -m launcher serve actions` (deploy/systemd) is the action server itself, with
+    the configuration `make run` gives it, ready once triage has loaded."""
+    port = free_port()
+    env = {**os.environ, "GRM_VAR_DIR": str(tmp_path / "var"), "GRM_ACTIONS_PORT": str(port)}
+    env.pop("DATABASE_URL", None)
+    subprocess.run([sys.executable, "-m", "launcher", "setup"], env=env, cwd=PROJECT_ROOT, check=True, timeout=300)
+    served = subprocess.Popen([sys.executable, "-m", "launcher", "serve", "actions"], env=env, cwd=PROJECT_ROOT)
+    try:
+        service = Service("served", [], {}, f"http://127.0.0.1:{port}/ready", tmp_path / "none.log")
+        service.process = served
+        service.wait_ready(time.monotonic() + 300)
+        assert served.poll() is None
+        command = Path(f"/proc/{served.pid}/cmdline").read_bytes().split(b"\0")
+        assert b"actions.server" in command  # the same process, become the action server
+    finally:
+        served.terminate()
+        served.wait(timeout=30)

@@ -86,6 +86,9 @@ class Network:
     rasa_workers: int = 1
     # Shared locks for several Rasa workers.
     redis_url: str | None = None
+    # Where Rasa calls the actions when not this machine's action server: a load balancer in
+    # front of several (deploy/).
+    actions_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -275,6 +278,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             rest_channel=read.switch("GRM_REST_CHANNEL"),
             rasa_workers=read.whole("GRM_RASA_WORKERS", 1, least=1),
             redis_url=read.text("GRM_REDIS_URL"),
+            actions_url=read.url("GRM_ACTIONS_URL"),
         ),
         web=Web(
             secret_key=read.text("GRM_SECRET_KEY"),
