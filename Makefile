@@ -13,6 +13,8 @@ MODEL := models/grm.tar.gz
 RASA_SOURCES := config.yml domain.yml bot/components.py bot/language.py $(wildcard bot/words/*.txt) $(shell find data/nlu data/rules data/stories -name '*.yml' 2>/dev/null)
 CHROMIUM := /usr/bin/chromium
 PDFTOPPM := /usr/bin/pdftoppm
+# nginx in front of two of each server: the deployment test runs deploy/nginx/grm.conf.
+NGINX := /usr/sbin/nginx
 # axe-core, from npm at its locked version: the browser tests check the webchat's accessibility with it.
 AXE := tests/a11y/node_modules/axe-core/axe.min.js
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
@@ -63,6 +65,10 @@ $(PDFTOPPM):
 	$(SUDO) apt-get install -y poppler-utils || \
 		{ $(SUDO) apt-get update && $(SUDO) apt-get install -y poppler-utils; }
 
+# Debian's package; its own service is not needed (the test starts nginx on its own configuration).
+$(NGINX):
+	$(SUDO) apt-get install -y nginx || { $(SUDO) apt-get update && $(SUDO) apt-get install -y nginx; }
+
 $(AXE): tests/a11y/package.json tests/a11y/package-lock.json
 	command -v npm >/dev/null || $(SUDO) apt-get install -y npm || { $(SUDO) apt-get update && $(SUDO) apt-get install -y npm; }
 	cd tests/a11y && npm ci --no-audit --no-fund
@@ -71,7 +77,7 @@ $(AXE): tests/a11y/package.json tests/a11y/package-lock.json
 run: install $(MODEL)
 	$(APP) -m launcher run
 
-test: install $(MODEL) $(CHROMIUM) $(PDFTOPPM) $(AXE)
+test: install $(MODEL) $(CHROMIUM) $(PDFTOPPM) $(AXE) $(NGINX)
 	$(APP_VENV)/bin/ruff check $(CODE)
 	$(APP_VENV)/bin/mypy $(CODE)
 	$(APP_VENV)/bin/lint-imports

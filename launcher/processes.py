@@ -78,10 +78,11 @@ def tracker_store_environment(settings: Settings) -> dict[str, str]:
 
 
 def lock_store_environment(workers: int, redis_url: str | None) -> dict[str, str]:
-    """Rasa's lock store: in memory for one process, Redis (required) for several."""
+    """Rasa's lock store: Redis when given (required for several processes, on one machine or
+    several: deploy/), else in memory for the one."""
     if workers > 1 and not redis_url:
         raise ConfigurationError("several Rasa workers share their locks in Redis: set GRM_REDIS_URL")
-    if workers == 1 or redis_url is None:
+    if redis_url is None:
         return {"GRM_LOCK_STORE": "in_memory", "GRM_REDIS_HOST": "", "GRM_REDIS_PORT": "0", "GRM_REDIS_DB": "0"}
     url = make_url(redis_url)
     return {

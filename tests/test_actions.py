@@ -83,7 +83,11 @@ async def test_a_payload_never_answers_a_question_for_words(actions_store: Store
 async def test_more_words_are_added_to_what_happened(actions_store: Store) -> None:
     conversation = tracker("It started in May.", details="Dust on our crops.")
     result, _ = await check("details_done", "It started in May.", conversation)
-    assert result == {"details": "Dust on our crops.\nIt started in May.", "details_done": None}
+    assert result == {
+        "details": "Dust on our crops.\nIt started in May.",
+        "details_done": None,
+        "details_by_file": None,
+    }
 
 
 async def test_a_misspelt_municipality_is_suggested_then_taken_on_yes(actions_store: Store) -> None:

@@ -422,6 +422,6 @@ def test_conversations_are_kept_in_the_tracker_database(bot: Bot) -> None:
 def test_triage_loads_as_the_action_server_starts(bot: Bot) -> None:
     log = log_of(bot, "action server")
     deadline = time.monotonic() + 120
-    while "triage loaded: 24 categories" not in log.read_text() and time.monotonic() < deadline:
+    while "triage loaded: 27 categories" not in log.read_text() and time.monotonic() < deadline:
         time.sleep(1)
-    assert "triage loaded: 24 categories" in log.read_text()
+    assert "triage loaded: 27 categories" in log.read_text()

@@ -61,6 +61,8 @@ def test_one_rasa_process_locks_in_memory_several_need_redis() -> None:
         "6380",
     )
     assert (shared["GRM_REDIS_DB"], shared["SANIC_WORKERS"]) == ("3", "2")
+    # One worker on each of several machines: the same locks in Redis.
+    assert lock_store_environment(1, "redis://10.0.0.1:6379/0")["GRM_LOCK_STORE"] == "redis"
 
 
 def test_rasa_gets_only_the_channels_whose_credentials_are_set(tmp_path: Path) -> None:

@@ -78,6 +78,11 @@
   // and a reload continues that conversation instead of starting another.
   var answerToken = root.getAttribute("data-answer") || "";
   var newSessionId = root.getAttribute("data-new-session") || null;
+  var affinity = Array.prototype.map
+    .call(window.crypto.getRandomValues(new Uint8Array(8)), function (byte) {
+      return (byte + 256).toString(16).slice(1);
+    })
+    .join("");
   var uploadUrl = root.getAttribute("data-upload-url");
   var uploadLimit = Number(root.getAttribute("data-upload-limit")) || 0;
   if (window.location.search && window.history && window.history.replaceState) {
@@ -438,6 +443,10 @@
       // WebSocket first saves round trips on slow links; long-polling rescues networks that block it.
       transports: ["websocket", "polling"],
       tryAllTransports: true,
+      // A random name in every request of the page's connections, so that a balancer in front
+      // of several Rasa servers keeps each connection's long-polling on one of them
+      // (deploy/nginx). Not the conversation's id: that one must not reach access logs.
+      query: { affinity: affinity },
       reconnectionDelayMax: 10000,
     });
     socket.on("connect", function () {
