@@ -22,7 +22,7 @@ from launcher.processes import (
     web_origins,
 )
 from ticketing.clock import SystemClock
-from ticketing.config import LOCALHOST, PROJECT_ROOT, RASA_API_TOKEN, Settings, load_settings
+from ticketing.config import LOCALHOST, RASA_API_TOKEN, Settings, load_settings
 from ticketing.store.bootstrap import ensure_demo, prepare
 from ticketing.store.db import Store, open_store
 
@@ -101,8 +101,7 @@ def serve(settings: Settings, name: str) -> NoReturn:
     starts it, its output on this process's own (a process manager's journal)."""
     channels = channel_setup(settings.environment, settings.network.rest_channel, settings.var_dir)
     [service] = [s for s in services(settings, channels=channels) if s.name == SERVED[name]]
-    os.chdir(PROJECT_ROOT)
-    os.execvpe(service.command[0], list(service.command), {**os.environ, **service.environment})
+    service.become()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
+from typing import NoReturn
 from urllib.parse import urlsplit
 
 import yaml
@@ -186,6 +187,12 @@ class Service:
                 start_new_session=True,
                 umask=PRIVATE_UMASK,
             )
+
+    def become(self) -> NoReturn:
+        """Replace this process with the service, in the foreground: for a process manager
+        (systemd) that supervises it and keeps its output."""
+        os.chdir(PROJECT_ROOT)
+        os.execvpe(self.command[0], list(self.command), {**os.environ, **self.environment})
 
     def wait_ready(self, deadline: float) -> None:
         """Block until the service answers, or raise with the end of its log."""

@@ -39,6 +39,7 @@ UNSET = {
     "SECRET_KEY": None,
     "PERMANENT_SESSION_LIFETIME": timedelta(minutes=30),
     "GRM_API_TOKEN_DAYS": 90,
+    "GRM_PROXIES": 0,
 }
 CHANNELS = {"GRM_WHATSAPP_NUMBER": "+14155238886", "GRM_MESSENGER_PAGE": "grm.nepal"}
 
@@ -171,6 +172,7 @@ def test_the_app_takes_its_settings_from_the_environment() -> None:
                 "GRM_SECRET_KEY": "cookie-key",
                 "GRM_SESSION_MINUTES": "10",
                 "GRM_API_TOKEN_DAYS": "30",
+                "GRM_PROXIES": "1",
             }
         )
     )
@@ -183,6 +185,7 @@ def test_the_app_takes_its_settings_from_the_environment() -> None:
         "SECRET_KEY": "cookie-key",
         "PERMANENT_SESSION_LIFETIME": timedelta(minutes=10),
         "GRM_API_TOKEN_DAYS": 30,
+        "GRM_PROXIES": 1,
     }
     assert web_config(load_settings({})) == UNSET
 
