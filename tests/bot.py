@@ -27,6 +27,7 @@ from tests.fakes import ACCOUNT_SID, AUTH_TOKEN, FakeMessenger, FakeTwilio, fake
 from tests.helpers import FakeClock, make_jobs, outbox_file
 from ticketing.clock import SystemClock
 from ticketing.config import Network
+from ticketing.notify.messages import CITIZEN
 from ticketing.store.bootstrap import prepare, seed_demo
 from ticketing.store.db import Store, open_store
 from ticketing.values.references import normalise_reference
@@ -163,8 +164,17 @@ def sms_to(bot: Bot, phone: str) -> list[dict[str, str]]:
     return [m for m in map(json.loads, path.read_text().splitlines()) if m["to"] == phone and m["channel"] == "sms"]
 
 
+# The subjects of the code's SMS in each language: only those carry a code (a receipt's link
+# may hold six digits of its own).
+CODE_SUBJECTS = {templates["code"].subject for templates in CITIZEN.values()}
+
+
 def last_code(bot: Bot, phone: str) -> str:
-    codes = [found.group(1) for m in sms_to(bot, phone) if (found := re.search(r"\b(\d{6})\b", m["body"]))]
+    codes = [
+        found.group(1)
+        for m in sms_to(bot, phone)
+        if m["subject"] in CODE_SUBJECTS and (found := re.search(r"\b(\d{6})\b", m["body"]))
+    ]
     assert codes, f"no code was sent to {phone}"
     return codes[-1]
 
