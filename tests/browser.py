@@ -83,3 +83,17 @@ def live_server(app: Flask) -> Iterator[str]:
     finally:
         server.shutdown()
         thread.join(timeout=10)
+
+
+# How far a page scrolls sideways: 0 when it fits its width (a 360-pixel phone's, say).
+SIDEWAYS = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+
+
+def sign_in_page(page: Page, base_url: str, email: str, password: str) -> None:
+    """Sign in to the backoffice in this page as `email`, whoever was signed in before."""
+    page.context.clear_cookies()
+    page.goto(f"{base_url}/admin/")
+    page.fill("#email", email)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from admin_app import create_app
 from admin_app.intake import CONSENT
-from tests.browser import Screenshot, live_server
+from tests.browser import SIDEWAYS, Screenshot, live_server, sign_in_page
 from tests.helpers import PASSWORD, FakeClock, client_for, csrf_token, history, sign_in
 from tests.test_api import error_of, token_for
 from tests.test_uploads import PNG
@@ -126,14 +126,9 @@ def test_an_officer_files_a_walk_in_corrects_records_the_answer_and_reopens_in_c
     app = create_app({"GRM_STORE": demo, "SECRET_KEY": "test-secret"})
     context = chromium.new_context(viewport={"width": width, "height": 800}, is_mobile=width < 600)
     page = context.new_page()
-    sideways = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
     try:
         with live_server(app) as base_url:
-            page.goto(f"{base_url}/admin/")
-            page.fill("#email", "manager.kkr@grm.example")
-            page.fill("#password", PASSWORD)
-            page.click("button[type=submit]")
-            page.wait_for_load_state()
+            sign_in_page(page, base_url, "manager.kkr@grm.example", PASSWORD)
             page.goto(f"{base_url}{PAGE}")
             page.select_option("#channel", "in_person")
             page.select_option("#project_code", "KKR-01")
@@ -144,7 +139,7 @@ def test_an_officer_files_a_walk_in_corrects_records_the_answer_and_reopens_in_c
             page.fill("#phone", "9841234567")
             page.check("#consent")
             page.set_input_files("#letter", files={"name": "letter.png", "mimeType": "image/png", "buffer": PNG})
-            assert page.evaluate(sideways) == 0
+            assert page.evaluate(SIDEWAYS) == 0
             screenshot(page, f"backoffice-new-grievance-{width}px")
             page.click("text=File the grievance")
             page.wait_for_url("**/admin/grievance/case/**")
@@ -154,15 +149,15 @@ def test_an_officer_files_a_walk_in_corrects_records_the_answer_and_reopens_in_c
             act(page, "resolve", "The contractor rebuilt the wall on 3 Poush.")
             act(page, "citizen_answer", answer="accepted", way="in person")
             assert page.locator("text=the citizen accepted the resolution in person").count() == 1
-            assert page.evaluate(sideways) == 0
+            assert page.evaluate(SIDEWAYS) == 0
             screenshot(page, f"backoffice-case-answered-{width}px")
             act(page, "reopen", "The new wall cracked again after this week's blasting.")
             assert page.locator("text=The new wall cracked again").count() >= 1
-            assert page.evaluate(sideways) == 0
+            assert page.evaluate(SIDEWAYS) == 0
             screenshot(page, f"backoffice-case-reopened-{width}px")
             for screen in ("reports", "dashboard"):
                 page.goto(f"{base_url}/admin/{'reports' if screen == 'reports' else ''}")
-                assert page.evaluate(sideways) == 0, screen
+                assert page.evaluate(SIDEWAYS) == 0, screen
                 screenshot(page, f"backoffice-{screen}-{width}px")
     finally:
         context.close()

@@ -10,7 +10,7 @@ from playwright.sync_api import Browser
 from sqlalchemy import select, update
 
 from admin_app import create_app
-from tests.browser import Screenshot, live_server
+from tests.browser import SIDEWAYS, Screenshot, live_server, sign_in_page
 from tests.helpers import PASSWORD, FakeClock, client_for, file, make_jobs, outbox_file, sign_in
 from tests.test_configuration import submit
 from ticketing.citizen import add_to_case
@@ -121,9 +121,6 @@ def test_stakeholders_hear_the_matrix_events_not_the_officers_work(demo: Store, 
     assert ("escalated", "Ramesh KC", "email", True) in told(demo)  # level 2 now acts
 
 
-SIDEWAYS = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
-
-
 @pytest.mark.parametrize("width", [360, 1280])
 def test_the_new_screens_fit_a_phone_and_a_desktop(
     demo: Store, clock: FakeClock, chromium: Browser, screenshot: Screenshot, width: int
@@ -138,18 +135,9 @@ def test_the_new_screens_fit_a_phone_and_a_desktop(
     app = create_app({"GRM_STORE": demo, "SECRET_KEY": "test-secret"})
     context = chromium.new_context(viewport={"width": width, "height": 800}, is_mobile=width < 600)
     page = context.new_page()
-
-    def sign_in_as(base_url: str, email: str) -> None:
-        page.context.clear_cookies()
-        page.goto(f"{base_url}/admin/")
-        page.fill("#email", email)
-        page.fill("#password", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_load_state()
-
     try:
         with live_server(app) as base_url:
-            sign_in_as(base_url, ADMIN)
+            sign_in_page(page, base_url, ADMIN, PASSWORD)
             page.goto(f"{base_url}/admin/stakeholders/")
             assert page.locator("text=Gita Rai").count() == 1
             assert page.evaluate(SIDEWAYS) == 0
@@ -161,7 +149,7 @@ def test_the_new_screens_fit_a_phone_and_a_desktop(
             assert page.locator("text=number not verified").count() == 1
             assert page.evaluate(SIDEWAYS) == 0
             screenshot(page, f"backoffice-case-unverified-{width}px")
-            sign_in_as(base_url, "director@grm.example")
+            sign_in_page(page, base_url, "director@grm.example", PASSWORD)
             page.goto(f"{base_url}/admin/grievance/case/{bribery.id}")
             assert page.locator("text=The surveyor asked for 20,000 rupees.").count() == 1
             assert page.locator(".badge-danger", has_text="integrity").count() == 1
